@@ -1,0 +1,81 @@
+// Package config reads and writes hjk's settings file,
+// $XDG_CONFIG_HOME/hjk/config.toml, and knows hjk's folders. It touches only
+// those files.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+
+	"github.com/BurntSushi/toml"
+)
+
+// Config is the settings file. Every field is optional; the zero value means
+// "use the built-in default".
+type Config struct {
+	Agent   string `toml:"agent,omitempty"`   // default agent for hjk run
+	Image   string `toml:"image,omitempty"`   // default image
+	Runtime string `toml:"runtime,omitempty"` // docker, podman or container
+	Store   string `toml:"store,omitempty"`   // keychain, secret-service or file
+	// Agents holds per-agent settings, keyed by agent name.
+	Agents map[string]AgentConfig `toml:"agents,omitempty"`
+}
+
+// AgentConfig is the settings of one agent.
+type AgentConfig struct {
+	Env  map[string]string `toml:"env,omitempty"`  // extra, non-secret variables
+	Args []string          `toml:"args,omitempty"` // flags added to every session
+}
+
+// Dirs are the folders hjk keeps its files in, from the XDG variables.
+type Dirs struct {
+	Config string // $XDG_CONFIG_HOME/hjk
+	Data   string // $XDG_DATA_HOME/hjk
+}
+
+// File is the settings file's path.
+func (d Dirs) File() string { return filepath.Join(d.Config, "config.toml") }
+
+// DirsFrom resolves hjk's folders with getenv, following the XDG base
+// directory rules (a relative XDG value is ignored, as the spec says).
+func DirsFrom(getenv func(string) string) (Dirs, error) {
+	home := getenv("HOME")
+	base := func(v, fallback string) (string, error) {
+		if p := getenv(v); filepath.IsAbs(p) {
+			return p, nil
+		}
+		if home == "" {
+			return "", fmt.Errorf("neither %s nor HOME is set", v)
+		}
+		return filepath.Join(home, fallback), nil
+	}
+	c, err := base("XDG_CONFIG_HOME", ".config")
+	if err != nil {
+		return Dirs{}, err
+	}
+	d, err := base("XDG_DATA_HOME", ".local/share")
+	if err != nil {
+		return Dirs{}, err
+	}
+	return Dirs{Config: filepath.Join(c, "hjk"), Data: filepath.Join(d, "hjk")}, nil
+}
+
+// Load reads the settings file at path. A missing file is an empty Config;
+// a broken one is an error naming the file and the line.
+func Load(path string) (Config, error) {
+	var c Config
+	b, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return c, nil
+	}
+	if err != nil {
+		return c, fmt.Errorf("read config: %w", err)
+	}
+	if _, err := toml.Decode(string(b), &c); err != nil {
+		return Config{}, fmt.Errorf("config file %s is not valid TOML: %w", path, err)
+	}
+	return c, nil
+}
