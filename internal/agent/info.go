@@ -37,3 +37,28 @@ func Describe(a Agent, c Credential) Info {
 	}
 	return in
 }
+
+// Newer reports whether candidate, read back from a container, is a fresher
+// copy of the same login than stored: the agent refreshed it there, and the
+// store must take it or the next session starts from a dead refresh token.
+// A candidate of another kind, or one that tells no time, is never newer: a
+// login the user renewed on the host must not be overwritten by an old copy.
+func Newer(a Agent, stored, candidate Credential) bool {
+	if stored.Kind != Subscription || candidate.Kind != Subscription || stored.Secret == candidate.Secret {
+		return false
+	}
+	switch a.Name {
+	case Codex.Name:
+		s, c := Describe(a, stored), Describe(a, candidate)
+		if c.Refreshed.After(s.Refreshed) {
+			return true
+		}
+		// Same refresh time but a rotated refresh token: codex wrote it
+		// after the last refresh we know of.
+		return !c.Refreshed.IsZero() && c.Refreshed.Equal(s.Refreshed) &&
+			gjson.Get(candidate.Secret, "tokens.refresh_token").String() != gjson.Get(stored.Secret, "tokens.refresh_token").String()
+	case Gemini.Name:
+		return Describe(a, candidate).Expires.After(Describe(a, stored).Expires)
+	}
+	return false
+}

@@ -137,3 +137,33 @@ func FuzzValidate(f *testing.F) {
 		}
 	})
 }
+
+func TestNewer(t *testing.T) {
+	codex := func(rt, refreshed string) Credential {
+		return Credential{Kind: Subscription, Secret: `{"tokens":{"id_token":"e30.e30.e30","access_token":"a","refresh_token":"` + rt + `"},"last_refresh":"` + refreshed + `"}`}
+	}
+	gemini := func(rt string, exp int64) Credential {
+		return Credential{Kind: Subscription, Secret: `{"oauth_creds":{"refresh_token":"` + rt + `","expiry_date":` + itoa(exp) + `}}`}
+	}
+	tests := []struct {
+		name              string
+		a                 Agent
+		stored, candidate Credential
+		want              bool
+	}{
+		{"codex refreshed later", Codex, codex("r1", "2026-11-01T00:00:00Z"), codex("r2", "2026-11-09T00:00:00Z"), true},
+		{"codex same copy", Codex, codex("r1", "2026-11-01T00:00:00Z"), codex("r1", "2026-11-01T00:00:00Z"), false},
+		{"codex older copy", Codex, codex("r2", "2026-11-09T00:00:00Z"), codex("r1", "2026-11-01T00:00:00Z"), false},
+		{"codex rotated at same time", Codex, codex("r1", "2026-11-01T00:00:00Z"), codex("r2", "2026-11-01T00:00:00Z"), true},
+		{"codex without time", Codex, codex("r1", "2026-11-01T00:00:00Z"), Credential{Kind: Subscription, Secret: `{"tokens":{"refresh_token":"r9"}}`}, false},
+		{"codex api key in container", Codex, codex("r1", "2026-11-01T00:00:00Z"), Credential{Kind: APIKey, Secret: "sk"}, false},
+		{"gemini later expiry", Gemini, gemini("r", 1000), gemini("r", 2000), true},
+		{"gemini earlier expiry", Gemini, gemini("r", 2000), gemini("r", 1000), false},
+		{"claude token never rotates", Claude, Credential{Kind: Subscription, Secret: "sk-ant-oat01-a"}, Credential{Kind: Subscription, Secret: "sk-ant-oat01-b"}, false},
+	}
+	for _, tt := range tests {
+		if got := Newer(tt.a, tt.stored, tt.candidate); got != tt.want {
+			t.Errorf("%s: Newer = %v, want %v", tt.name, got, tt.want)
+		}
+	}
+}
