@@ -1,11 +1,56 @@
 // Package creds turns the credential variables hjk hands to a container
-// into the files each agent CLI reads. It is hjk-init's first job.
+// into the files each agent CLI reads: hjk-init's first job, done before it
+// execs the agent.
+//
+// For each agent whose variable is set (agent.Claude, agent.Gemini,
+// agent.Codex; an empty variable counts as unset):
+//
+//	claude  CLAUDE_CODE_OAUTH_TOKEN, ANTHROPIC_API_KEY
+//	        .claude.json ($CLAUDE_CONFIG_DIR, else HOME): hasCompletedOnboarding,
+//	        projects[workdir].hasTrustDialogAccepted, and with an API key
+//	        customApiKeyResponses.approved holding its last 20 characters
+//	gemini  GEMINI_OAUTH_CREDS, GEMINI_API_KEY
+//	        .gemini/ ($GEMINI_CLI_HOME, else HOME): oauth_creds.json and
+//	        google_accounts.json from the payload, settings.json
+//	        security.auth.selectedType, trustedFolders.json (or
+//	        $GEMINI_CLI_TRUSTED_FOLDERS_PATH) trusting workdir
+//	codex   CODEX_AUTH_JSON, OPENAI_API_KEY
+//	        $CODEX_HOME (else HOME/.codex, created): auth.json, and config.toml
+//	        with cli_auth_credentials_store = "file" and workdir trusted
+//
+// The variables the agents read themselves (the claude token, the API keys)
+// stay in their environment; Scrub drops the payloads the files now carry.
+//
+// When both variables of one agent are set, the subscription wins wherever
+// only one can be written: gemini's selectedType is oauth-personal and
+// codex's auth.json is CODEX_AUTH_JSON. Claude reads its two variables
+// itself; its API key is still approved, so claude never stops to ask.
+//
+// Guarantees: every payload is validated, and every file read and merged in
+// memory, before the first write, so a malformed payload or an unreadable
+// file writes nothing. Files are written 0600 through a temporary file in the
+// same directory and a rename: an agent never sees half a file. Directories
+// created are 0700. Files and created directories belong to Options.UID/GID.
+// Merged files keep every key the user had, with comments where the agent
+// accepts them (gemini's JSON files, codex's TOML). An existing file the
+// agent could not read either is renamed to <name>.broken-<time>, with a
+// warning, and a fresh one written. Files that carry the credential itself
+// (auth.json, oauth_creds.json, google_accounts.json) are replaced, except
+// a codex auth.json for the same account that codex refreshed later than the
+// payload: codex's refresh tokens are single-use, so the older copy would be
+// dead. Errors and warnings name variables and files, never a value.
 package creds
 
 import (
+	"errors"
+	"fmt"
 	"io"
+	"io/fs"
 	"os"
+	"path/filepath"
 	"strings"
+	"syscall"
+	"time"
 
 	"github.com/hjk-dev/hjk/internal/agent"
 )
@@ -23,25 +68,225 @@ type Options struct {
 // any is malformed; then writes each agent's files. Errors name the variable
 // and the file, never a value.
 func Apply(o Options) error {
-	_ = os.Getenv
-	return nil
+	p := &planner{env: o.Env, owner: owner{o.UID, o.GID}, now: time.Now()}
+	if err := p.validate(); err != nil {
+		return err
+	}
+	if len(p.creds) == 0 {
+		return nil
+	}
+	if err := p.resolve(o); err != nil {
+		return err
+	}
+	for _, a := range agent.All() {
+		if err := p.plan(a); err != nil {
+			return err
+		}
+	}
+	return p.commit(o.Warn)
 }
 
 // Scrub returns env without the variables whose content now lives in files
 // (agent.Agent.Scrub).
 func Scrub(env []string) []string {
-	drop := map[string]bool{}
-	for _, a := range agent.All() {
-		for _, v := range a.Scrub {
-			drop[v] = true
-		}
-	}
 	out := make([]string, 0, len(env))
 	for _, kv := range env {
 		name, _, _ := strings.Cut(kv, "=")
-		if !drop[name] {
+		if !scrubbed(name) {
 			out = append(out, kv)
 		}
 	}
 	return out
+}
+
+func scrubbed(name string) bool {
+	for _, a := range agent.All() {
+		for _, v := range a.Scrub {
+			if v == name {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// lookup returns a variable's value in env; the last one wins, as for
+// os/exec. An empty value counts as unset.
+func lookup(env []string, name string) string {
+	for i := len(env) - 1; i >= 0; i-- {
+		if k, v, ok := strings.Cut(env[i], "="); ok && k == name {
+			return v
+		}
+	}
+	return ""
+}
+
+// planner gathers every write before the first one is made.
+type planner struct {
+	env     []string
+	owner   owner
+	now     time.Time
+	home    string
+	workdir string
+	creds   map[string]string // variable name -> validated value
+	writes  []write
+}
+
+func (p *planner) validate() error {
+	p.creds = map[string]string{}
+	var errs []error
+	for _, a := range agent.All() {
+		for _, k := range []agent.Kind{agent.Subscription, agent.APIKey} {
+			name := a.Var(k)
+			v := lookup(p.env, name)
+			if v == "" {
+				continue
+			}
+			if err := agent.Validate(a, k, v); err != nil {
+				if !strings.HasPrefix(err.Error(), name) {
+					err = fmt.Errorf("%s: %w", name, err)
+				}
+				errs = append(errs, err)
+				continue
+			}
+			p.creds[name] = v
+		}
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("no credential files written: %w", errors.Join(errs...))
+	}
+	return nil
+}
+
+// resolve settles the home and the folder to trust, both absolute.
+func (p *planner) resolve(o Options) error {
+	if o.Home == "" {
+		return errors.New("no home folder to write credential files into (HOME is empty)")
+	}
+	home, err := filepath.Abs(o.Home)
+	if err != nil {
+		return fmt.Errorf("home %s: %w", o.Home, err)
+	}
+	fi, err := os.Stat(home)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("home %s does not exist: create it or set HOME to the user's home", home)
+	case err != nil:
+		return fmt.Errorf("home %s: %w", home, cause(err))
+	case !fi.IsDir():
+		return fmt.Errorf("home %s is not a directory", home)
+	}
+	p.home = home
+
+	wd := o.Workdir
+	if wd == "" {
+		wd = lookup(p.env, agent.WorkdirVar)
+	}
+	if wd == "" {
+		if wd, err = os.Getwd(); err != nil {
+			return fmt.Errorf("find the folder to trust (set %s): %w", agent.WorkdirVar, err)
+		}
+	}
+	if p.workdir, err = filepath.Abs(wd); err != nil {
+		return fmt.Errorf("folder to trust %s: %w", wd, err)
+	}
+	return nil
+}
+
+func (p *planner) plan(a agent.Agent) error {
+	sub, key := p.creds[a.SubscriptionVar], p.creds[a.APIKeyVar]
+	if sub == "" && key == "" {
+		return nil
+	}
+	switch a.Name {
+	case agent.Claude.Name:
+		return p.claude(sub, key)
+	case agent.Gemini.Name:
+		return p.gemini(sub, key)
+	case agent.Codex.Name:
+		return p.codex(sub, key)
+	}
+	return nil
+}
+
+// dirVar resolves a directory an agent takes from a variable, else def.
+func (p *planner) dirVar(name, def string) string {
+	if v := lookup(p.env, name); v != "" {
+		if abs, err := filepath.Abs(v); err == nil {
+			return abs
+		}
+		return v
+	}
+	return def
+}
+
+// mergeJSON plans a merge of edits into the JSON file at path.
+func (p *planner) mergeJSON(varName, path string, jsonc bool, edits []jsonEdit) error {
+	old, exists, err := readExisting(path)
+	if err != nil {
+		return fmt.Errorf("%s: read %s: %w", varName, path, cause(err))
+	}
+	data, broken, note := jsonMerge(old, jsonc, edits)
+	p.add(write{path: path, data: data, varName: varName, brokenAside: broken, note: note}, exists, old)
+	return nil
+}
+
+// replace plans a file whose whole content is ours to write.
+func (p *planner) replace(varName, path string, data []byte) error {
+	old, exists, err := readExisting(path)
+	if err != nil {
+		return fmt.Errorf("%s: read %s: %w", varName, path, cause(err))
+	}
+	p.add(write{path: path, data: data, varName: varName}, exists, old)
+	return nil
+}
+
+// add plans w, unless the file already holds exactly that, with our mode
+// and owner: then leaving it alone is both faster and kinder.
+func (p *planner) add(w write, exists bool, old []byte) {
+	if exists && w.brokenAside == "" && string(old) == string(w.data) && p.settled(w.path) {
+		return
+	}
+	p.writes = append(p.writes, w)
+}
+
+func (p *planner) settled(path string) bool {
+	fi, err := os.Lstat(path)
+	if err != nil || !fi.Mode().IsRegular() || fi.Mode().Perm() != fileMode {
+		return false
+	}
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok {
+		return false
+	}
+	return (p.owner.uid < 0 || int(st.Uid) == p.owner.uid) && (p.owner.gid < 0 || int(st.Gid) == p.owner.gid)
+}
+
+// commit makes the planned writes: directories first, then each file.
+func (p *planner) commit(warn io.Writer) error {
+	if warn == nil {
+		warn = io.Discard
+	}
+	for _, w := range p.writes {
+		dir := filepath.Dir(w.path)
+		if err := mkdirAll(dir, p.owner); err != nil {
+			return fmt.Errorf("%s: create %s: %w", w.varName, dir, cause(err))
+		}
+	}
+	for _, w := range p.writes {
+		if w.brokenAside != "" {
+			aside, err := keepAside(w.path, p.now)
+			if err != nil {
+				return fmt.Errorf("%s: keep unreadable %s aside: %w", w.varName, w.path, cause(err))
+			}
+			fmt.Fprintf(warn, "hjk-init: warning: %s %s; kept it as %s and wrote a fresh one\n", w.path, w.brokenAside, aside)
+		}
+		if err := writeAtomic(w.path, w.data, p.owner); err != nil {
+			return fmt.Errorf("%s: write %s: %w", w.varName, w.path, cause(err))
+		}
+		if w.note != "" {
+			fmt.Fprintf(warn, "hjk-init: warning: %s: %s\n", w.path, w.note)
+		}
+	}
+	return nil
 }

@@ -1,0 +1,34 @@
+package creds
+
+import (
+	"path/filepath"
+
+	"github.com/hjk-dev/hjk/internal/agent"
+)
+
+// claude merges what lets claude start straight at its prompt into
+// .claude.json. Claude reads the token or key from its environment itself.
+func (p *planner) claude(token, key string) error {
+	path := filepath.Join(p.dirVar(agent.ClaudeConfigDirVar, p.home), ".claude.json")
+	edits := []jsonEdit{
+		{path: []string{"hasCompletedOnboarding"}, value: true},
+		{path: []string{"projects", p.workdir, "hasTrustDialogAccepted"}, value: true},
+	}
+	varName := agent.Claude.SubscriptionVar
+	if key != "" {
+		// Claude asks once whether to use a key from the environment and
+		// remembers the answer by the key's last 20 characters.
+		edits = append(edits, jsonEdit{path: []string{"customApiKeyResponses", "approved"}, value: keyTail(key), addToList: true})
+		if token == "" {
+			varName = agent.Claude.APIKeyVar
+		}
+	}
+	return p.mergeJSON(varName, path, false, edits)
+}
+
+func keyTail(key string) string {
+	if len(key) <= 20 {
+		return key
+	}
+	return key[len(key)-20:]
+}

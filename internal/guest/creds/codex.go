@@ -1,0 +1,78 @@
+package creds
+
+import (
+	"encoding/json"
+	"fmt"
+	"path/filepath"
+	"time"
+
+	"github.com/tidwall/gjson"
+
+	"github.com/hjk-dev/hjk/internal/agent"
+)
+
+// codex writes auth.json, and makes config.toml keep the login in that file
+// (any other store may move it into a keyring and delete it) and trust the
+// work folder.
+func (p *planner) codex(payload, key string) error {
+	dir := p.dirVar(agent.CodexHomeVar, filepath.Join(p.home, ".codex"))
+	auth := filepath.Join(dir, "auth.json")
+	varName := agent.Codex.SubscriptionVar
+	if payload != "" {
+		keep, err := p.newerCodexLogin(auth, payload)
+		if err != nil {
+			return err
+		}
+		if !keep {
+			if err := p.replace(varName, auth, withNewline(payload)); err != nil {
+				return err
+			}
+		}
+	} else {
+		varName = agent.Codex.APIKeyVar
+		// What `codex login --with-api-key` writes.
+		data, err := json.MarshalIndent(struct {
+			Mode string `json:"auth_mode"`
+			Key  string `json:"OPENAI_API_KEY"`
+		}{"apikey", key}, "", "  ")
+		if err != nil {
+			return err
+		}
+		if err := p.replace(varName, auth, append(data, '\n')); err != nil {
+			return err
+		}
+	}
+
+	path := filepath.Join(dir, "config.toml")
+	old, exists, err := readExisting(path)
+	if err != nil {
+		return fmt.Errorf("%s: read %s: %w", varName, path, err)
+	}
+	data, broken, note := codexConfig(old, p.workdir)
+	p.add(write{path: path, data: data, varName: varName, brokenAside: broken, note: note}, exists, old)
+	return nil
+}
+
+// newerCodexLogin tells whether auth.json already holds a login for the
+// payload's account that codex refreshed after the payload was captured.
+// Codex's refresh tokens are single-use: replacing that file with the older
+// payload would leave codex a dead token.
+func (p *planner) newerCodexLogin(path, payload string) (bool, error) {
+	old, exists, err := readExisting(path)
+	if err != nil {
+		return false, fmt.Errorf("%s: read %s: %w", agent.Codex.SubscriptionVar, path, cause(err))
+	}
+	if !exists {
+		return false, nil
+	}
+	if _, err := agent.ParseCodex(string(old)); err != nil {
+		return false, nil
+	}
+	account := func(s string) string { return gjson.Get(s, "tokens.account_id").String() }
+	refreshed := func(s string) time.Time {
+		t, _ := time.Parse(time.RFC3339Nano, gjson.Get(s, "last_refresh").String())
+		return t
+	}
+	a := account(payload)
+	return a != "" && account(string(old)) == a && refreshed(string(old)).After(refreshed(payload)), nil
+}

@@ -1,0 +1,52 @@
+package creds
+
+import (
+	"path/filepath"
+
+	"github.com/hjk-dev/hjk/internal/agent"
+)
+
+// gemini writes the OAuth files from GEMINI_OAUTH_CREDS and merges the
+// matching auth type and the folder trust into gemini's settings. Gemini
+// strips comments from settings.json and trustedFolders.json, so ours keep
+// them.
+func (p *planner) gemini(creds, key string) error {
+	dir := filepath.Join(p.dirVar(agent.GeminiHomeVar, p.home), ".gemini")
+	varName, authType := agent.Gemini.APIKeyVar, "gemini-api-key"
+	if creds != "" {
+		varName, authType = agent.Gemini.SubscriptionVar, "oauth-personal"
+		payload, err := agent.ParseGemini(creds) // validated already: cannot fail
+		if err != nil {
+			return err
+		}
+		if err := p.replace(varName, filepath.Join(dir, "oauth_creds.json"), withNewline(payload.OAuthCreds)); err != nil {
+			return err
+		}
+		if payload.GoogleAccounts != "" {
+			if err := p.replace(varName, filepath.Join(dir, "google_accounts.json"), withNewline(payload.GoogleAccounts)); err != nil {
+				return err
+			}
+		}
+	}
+	err := p.mergeJSON(varName, filepath.Join(dir, "settings.json"), true, []jsonEdit{
+		{path: []string{"security", "auth", "selectedType"}, value: authType},
+	})
+	if err != nil {
+		return err
+	}
+	trusted := p.dirVar("GEMINI_CLI_TRUSTED_FOLDERS_PATH", "")
+	if trusted == "" {
+		trusted = filepath.Join(dir, "trustedFolders.json")
+	}
+	return p.mergeJSON(varName, trusted, true, []jsonEdit{
+		{path: []string{p.workdir}, value: "TRUST_FOLDER"},
+	})
+}
+
+func withNewline(s string) []byte {
+	b := []byte(s)
+	if len(b) == 0 || b[len(b)-1] != '\n' {
+		b = append(b, '\n')
+	}
+	return b
+}

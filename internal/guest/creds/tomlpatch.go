@@ -1,0 +1,164 @@
+package creds
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"reflect"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/BurntSushi/toml"
+)
+
+// codexConfig makes codex's config.toml keep its login in auth.json and
+// trust workdir, and returns the new content.
+//
+// The user's file is patched line by line, not re-encoded, so its comments,
+// order and layout stay. Each candidate patch is decoded and compared with
+// the original document plus exactly our two settings: the first that
+// matches is used. Should none match (an inline projects table, say), the
+// document is re-encoded with every key but without comments, and note says
+// so. A file codex could not read either is reported in broken, by line
+// number only, and the result starts from an empty file.
+func codexConfig(orig []byte, workdir string) (out []byte, broken, note string) {
+	want := map[string]any{}
+	if len(bytes.TrimSpace(orig)) > 0 {
+		if _, err := toml.Decode(string(orig), &want); err != nil {
+			broken = tomlProblem(err)
+			orig, want = nil, map[string]any{}
+		}
+	}
+	storePath := []string{"cli_auth_credentials_store"}
+	trustPath := []string{"projects", workdir, "trust_level"}
+	if orig != nil && getTOML(want, storePath) == "file" && getTOML(want, trustPath) == "trusted" {
+		return orig, broken, "" // already as wanted
+	}
+	setTOML(want, storePath, "file")
+	setTOML(want, trustPath, "trusted")
+
+	text := string(orig)
+	if text != "" && !strings.HasSuffix(text, "\n") {
+		text += "\n"
+	}
+	for _, store := range storePatches(text) {
+		for _, cand := range trustPatches(store, workdir) {
+			var got map[string]any
+			if _, err := toml.Decode(cand, &got); err == nil && reflect.DeepEqual(got, want) {
+				return []byte(cand), broken, ""
+			}
+		}
+	}
+	var buf bytes.Buffer
+	if err := toml.NewEncoder(&buf).Encode(want); err != nil {
+		// want holds only what toml decoded, plus strings.
+		panic(fmt.Sprintf("creds: encoding decoded TOML: %v", err))
+	}
+	return buf.Bytes(), broken, "its comments and layout could not be kept; every key was"
+}
+
+func tomlProblem(err error) string {
+	var pe toml.ParseError
+	if errors.As(err, &pe) {
+		return fmt.Sprintf("is not valid TOML (line %d)", pe.Position.Line)
+	}
+	return "is not valid TOML"
+}
+
+func getTOML(m map[string]any, path []string) any {
+	var v any = m
+	for _, k := range path {
+		mm, ok := v.(map[string]any)
+		if !ok {
+			return nil
+		}
+		v = mm[k]
+	}
+	return v
+}
+
+func setTOML(m map[string]any, path []string, v string) {
+	for _, k := range path[:len(path)-1] {
+		next, ok := m[k].(map[string]any)
+		if !ok {
+			next = map[string]any{}
+			m[k] = next
+		}
+		m = next
+	}
+	m[path[len(path)-1]] = v
+}
+
+// A key = value line whose value is a one-line string, keeping any comment.
+var (
+	storeLine = regexp.MustCompile(`(?m)^[ \t]*(?:cli_auth_credentials_store|"cli_auth_credentials_store"|'cli_auth_credentials_store')[ \t]*=[ \t]*(?:"[^"\n]*"|'[^'\n]*')[ \t]*(#[^\n]*)?$`)
+	trustLine = regexp.MustCompile(`(?m)^[ \t]*(?:trust_level|"trust_level"|'trust_level')[ \t]*=[ \t]*(?:"[^"\n]*"|'[^'\n]*')[ \t]*(#[^\n]*)?$`)
+	tableLine = regexp.MustCompile(`(?m)^[ \t]*\[[ \t]*(?:projects|"projects"|'projects')[ \t]*\..*$`)
+)
+
+// storePatches returns the texts that may set cli_auth_credentials_store:
+// each existing assignment replaced, then the line added on top (top-level
+// keys must come before the first table).
+func storePatches(text string) []string {
+	const line = `cli_auth_credentials_store = "file"`
+	var out []string
+	for _, loc := range storeLine.FindAllStringSubmatchIndex(text, -1) {
+		repl := line
+		if loc[2] >= 0 {
+			repl += " " + text[loc[2]:loc[3]]
+		}
+		out = append(out, text[:loc[0]]+repl+text[loc[1]:])
+	}
+	return append(out, text, line+"\n"+text)
+}
+
+// trustPatches returns the texts that may trust workdir: each trust_level
+// line replaced, the line added under each [projects.…] header, then a new
+// table at the end.
+func trustPatches(text, workdir string) []string {
+	const line = `trust_level = "trusted"`
+	var out []string
+	for _, loc := range trustLine.FindAllStringSubmatchIndex(text, -1) {
+		repl := line
+		if loc[2] >= 0 {
+			repl += " " + text[loc[2]:loc[3]]
+		}
+		out = append(out, text[:loc[0]]+repl+text[loc[1]:])
+	}
+	for _, loc := range tableLine.FindAllStringIndex(text, -1) {
+		out = append(out, text[:loc[1]]+"\n"+line+text[loc[1]:])
+	}
+	sep := ""
+	if text != "" {
+		sep = "\n"
+	}
+	return append(out, text, text+sep+"[projects."+tomlQuote(workdir)+"]\n"+line+"\n")
+}
+
+// tomlQuote writes s as a TOML basic string.
+func tomlQuote(s string) string {
+	var b strings.Builder
+	b.WriteByte('"')
+	for _, r := range s {
+		switch {
+		case r == '"' || r == '\\':
+			b.WriteByte('\\')
+			b.WriteRune(r)
+		case r == '\t':
+			b.WriteString(`\t`)
+		case r == '\n':
+			b.WriteString(`\n`)
+		case r == '\r':
+			b.WriteString(`\r`)
+		case r < 0x20 || r == 0x7f:
+			b.WriteString(`\u`)
+			h := strconv.FormatInt(int64(r), 16)
+			b.WriteString(strings.Repeat("0", 4-len(h)) + h)
+		default:
+			b.WriteRune(r)
+		}
+	}
+	b.WriteByte('"')
+	return b.String()
+}
