@@ -2,6 +2,8 @@ package cli
 
 import (
 	"io"
+
+	"github.com/hjk-dev/hjk/internal/host/store"
 )
 
 // App is the state every command shares: the streams and the environment,
@@ -11,9 +13,31 @@ type App struct {
 	Stdout io.Writer
 	Stderr io.Writer
 	Getenv func(string) string
+
+	// OpenStore, when set, replaces the store chosen from HJK_STORE and the
+	// config (tests plug in a store.Memory).
+	OpenStore func() (store.Store, error)
+	store     store.Store
 }
 
 // NewApp returns an App over the given streams and environment.
 func NewApp(stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) *App {
 	return &App{Stdin: stdin, Stdout: stdout, Stderr: stderr, Getenv: getenv}
+}
+
+// Store opens the credential store on first use (see store.go).
+func (app *App) Store() (store.Store, error) {
+	if app.store != nil {
+		return app.store, nil
+	}
+	open := app.OpenStore
+	if open == nil {
+		open = app.openStore
+	}
+	s, err := open()
+	if err != nil {
+		return nil, err
+	}
+	app.store = s
+	return s, nil
 }
