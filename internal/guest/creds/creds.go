@@ -134,7 +134,7 @@ type planner struct {
 
 func (p *planner) validate() error {
 	p.creds = map[string]string{}
-	var errs []error
+	var errs []string
 	for _, a := range agent.All() {
 		for _, k := range []agent.Kind{agent.Subscription, agent.APIKey} {
 			name := a.Var(k)
@@ -143,17 +143,18 @@ func (p *planner) validate() error {
 				continue
 			}
 			if err := agent.Validate(a, k, v); err != nil {
-				if !strings.HasPrefix(err.Error(), name) {
-					err = fmt.Errorf("%s: %w", name, err)
+				msg := err.Error()
+				if !strings.HasPrefix(msg, name) {
+					msg = name + ": " + msg
 				}
-				errs = append(errs, err)
+				errs = append(errs, msg)
 				continue
 			}
 			p.creds[name] = v
 		}
 	}
 	if len(errs) > 0 {
-		return fmt.Errorf("no credential files written: %w", errors.Join(errs...))
+		return fmt.Errorf("no credential files written: %s", strings.Join(errs, "; "))
 	}
 	return nil
 }
