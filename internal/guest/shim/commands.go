@@ -1,0 +1,45 @@
+package shim
+
+import (
+	"fmt"
+	"io"
+	"runtime"
+
+	"github.com/hjk-dev/hjk/internal/version"
+)
+
+// command is one of hjk-init's own subcommands. run gets the arguments after
+// the subcommand's name and returns the exit code (125 for its own failure,
+// as for hjk-init).
+type command struct {
+	name    string
+	summary string
+	run     func(args []string, stdout, stderr io.Writer) int
+}
+
+// commands is the explicit list of subcommands: adding one is one row.
+// They run instead of the credential writing and COMMAND, as the user who
+// started hjk-init.
+func commands() []command {
+	return []command{
+		{"version", "print hjk-init's version", versionCommand},
+	}
+}
+
+func lookupCommand(name string) *command {
+	for _, c := range commands() {
+		if c.name == name {
+			return &c
+		}
+	}
+	return nil
+}
+
+func versionCommand(args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 {
+		fmt.Fprintf(stderr, "hjk-init: version takes no arguments\n")
+		return ExitFailure
+	}
+	fmt.Fprintf(stdout, "hjk-init %s %s/%s\n", version.Version, runtime.GOOS, runtime.GOARCH)
+	return 0
+}

@@ -1,0 +1,198 @@
+// Package shim is hjk-init's main program: the one thing an hjk container
+// runs first, as its ENTRYPOINT or at the head of every session.
+//
+// Usage:
+//
+//	hjk-init [--] [COMMAND [ARG...]]
+//	hjk-init SUBCOMMAND [ARG...]    (version; see commands.go)
+//
+// Images use ENTRYPOINT ["hjk-init", "--"]: after "--" every argument is the
+// command, even one named like a subcommand.
+//
+// What it does, in order:
+//
+//  1. When HJK_USER is set (NAME, UID, NAME:GROUP or UID:GID) and hjk-init
+//     runs as root, resolve it from /etc/passwd and /etc/group. Not root,
+//     HJK_USER must name the current uid, else it is an error.
+//  2. Write each agent's credential files from its variables (package creds)
+//     into HOME, which is that user's home from /etc/passwd when switching
+//     ("/" for a uid with no entry, as docker and gosu do), owned by them.
+//     All payloads are checked before any file is written.
+//  3. Switch to that user (groups, gid, uid) and set HOME, as gosu does.
+//  4. Remove GEMINI_OAUTH_CREDS and CODEX_AUTH_JSON from the environment the
+//     command gets: the files carry them now.
+//  5. Not PID 1: exec COMMAND in place (no process stays behind), or exit 0
+//     when there is none. PID 1: run COMMAND as init's only child, or with
+//     no COMMAND stay up as init until TERM (package pid1).
+//
+// The PATH lookup is hjk-init's own, so that "not found" and "not
+// executable" can be told apart before anything is started.
+//
+// Exit codes:
+//
+//	0..255  COMMAND's own exit code (0 when there is no COMMAND)
+//	125     hjk-init itself failed: bad arguments, a malformed payload, an
+//	        unwritable or missing HOME, a bad HJK_USER, a failed switch
+//	126     COMMAND was found but could not be executed (permissions, a
+//	        directory, a bad binary)
+//	127     COMMAND was not found (nor, for a script, its interpreter)
+//	128+N   COMMAND was killed by signal N (PID 1 only; otherwise the
+//	        kernel reports the signal to hjk-init's parent directly)
+//
+// Signals: not PID 1, hjk-init handles none: it is replaced by COMMAND
+// before it could. As PID 1 it forwards TERM, INT, HUP, QUIT, USR1, USR2 and
+// WINCH to COMMAND and reaps every zombie on CHLD; see package pid1.
+//
+// Errors go to standard error prefixed "hjk-init: " and name the variable
+// and the file, never a secret's value.
+package shim
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"syscall"
+	"time"
+
+	"github.com/hjk-dev/hjk/internal/agent"
+	"github.com/hjk-dev/hjk/internal/guest/creds"
+	"github.com/hjk-dev/hjk/internal/guest/pid1"
+	"github.com/hjk-dev/hjk/internal/guest/privdrop"
+)
+
+// Exit codes of hjk-init's own making; any other is COMMAND's.
+const (
+	ExitFailure       = 125
+	ExitNotExecutable = 126
+	ExitNotFound      = 127
+)
+
+// ShutdownGrace is how long an idle PID 1 waits, after TERM, for the other
+// processes in the container (exec'd sessions) to exit. Docker waits 10 s
+// before it kills the container.
+const ShutdownGrace = 5 * time.Second
+
+// Main runs hjk-init with args (os.Args[1:]) and returns its exit code.
+func Main(args []string) int {
+	s := &shim{
+		env:    os.Environ(),
+		stdout: os.Stdout,
+		stderr: os.Stderr,
+		pid:    os.Getpid(),
+		uid:    os.Getuid(),
+	}
+	return s.main(args)
+}
+
+// shim is one run of hjk-init: what it was given, and where it reports.
+type shim struct {
+	env            []string
+	stdout, stderr io.Writer
+	pid, uid       int
+}
+
+func (s *shim) main(args []string) int {
+	inv, err := parse(args)
+	if err != nil {
+		s.errorf("%v\n%s", err, usage)
+		return ExitFailure
+	}
+	switch {
+	case inv.help:
+		fmt.Fprint(s.stdout, usage)
+		return 0
+	case inv.sub != nil:
+		return inv.sub.run(inv.args, s.stdout, s.stderr)
+	}
+
+	env, err := s.prepare()
+	if err != nil {
+		s.errorf("%v", err)
+		return ExitFailure
+	}
+	if len(inv.cmd) == 0 {
+		if s.pid == 1 {
+			return pid1.Idle(ShutdownGrace)
+		}
+		return 0
+	}
+	path, err := lookPath(inv.cmd[0], getenv(env, "PATH"))
+	if err != nil {
+		s.errorf("%v", err)
+		return exitCode(err)
+	}
+	if s.pid == 1 {
+		status, err := pid1.Run(path, inv.cmd, env)
+		if err != nil {
+			err = &execError{inv.cmd[0], err}
+			s.errorf("%v", err)
+			return exitCode(err)
+		}
+		return status
+	}
+	err = &execError{inv.cmd[0], syscall.Exec(path, inv.cmd, env)}
+	s.errorf("%v", err)
+	return exitCode(err)
+}
+
+// prepare does everything before the command: resolve HJK_USER, write the
+// credential files, switch user. It returns the command's environment.
+func (s *shim) prepare() ([]string, error) {
+	if os.Geteuid() != s.uid {
+		return nil, fmt.Errorf("refusing to run set-user-ID (uid %d, effective uid %d): install hjk-init without the setuid bit", s.uid, os.Geteuid())
+	}
+	env := s.env
+	o := creds.Options{Home: getenv(env, "HOME"), UID: -1, GID: -1, Warn: s.stderr}
+	var switchTo *privdrop.User
+	if spec := getenv(env, agent.UserVar); spec != "" {
+		u, err := privdrop.Lookup(spec, privdrop.PasswdFile, privdrop.GroupFile)
+		if err != nil {
+			return nil, fmt.Errorf("%s=%s: %w", agent.UserVar, spec, err)
+		}
+		switch {
+		case s.uid == 0:
+			switchTo = &u
+			o.UID, o.GID, o.Home = u.UID, u.GID, u.Home
+			env = setenv(env, "HOME", u.Home)
+		case u.UID != s.uid:
+			return nil, fmt.Errorf("%s=%s: hjk-init runs as uid %d, not root, and cannot switch to uid %d", agent.UserVar, spec, s.uid, u.UID)
+		}
+	}
+	o.Env = env
+	if err := creds.Apply(o); err != nil {
+		return nil, err
+	}
+	if switchTo != nil {
+		if err := privdrop.Drop(*switchTo); err != nil {
+			return nil, fmt.Errorf("%s=%s: %w", agent.UserVar, getenv(env, agent.UserVar), err)
+		}
+	}
+	return creds.Scrub(env), nil
+}
+
+func (s *shim) errorf(format string, a ...any) {
+	fmt.Fprintf(s.stderr, "hjk-init: "+format+"\n", a...)
+}
+
+// getenv is os.Getenv over an environment list; the last entry wins, as in
+// the C library.
+func getenv(env []string, name string) string {
+	v := ""
+	for _, kv := range env {
+		if len(kv) > len(name) && kv[len(name)] == '=' && kv[:len(name)] == name {
+			v = kv[len(name)+1:]
+		}
+	}
+	return v
+}
+
+// setenv returns env with name set to value, replacing every earlier entry.
+func setenv(env []string, name, value string) []string {
+	out := make([]string, 0, len(env)+1)
+	for _, kv := range env {
+		if !(len(kv) > len(name) && kv[len(name)] == '=' && kv[:len(name)] == name) {
+			out = append(out, kv)
+		}
+	}
+	return append(out, name+"="+value)
+}
