@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	dbus "github.com/keybase/dbus"
 	"github.com/keybase/go-keychain/secretservice"
 )
 
@@ -46,13 +47,19 @@ const (
 	attrAccount = "account"
 )
 
-// The error the user sees for a keyring that is not there, with its fix.
-var hintStart = "start gnome-keyring-daemon (or KWallet) in your desktop session and unlock your login keyring, or set HJK_STORE=file to keep credentials in a plaintext file"
+// Fixes the user is told, by problem.
+const (
+	fixStart  = "start a Secret Service (gnome-keyring-daemon --start --components=secrets, or KWallet) in your session"
+	fixUnlock = "unlock your login keyring (log in to the desktop, or: gnome-keyring-daemon --replace --unlock --components=secrets and type the password)"
+	fixCreate = "create a default keyring (log in to the desktop once, or: gnome-keyring-daemon --replace --unlock --components=secrets and choose a password)"
+	fixFile   = "or set HJK_STORE=file to keep credentials in a plaintext file"
+)
 
 // SecretServiceError is a Secret Service that cannot be used: absent,
 // locked, or not answering. Its message says what to do.
 type SecretServiceError struct {
 	Problem string
+	Fix     string
 	Err     error // the underlying D-Bus error, if any
 }
 
@@ -61,7 +68,11 @@ func (e *SecretServiceError) Error() string {
 	if e.Err != nil {
 		msg += " (" + e.Err.Error() + ")"
 	}
-	return msg + ": " + hintStart
+	fix := e.Fix
+	if fix == "" {
+		fix = fixStart
+	}
+	return msg + ": " + fix + ", " + fixFile
 }
 
 func (e *SecretServiceError) Unwrap() error { return e.Err }
@@ -153,6 +164,10 @@ func call[T any](s *SecretServiceStore, what string, f func() (T, error)) (T, er
 			var zero T
 			return zero, err
 		}
+		if err := s.unlock(); err != nil {
+			var zero T
+			return zero, err
+		}
 		return f()
 	})
 	if errors.Is(err, errTimeout) {
@@ -182,6 +197,31 @@ func (s *SecretServiceStore) connect() error {
 	return nil
 }
 
+// unlock makes sure the default collection is unlocked, asking the
+// Secret Service to prompt the user when it is not (a password dialog on a
+// desktop). gnome-keyring hides a locked collection's items from searches,
+// so without this a locked keyring would look empty.
+func (s *SecretServiceStore) unlock() error {
+	v, err := s.srv.Obj(secretservice.DefaultCollection).GetProperty("org.freedesktop.Secret.Collection.Locked")
+	if err != nil {
+		return s.explain(err)
+	}
+	if locked, _ := v.Value().(bool); !locked {
+		return nil
+	}
+	if err := s.srv.Unlock([]dbus.ObjectPath{secretservice.DefaultCollection}); err != nil {
+		return &SecretServiceError{Problem: "the default keyring is locked", Fix: fixUnlock, Err: fmt.Errorf("%w: %v", ErrLocked, err)}
+	}
+	v, err = s.srv.Obj(secretservice.DefaultCollection).GetProperty("org.freedesktop.Secret.Collection.Locked")
+	if err != nil {
+		return s.explain(err)
+	}
+	if locked, _ := v.Value().(bool); locked {
+		return &SecretServiceError{Problem: "the default keyring is locked", Fix: fixUnlock, Err: ErrLocked}
+	}
+	return nil
+}
+
 // haveBus tells whether a session bus can be found without starting one:
 // the library would otherwise run dbus-launch, leaving a daemon behind.
 func (s *SecretServiceStore) haveBus() bool {
@@ -208,10 +248,10 @@ func (s *SecretServiceStore) explain(err error) error {
 		return &SecretServiceError{Problem: "no Secret Service on the session bus", Err: err}
 	case strings.Contains(msg, "IsLocked"), strings.Contains(strings.ToLower(msg), "locked"),
 		strings.Contains(msg, "prompt dismissed"):
-		return &SecretServiceError{Problem: "the default keyring is locked", Err: fmt.Errorf("%w: %v", ErrLocked, err)}
+		return &SecretServiceError{Problem: "the default keyring is locked", Fix: fixUnlock, Err: fmt.Errorf("%w: %v", ErrLocked, err)}
 	case strings.Contains(msg, "NoSuchObject"), strings.Contains(msg, "Object does not exist"),
 		strings.Contains(msg, "UnknownObject"):
-		return &SecretServiceError{Problem: "there is no default keyring", Err: err}
+		return &SecretServiceError{Problem: "there is no default keyring", Fix: fixCreate, Err: err}
 	}
 	return fmt.Errorf("Secret Service: %w", err)
 }
