@@ -2,6 +2,11 @@
 // podman, Apple's container), never an SDK, so DOCKER_HOST, contexts and
 // the user's engine configuration keep working. It may run processes on the
 // host; it knows nothing of git, agents or secret stores.
+//
+// One exec helper (exec.go) runs every CLI call; a driver per CLI builds the
+// argv of each subcommand and decodes its JSON. docker and podman share one
+// driver (engine.go) where they really behave the same; Apple's container
+// keeps all its differences in apple.go.
 package runtime
 
 import (
@@ -14,26 +19,36 @@ import (
 // ErrNoSuchContainer is returned (wrapped) for a container that does not exist.
 var ErrNoSuchContainer = errors.New("no such container")
 
+// ErrUnavailable is returned (wrapped) when the runtime's CLI is missing or
+// its engine does not answer. The wrapping error says what to install or
+// start.
+var ErrUnavailable = errors.New("container runtime unavailable")
+
 // Runtime is one engine CLI.
 type Runtime interface {
 	// Name is the CLI's name: "docker", "podman" or "container".
 	Name() string
-	// Ping checks that the CLI is installed and its engine answers; its
-	// error says what to install or start.
-	Ping(ctx context.Context) error
+	// Version returns the engine's version. It is also the check that the
+	// CLI is installed and its engine answers: its error wraps
+	// ErrUnavailable and says what to install or start.
+	Version(ctx context.Context) (string, error)
 	// Create makes and starts a detached container.
 	Create(ctx context.Context, spec Spec) error
 	Start(ctx context.Context, name string) error
 	// Stop sends the stop signal and waits up to timeout before killing.
 	Stop(ctx context.Context, name string, timeout time.Duration) error
+	// Remove deletes a container, running or not. A container that is
+	// already gone is not an error.
 	Remove(ctx context.Context, name string) error
 	// Inspect returns one container; ErrNoSuchContainer when absent.
 	Inspect(ctx context.Context, name string) (Container, error)
 	// List returns every container (running or not) carrying all of labels,
 	// in one call to the engine.
 	List(ctx context.Context, labels map[string]string) ([]Container, error)
-	// Exec runs a command in a running container. Values of Env are taken
-	// from the process environment of the CLI (`-e NAME`), never argv.
+	// Exec runs a command in a running container, wired to the spec's
+	// streams. Values of Env are taken from the process environment of the
+	// CLI (`-e NAME`), never argv. A command that ran and exited non-zero
+	// gives an *ExitError carrying its code (see ExitCode).
 	Exec(ctx context.Context, spec ExecSpec) error
 	Build(ctx context.Context, spec BuildSpec) error
 	// ImageExists reports whether ref is present locally.
@@ -47,14 +62,18 @@ type Spec struct {
 	Labels  map[string]string
 	Mounts  []Mount
 	Workdir string
-	// Env holds non-secret variables (NAME=value) for the container config.
-	Env        []string
-	Entrypoint []string // nil: the image's
+	// Env holds non-secret variables (NAME=value) for the container config:
+	// they show in inspect, so never put a credential here.
+	Env []string
+	// Entrypoint replaces the image's (nil: the image's). Its first element
+	// is the program, the rest go before Cmd.
+	Entrypoint []string
 	Cmd        []string
 	User       string
 }
 
-// Mount is a bind mount of a host directory.
+// Mount is a bind mount of a host path. Apple's container mounts
+// directories only.
 type Mount struct {
 	Source, Target string
 	ReadOnly       bool
@@ -75,6 +94,8 @@ type ExecSpec struct {
 	Values []string // NAME=value, only in the child CLI's environment
 	Stdin  io.Reader
 	Stdout io.Writer
+	// Stderr gets the command's error stream; nil keeps it (the tail) for
+	// the returned error.
 	Stderr io.Writer
 }
 
@@ -82,9 +103,11 @@ type ExecSpec struct {
 type BuildSpec struct {
 	Tag        string
 	Context    string
-	Dockerfile string
+	Dockerfile string // "" : Context/Dockerfile
 	Args       map[string]string
-	Stdout     io.Writer
+	// Stdout gets the build's progress (both streams); nil discards it.
+	// The tail of its error stream is in the error either way.
+	Stdout io.Writer
 }
 
 // Container is what hjk needs to know of one container.
