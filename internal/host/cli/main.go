@@ -23,6 +23,12 @@ type command struct {
 func commands() []command {
 	return []command{
 		{"version", "print hjk's version", versionCommand},
+		{"run", "start an agent session in a branch's instance", runCommand},
+		{"ps", "list instances", psCommand},
+		{"stop", "stop a branch's instance", stopCommand},
+		{"rm", "remove a branch's instance (container and worktree)", rmCommand},
+		{"recreate", "replace a branch's container, keeping its worktree", recreateCommand},
+		{"exec", "run a command in a branch's instance", execCommand},
 	}
 }
 

@@ -33,6 +33,9 @@ type Manager struct {
 	// Shim installs hjk-init for the containers and returns the host folder
 	// to mount at ShimDir.
 	Shim func() (string, error)
+	// DefaultRuntime names the runtime of a new instance when Want names
+	// none. Choosing may look on PATH, so it is asked only on creation.
+	DefaultRuntime func() (string, error)
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 }
@@ -174,8 +177,15 @@ func (m *Manager) create(ctx context.Context, w Want) (Instance, error) {
 	if err := CheckBranch(ctx, w.Branch); err != nil {
 		return Instance{}, err
 	}
-	if w.Runtime == "" || w.Image == "" {
-		return Instance{}, errors.New("instance: Want needs a runtime and an image to create an instance")
+	if w.Image == "" {
+		return Instance{}, errors.New("instance: Want needs an image to create an instance")
+	}
+	if w.Runtime == "" && m.DefaultRuntime != nil {
+		name, err := m.DefaultRuntime()
+		if err != nil {
+			return Instance{}, err
+		}
+		w.Runtime = name
 	}
 	rt, err := m.Runtime(w.Runtime)
 	if err != nil {

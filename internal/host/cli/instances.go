@@ -1,0 +1,232 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	goruntime "runtime"
+	"sync"
+	"time"
+
+	"golang.org/x/term"
+
+	"github.com/hjk-dev/hjk/internal/host/config"
+	"github.com/hjk-dev/hjk/internal/host/instance"
+	"github.com/hjk-dev/hjk/internal/host/runtime"
+)
+
+// DefaultImage is the image an instance gets when neither --image nor the
+// config names one: hjk's agent image (images/agents).
+const DefaultImage = "hjk-agents:latest"
+
+// instances is what the instance commands share: the settings, the
+// repository hjk runs in, and the manager of its instances.
+type instances struct {
+	cfg  config.Config
+	dirs config.Dirs
+	mgr  *instance.Manager
+}
+
+// instances opens the catalog of instances under hjk's data folder.
+func (app *App) instances() (*instances, error) {
+	dirs, err := config.DirsFrom(app.Getenv)
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := config.Load(dirs.File())
+	if err != nil {
+		return nil, Hintf(err, "Fix it, or set values with 'hjk config KEY VALUE'.")
+	}
+	is := &instances{
+		cfg:  cfg,
+		dirs: dirs,
+		mgr: &instance.Manager{
+			Data:    dirs.Data,
+			Runtime: app.runtimeNamed,
+			Shim:    func() (string, error) { return app.installShim(dirs.Data, goruntime.GOARCH) },
+		},
+	}
+	is.mgr.DefaultRuntime = func() (string, error) { return app.runtimeName("", cfg) }
+	return is, nil
+}
+
+// runtimeNamed opens the runtime an existing instance was made on.
+func (app *App) runtimeNamed(name string) (runtime.Runtime, error) {
+	return runtime.New(name)
+}
+
+// runtimeName is the runtime a new instance is made on: --runtime,
+// HJK_RUNTIME, the config, else the first engine found.
+func (app *App) runtimeName(flag string, cfg config.Config) (string, error) {
+	rt, err := runtime.Select(runtime.Choice{Flag: flag, Env: app.Getenv("HJK_RUNTIME"), Config: cfg.Runtime, GOOS: goruntime.GOOS})
+	if err != nil {
+		return "", err
+	}
+	return rt.Name(), nil
+}
+
+// repo is the repository of the current folder.
+func (app *App) repo(ctx context.Context) (instance.Repo, error) {
+	wd, err := os.Getwd()
+	if err != nil {
+		return instance.Repo{}, err
+	}
+	r, err := instance.FindRepo(ctx, wd)
+	if err != nil {
+		return instance.Repo{}, &UserError{Err: err}
+	}
+	return r, nil
+}
+
+// lookup finds the instance of branch in the current repository, as the
+// catalog has it.
+func (app *App) lookup(ctx context.Context, branch string) (*instances, instance.Repo, instance.Instance, error) {
+	is, err := app.instances()
+	if err != nil {
+		return nil, instance.Repo{}, instance.Instance{}, err
+	}
+	r, err := app.repo(ctx)
+	if err != nil {
+		return nil, instance.Repo{}, instance.Instance{}, err
+	}
+	in, err := is.mgr.Get(r, branch)
+	var ne *instance.NoInstanceError
+	if errors.As(err, &ne) {
+		return nil, r, in, &UserError{Err: err}
+	}
+	return is, r, in, err
+}
+
+// stdinTerminal reports whether hjk's input is a terminal: sessions get
+// one (-t) only then, and rm asks before deleting only then.
+func (app *App) stdinTerminal() bool {
+	f, ok := app.Stdin.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// session runs spec in the instance in and returns the process's exit
+// status as an *ExitError.
+//
+// A session in an instance the catalog knows starts at once, without first
+// asking the engine whether its container runs: that question costs as
+// much as a fifth of the session's start. When the container was in fact
+// stopped or removed, the engine refuses the exec at once: its complaint is
+// held back, ensure brings the container back, and the session starts
+// again. fresh says ensure has just run, so a failure is the session's own.
+func (app *App) session(ctx context.Context, is *instances, in instance.Instance, spec runtime.ExecSpec, fresh bool, ensure func() (instance.Instance, instance.Action, error)) error {
+	rt, err := is.mgr.Runtime(in.Runtime)
+	if err != nil {
+		return err
+	}
+	spec.Container = in.Name
+	spec.Stdin, spec.Stdout = app.Stdin, app.Stdout
+	spec.Interactive = true
+	spec.TTY = app.stdinTerminal()
+	if fresh {
+		spec.Stderr = app.Stderr
+		return exitStatus(rt.Exec(ctx, spec))
+	}
+	hold := newHoldWriter(app.Stderr, holdFor)
+	spec.Stderr = hold
+	err = rt.Exec(ctx, spec)
+	if err == nil || !hold.settle() {
+		hold.release()
+		return exitStatus(err)
+	}
+	in2, act, eerr := ensure()
+	if eerr != nil || act == instance.Ready {
+		// It was running: the failure is the session's own.
+		hold.release()
+		if eerr != nil {
+			if _, ok := runtime.ExitCode(err); !ok {
+				return eerr
+			}
+		}
+		return exitStatus(err)
+	}
+	hold.drop()
+	if act != instance.Ready {
+		fmt.Fprintf(app.Stderr, "hjk: the container of branch %q was %s; %s it\n", in.Branch, map[instance.Action]string{instance.Started: "stopped", instance.Restored: "gone"}[act], map[instance.Action]string{instance.Started: "started", instance.Restored: "recreated"}[act])
+	}
+	spec.Container = in2.Name
+	spec.Stderr = app.Stderr
+	return exitStatus(rt.Exec(ctx, spec))
+}
+
+// exitStatus turns an engine's report of a process's exit into hjk's own
+// exit status.
+func exitStatus(err error) error {
+	if code, ok := runtime.ExitCode(err); ok {
+		return &ExitError{Code: code}
+	}
+	return err
+}
+
+// holdFor is how long a session's first error output is held back: an
+// engine refuses an exec in a stopped or missing container well within it.
+const holdFor = 750 * time.Millisecond
+
+// holdWriter holds back what is written to it until released (by time, by
+// size or by hand), so a session that could not start can be retried
+// without showing the engine's refusal.
+type holdWriter struct {
+	mu       sync.Mutex
+	w        io.Writer
+	buf      bytes.Buffer
+	released bool
+	settled  bool
+	timer    *time.Timer
+}
+
+func newHoldWriter(w io.Writer, d time.Duration) *holdWriter {
+	h := &holdWriter{w: w}
+	h.timer = time.AfterFunc(d, h.release)
+	return h
+}
+
+func (h *holdWriter) Write(p []byte) (int, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.released {
+		return h.w.Write(p)
+	}
+	h.buf.Write(p)
+	if h.buf.Len() > 64<<10 {
+		h.releaseLocked()
+	}
+	return len(p), nil
+}
+
+// settle stops the timer and reports whether everything is still held.
+func (h *holdWriter) settle() bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.timer.Stop()
+	h.settled = true
+	return !h.released
+}
+
+func (h *holdWriter) release() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.releaseLocked()
+}
+
+func (h *holdWriter) releaseLocked() {
+	if h.released {
+		return
+	}
+	h.released = true
+	h.w.Write(h.buf.Bytes())
+	h.buf.Reset()
+}
+
+// drop throws away what is held.
+func (h *holdWriter) drop() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.buf.Reset()
+}

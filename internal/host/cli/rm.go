@@ -1,0 +1,50 @@
+package cli
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/hjk-dev/hjk/internal/host/instance"
+)
+
+func rmCommand(app *App, args []string) error {
+	var force bool
+	fs := app.flags("rm", "hjk rm <branch> [-f]",
+		"Remove the instance of a branch: its container and its worktree. The branch and its\n"+
+			"commits stay. On a terminal hjk asks first; a worktree holding uncommitted changes\n"+
+			"is kept unless -f is given.",
+		"hjk rm fix-login")
+	fs.BoolVarP(&force, "force", "f", false, "do not ask, and discard uncommitted changes")
+	if err := app.parse(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		return &UserError{Err: fmt.Errorf("rm needs one branch"), Hint: "Run 'hjk rm --help' for usage.", Code: 2}
+	}
+	branch := fs.Arg(0)
+	ctx := context.Background()
+	is, _, in, err := app.lookup(ctx, branch)
+	if err != nil {
+		return err
+	}
+	dirty, err := instance.Dirty(ctx, in.Worktree)
+	if err != nil {
+		return err
+	}
+	if dirty && !force {
+		return &UserError{
+			Err:  fmt.Errorf("the worktree of branch %q has uncommitted changes (%s)", branch, in.Worktree),
+			Hint: fmt.Sprintf("Commit them, or run 'hjk rm %s -f' to discard them.", branch),
+		}
+	}
+	if !force && app.stdinTerminal() {
+		fmt.Fprintf(app.Stderr, "Remove the instance of %q (container %s and worktree %s; the branch stays)? [y/N] ", branch, in.Name, in.Worktree)
+		line, _ := bufio.NewReader(app.Stdin).ReadString('\n')
+		if a := strings.ToLower(strings.TrimSpace(line)); a != "y" && a != "yes" {
+			return &UserError{Err: fmt.Errorf("not removed")}
+		}
+	}
+	return is.mgr.Remove(ctx, in)
+}
