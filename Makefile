@@ -12,6 +12,7 @@ all: build
 hjk-init:
 	CGO_ENABLED=0 GOOS=linux GOARCH=amd64 $(GO) build -trimpath -ldflags='$(LDFLAGS)' -o bin/linux-amd64/hjk-init ./cmd/hjk-init
 	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build -trimpath -ldflags='$(LDFLAGS)' -o bin/linux-arm64/hjk-init ./cmd/hjk-init
+	for a in amd64 arm64; do mkdir -p internal/host/shimbin/bin/linux-$$a && cp bin/linux-$$a/hjk-init internal/host/shimbin/bin/linux-$$a/hjk-init; done
 
 hjk: hjk-init
 	$(GO) build -trimpath -ldflags='$(LDFLAGS)' -o bin/hjk ./cmd/hjk
@@ -29,4 +30,4 @@ bench: build
 	./scripts/bench
 
 clean:
-	rm -rf bin
+	rm -rf bin internal/host/shimbin/bin/linux-*
