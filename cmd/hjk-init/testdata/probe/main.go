@@ -115,8 +115,24 @@ func orphans(n int) {
 	for _, pid := range sleepers {
 		syscall.Kill(pid, syscall.SIGKILL)
 	}
+	// Wait until every sleeper is dead (gone, or a zombie nobody reaped),
+	// then give init a moment to reap the zombies.
+	state := func(pid int) string {
+		for _, p := range procs() {
+			if p.pid == pid {
+				return p.state
+			}
+		}
+		return "gone"
+	}
+	deadline := time.Now().Add(2 * time.Second)
+	for _, pid := range sleepers {
+		for s := state(pid); s != "Z" && s != "gone" && time.Now().Before(deadline); s = state(pid) {
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
 	zombies := -1
-	for deadline := time.Now().Add(2 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+	for deadline := time.Now().Add(time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
 		zombies = 0
 		for _, p := range procs() {
 			if p.state == "Z" {
