@@ -74,8 +74,14 @@ func Load(path string) (Config, error) {
 	if err != nil {
 		return c, fmt.Errorf("read config: %w", err)
 	}
-	if _, err := toml.Decode(string(b), &c); err != nil {
+	md, err := toml.Decode(string(b), &c)
+	if err != nil {
 		return Config{}, fmt.Errorf("config file %s is not valid TOML: %w", path, err)
+	}
+	// A setting hjk does not know is most likely a typo: saying so beats
+	// ignoring it, and 'hjk config' would drop it on its next write.
+	if u := md.Undecoded(); len(u) > 0 {
+		return Config{}, fmt.Errorf("config file %s: unknown setting %q (settings are %s)", path, u[0].String(), Keys)
 	}
 	return c, nil
 }

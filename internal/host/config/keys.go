@@ -1,0 +1,306 @@
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/BurntSushi/toml"
+
+	"github.com/hjk-dev/hjk/internal/agent"
+	"github.com/hjk-dev/hjk/internal/host/runtime"
+	"github.com/hjk-dev/hjk/internal/host/store"
+)
+
+// Keys describes the settings `hjk config` knows, for help and errors.
+const Keys = `agent, image, runtime, store, agents.<agent>.env.<VAR>, agents.<agent>.args`
+
+// ErrUnset is returned by Get for a valid key that has no value.
+var ErrUnset = errors.New("not set")
+
+// Shell is the agent name that opens a shell instead of an agent's CLI.
+const Shell = "shell"
+
+// Setting is one key and its value as `hjk config` prints it.
+type Setting struct {
+	Key   string
+	Value string // TOML syntax: a quoted string or an array
+}
+
+// Settings lists every setting in c, in key order.
+func (c Config) Settings() []Setting {
+	var s []Setting
+	add := func(k, v string) {
+		if v != "" {
+			s = append(s, Setting{k, strconv.Quote(v)})
+		}
+	}
+	add("agent", c.Agent)
+	add("image", c.Image)
+	add("runtime", c.Runtime)
+	add("store", c.Store)
+	names := make([]string, 0, len(c.Agents))
+	for n := range c.Agents {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		a := c.Agents[n]
+		if a.Args != nil {
+			s = append(s, Setting{"agents." + n + ".args", tomlArray(a.Args)})
+		}
+		vars := make([]string, 0, len(a.Env))
+		for v := range a.Env {
+			vars = append(vars, v)
+		}
+		sort.Strings(vars)
+		for _, v := range vars {
+			s = append(s, Setting{"agents." + n + ".env." + v, strconv.Quote(a.Env[v])})
+		}
+	}
+	return s
+}
+
+func tomlArray(a []string) string {
+	q := make([]string, len(a))
+	for i, s := range a {
+		q[i] = strconv.Quote(s)
+	}
+	return "[" + strings.Join(q, ", ") + "]"
+}
+
+// key is a parsed settings key.
+type key struct {
+	top   string // agent, image, runtime, store; or "" for agents.*
+	agent string
+	env   string // agents.<agent>.env.<env>
+	args  bool   // agents.<agent>.args
+}
+
+var envName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+func parseKey(k string) (key, error) {
+	switch k {
+	case "agent", "image", "runtime", "store":
+		return key{top: k}, nil
+	}
+	parts := strings.SplitN(k, ".", 4)
+	if len(parts) >= 3 && parts[0] == "agents" {
+		if _, err := agent.Lookup(parts[1]); err != nil {
+			return key{}, fmt.Errorf("unknown agent %q in %q: agents are %s", parts[1], k, agentNames())
+		}
+		switch {
+		case len(parts) == 3 && parts[2] == "args":
+			return key{agent: parts[1], args: true}, nil
+		case len(parts) == 4 && parts[2] == "env":
+			if !envName.MatchString(parts[3]) {
+				return key{}, fmt.Errorf("%q is not a variable name", parts[3])
+			}
+			return key{agent: parts[1], env: parts[3]}, nil
+		}
+	}
+	return key{}, fmt.Errorf("unknown setting %q: settings are %s", k, Keys)
+}
+
+func agentNames() string { return strings.Join(agent.Names(), ", ") }
+
+// Get returns the value of k as the user gave it: a string, or for args
+// a TOML array. A valid key without a value gives ErrUnset.
+func (c Config) Get(k string) (string, error) {
+	pk, err := parseKey(k)
+	if err != nil {
+		return "", err
+	}
+	var v string
+	switch {
+	case pk.top == "agent":
+		v = c.Agent
+	case pk.top == "image":
+		v = c.Image
+	case pk.top == "runtime":
+		v = c.Runtime
+	case pk.top == "store":
+		v = c.Store
+	case pk.args:
+		if a := c.Agents[pk.agent].Args; a != nil {
+			v = tomlArray(a)
+		}
+	default:
+		v = c.Agents[pk.agent].Env[pk.env]
+	}
+	if v == "" {
+		return "", fmt.Errorf("%s: %w", k, ErrUnset)
+	}
+	return v, nil
+}
+
+// Set validates value for k and sets it. args take a TOML array
+// (`["--model", "opus"]`) or words split at spaces.
+func (c *Config) Set(k, value string) error {
+	pk, err := parseKey(k)
+	if err != nil {
+		return err
+	}
+	switch pk.top {
+	case "agent":
+		if _, err := agent.Lookup(value); err != nil && value != Shell {
+			return fmt.Errorf("unknown agent %q: choose one of %s, %s", value, agentNames(), Shell)
+		}
+		c.Agent = value
+		return nil
+	case "image":
+		if value == "" || strings.ContainsAny(value, " \t\n") {
+			return fmt.Errorf("image %q is not an image reference", value)
+		}
+		c.Image = value
+		return nil
+	case "runtime":
+		if !oneOf(value, runtime.Names) {
+			return fmt.Errorf("unknown runtime %q: choose one of %s", value, strings.Join(runtime.Names, ", "))
+		}
+		c.Runtime = value
+		return nil
+	case "store":
+		stores := []string{store.Keychain, store.SecretService, store.File}
+		if !oneOf(value, stores) {
+			return fmt.Errorf("unknown store %q: choose one of %s", value, strings.Join(stores, ", "))
+		}
+		c.Store = value
+		return nil
+	}
+	a := c.Agents[pk.agent]
+	if pk.args {
+		args, err := parseArgs(value)
+		if err != nil {
+			return fmt.Errorf("%s: %w", k, err)
+		}
+		a.Args = args
+	} else {
+		if isCredentialVar(pk.env) {
+			return fmt.Errorf("%s carries a credential, which is never kept in the config file: store it with 'hjk auth %s'", pk.env, pk.agent)
+		}
+		if a.Env == nil {
+			a.Env = map[string]string{}
+		}
+		a.Env[pk.env] = value
+	}
+	if c.Agents == nil {
+		c.Agents = map[string]AgentConfig{}
+	}
+	c.Agents[pk.agent] = a
+	return nil
+}
+
+// Unset removes k's value; an unset key is not an error.
+func (c *Config) Unset(k string) error {
+	pk, err := parseKey(k)
+	if err != nil {
+		return err
+	}
+	switch pk.top {
+	case "agent":
+		c.Agent = ""
+	case "image":
+		c.Image = ""
+	case "runtime":
+		c.Runtime = ""
+	case "store":
+		c.Store = ""
+	default:
+		a, ok := c.Agents[pk.agent]
+		if !ok {
+			return nil
+		}
+		if pk.args {
+			a.Args = nil
+		} else {
+			delete(a.Env, pk.env)
+			if len(a.Env) == 0 {
+				a.Env = nil
+			}
+		}
+		if a.Args == nil && a.Env == nil {
+			delete(c.Agents, pk.agent)
+		} else {
+			c.Agents[pk.agent] = a
+		}
+	}
+	return nil
+}
+
+func oneOf(v string, set []string) bool {
+	for _, s := range set {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+func isCredentialVar(v string) bool {
+	for _, a := range agent.All() {
+		if v == a.SubscriptionVar || v == a.APIKeyVar {
+			return true
+		}
+	}
+	return false
+}
+
+func parseArgs(value string) ([]string, error) {
+	if !strings.HasPrefix(strings.TrimSpace(value), "[") {
+		return strings.Fields(value), nil
+	}
+	var doc struct{ V []string }
+	if _, err := toml.Decode("V = "+value, &doc); err != nil {
+		return nil, fmt.Errorf("not a TOML array of strings: %s", value)
+	}
+	if doc.V == nil {
+		doc.V = []string{}
+	}
+	return doc.V, nil
+}
+
+// Save writes c to path atomically (a temporary file in the same folder,
+// then rename), 0600 in a 0700 folder. It refuses to replace a file that
+// does not load, so a broken file is never overwritten: the user fixes it.
+func Save(path string, c Config) error {
+	if _, err := Load(path); err != nil {
+		return err
+	}
+	var buf bytes.Buffer
+	buf.WriteString("# hjk settings: see 'hjk config --help'. Written by 'hjk config'.\n")
+	if err := toml.NewEncoder(&buf).Encode(c); err != nil {
+		return fmt.Errorf("encode config: %w", err)
+	}
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("write config: %w", err)
+	}
+	f, err := os.CreateTemp(dir, ".config-*.toml")
+	if err != nil {
+		return fmt.Errorf("write config: %w", err)
+	}
+	tmp := f.Name()
+	defer os.Remove(tmp)
+	if _, err := f.Write(buf.Bytes()); err != nil {
+		f.Close()
+		return fmt.Errorf("write config: %w", err)
+	}
+	if err := f.Chmod(0o600); err != nil {
+		f.Close()
+		return fmt.Errorf("write config: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("write config: %w", err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return fmt.Errorf("write config: %w", err)
+	}
+	return nil
+}
