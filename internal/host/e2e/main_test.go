@@ -1,0 +1,203 @@
+// Package e2e runs the built hjk against real engines, docker and podman,
+// on images built here from a local Debian base: instances, sessions,
+// credentials kept out of argv, inspect and images.
+//
+// With HJK_E2E=1 an engine that is missing fails the tests; without it,
+// they are skipped.
+package e2e
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"golang.org/x/sys/unix"
+)
+
+// engines are the runtimes every test runs against, side by side.
+var engines = []string{"docker", "podman"}
+
+// baseImage is a Debian with git, imported once from a cached debootstrap
+// and kept between runs (it holds nothing of the tests).
+const baseImage = "hjke2e-base:bookworm"
+
+var (
+	hjkBin   string            // the hjk under test
+	initBin  string            // the hjk-init it mounts into containers
+	images   = map[string]string{} // engine -> agent image of this run
+	problems = map[string]error{}  // engine -> why it cannot be used
+)
+
+func TestMain(m *testing.M) { os.Exit(testMain(m)) }
+
+func testMain(m *testing.M) int {
+	tmp, err := os.MkdirTemp("", "hjke2e-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer os.RemoveAll(tmp)
+	root, _ := filepath.Abs("../../..")
+	hjkBin, initBin = filepath.Join(tmp, "hjk"), filepath.Join(tmp, "hjk-init")
+	for _, b := range []struct{ out, pkg string }{{hjkBin, "./cmd/hjk"}, {initBin, "./cmd/hjk-init"}} {
+		cmd := exec.Command("go", "build", "-o", b.out, b.pkg)
+		cmd.Dir = root
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			fmt.Fprintf(os.Stderr, "build %s: %v\n%s", b.pkg, err, out)
+			return 1
+		}
+	}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	for _, e := range engines {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			tag := fmt.Sprintf("hjke2e-agent:%d", os.Getpid())
+			err := prepare(e, tag, tmp)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				problems[e] = err
+				return
+			}
+			images[e] = tag
+		}()
+	}
+	wg.Wait()
+	code := m.Run()
+	for e, tag := range images {
+		exec.Command(e, "rmi", "-f", tag).Run()
+	}
+	return code
+}
+
+// engine returns the agent image for engine e, or ends the test: a failure
+// with HJK_E2E=1, else a skip.
+func engine(t *testing.T, e string) string {
+	t.Helper()
+	if err := problems[e]; err != nil {
+		if os.Getenv("HJK_E2E") == "1" {
+			t.Fatalf("%s is needed with HJK_E2E=1: %v", e, err)
+		}
+		t.Skipf("%s: %v", e, err)
+	}
+	return images[e]
+}
+
+// standInClaude stands for the claude CLI: it shows that its session got
+// the credential (a hash, never the value) and that hjk-init wrote its
+// file, then waits for a line on stdin so the test can look around while
+// the session runs. `claude --exit` ends at once (the benchmark).
+const standInClaude = `#!/bin/sh
+[ "$1" = --exit ] && exit 0
+printf 'token-sha256=%s\n' "$(printf %s "$CLAUDE_CODE_OAUTH_TOKEN" | sha256sum | cut -d' ' -f1)"
+[ -s "$HOME/.claude.json" ] && echo claude-json=written
+echo ready
+read line
+echo bye
+`
+
+// prepare checks engine e answers, imports the base image when missing and
+// builds this run's agent image on it.
+func prepare(e, tag, tmp string) error {
+	if _, err := exec.LookPath(e); err != nil {
+		return fmt.Errorf("%s is not installed (.ci/install installs it)", e)
+	}
+	if out, err := exec.Command(e, "info").CombinedOutput(); err != nil {
+		return fmt.Errorf("%s info: %v: %s (start the engine: see .ci/install)", e, err, lastLine(out))
+	}
+	if exec.Command(e, "image", "inspect", baseImage).Run() != nil {
+		tar, err := baseTarball()
+		if err != nil {
+			return err
+		}
+		if out, err := exec.Command(e, "import", tar, baseImage).CombinedOutput(); err != nil {
+			return fmt.Errorf("%s import: %v: %s", e, err, lastLine(out))
+		}
+	}
+	dir := filepath.Join(tmp, "build-"+e)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	os.WriteFile(filepath.Join(dir, "claude"), []byte(standInClaude), 0o755)
+	os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte("FROM "+baseImage+"\nCOPY claude /usr/local/bin/claude\n"), 0o644)
+	args := []string{"build", "-q", "-t", tag, dir}
+	if out, err := exec.Command(e, args...).CombinedOutput(); err != nil {
+		return fmt.Errorf("%s build: %v: %s", e, err, lastLine(out))
+	}
+	return nil
+}
+
+// baseTarball returns a tarball of a minimal Debian bookworm with git,
+// made with debootstrap once and cached (about 90 s, needs Debian's
+// mirror). The cache folder is HJK_TEST_CACHE, else /var/cache/hjk-test;
+// a lock keeps parallel test packages from bootstrapping twice.
+func baseTarball() (string, error) {
+	dir := os.Getenv("HJK_TEST_CACHE")
+	if dir == "" {
+		dir = "/var/cache/hjk-test"
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", err
+	}
+	tar := filepath.Join(dir, "bookworm-git.tar")
+	lock, err := os.OpenFile(filepath.Join(dir, ".lock"), os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		return "", err
+	}
+	defer lock.Close()
+	if err := unix.Flock(int(lock.Fd()), unix.LOCK_EX); err != nil {
+		return "", err
+	}
+	if _, err := os.Stat(tar); err == nil {
+		return tar, nil
+	}
+	if _, err := exec.LookPath("debootstrap"); err != nil {
+		return "", fmt.Errorf("no %s and no debootstrap to make it (.ci/install installs it)", tar)
+	}
+	rootfs, err := os.MkdirTemp(dir, "rootfs-")
+	if err != nil {
+		return "", err
+	}
+	defer os.RemoveAll(rootfs)
+	if out, err := exec.Command("debootstrap", "--variant=minbase", "--include=git", "bookworm", rootfs).CombinedOutput(); err != nil {
+		return "", fmt.Errorf("debootstrap: %v: %s", err, lastLine(out))
+	}
+	f, err := os.CreateTemp(dir, "bookworm-*.tar")
+	if err != nil {
+		return "", err
+	}
+	defer os.Remove(f.Name())
+	cmd := exec.Command("tar", "-C", rootfs, "-c", ".")
+	cmd.Stdout = f
+	if err := cmd.Run(); err != nil {
+		f.Close()
+		return "", fmt.Errorf("tar: %v", err)
+	}
+	if err := f.Close(); err != nil {
+		return "", err
+	}
+	return tar, os.Rename(f.Name(), tar)
+}
+
+func lastLine(b []byte) string {
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	return lines[len(lines)-1]
+}
+
+// forEngine runs f as a parallel subtest per engine.
+func forEngine(t *testing.T, f func(t *testing.T, h *harness)) {
+	for _, e := range engines {
+		t.Run(e, func(t *testing.T) {
+			t.Parallel()
+			f(t, newHarness(t, e))
+		})
+	}
+}
+
