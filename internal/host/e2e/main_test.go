@@ -26,8 +26,8 @@ var engines = []string{"docker", "podman"}
 const baseImage = "hjke2e-base:bookworm"
 
 var (
-	hjkBin   string            // the hjk under test
-	initBin  string            // the hjk-init it mounts into containers
+	hjkBin   string                // the hjk under test
+	initBin  string                // the hjk-init it mounts into containers
 	images   = map[string]string{} // engine -> agent image of this run
 	problems = map[string]error{}  // engine -> why it cannot be used
 )
@@ -200,4 +200,3 @@ func forEngine(t *testing.T, f func(t *testing.T, h *harness)) {
 		})
 	}
 }
-
