@@ -2,7 +2,10 @@ package cli
 
 import (
 	"io"
+	goruntime "runtime"
 
+	"github.com/hjk-dev/hjk/internal/host/config"
+	"github.com/hjk-dev/hjk/internal/host/runtime"
 	"github.com/hjk-dev/hjk/internal/host/store"
 )
 
@@ -40,4 +43,19 @@ func (app *App) Store() (store.Store, error) {
 	}
 	app.store = s
 	return s, nil
+}
+
+// Runtime returns the container runtime: flag (--runtime), HJK_RUNTIME, the
+// config file's runtime, else Apple's container on macOS, docker, podman,
+// the first on PATH. It asks the engine nothing: rt.Version does.
+func (app *App) Runtime(flag string) (runtime.Runtime, error) {
+	var configured string
+	if dirs, err := config.DirsFrom(app.Getenv); err == nil {
+		c, err := config.Load(dirs.File())
+		if err != nil {
+			return nil, err
+		}
+		configured = c.Runtime
+	}
+	return runtime.Select(runtime.Choice{Flag: flag, Env: app.Getenv("HJK_RUNTIME"), Config: configured, GOOS: goruntime.GOOS})
 }

@@ -23,6 +23,8 @@ type command struct {
 func commands() []command {
 	return []command{
 		{"version", "print hjk's version", versionCommand},
+		{"config", "show or change hjk's settings", configCommand},
+		{"doctor", "check the runtime, store, git, image and hjk-init", doctorCommand},
 		{"run", "start an agent session in a branch's instance", runCommand},
 		{"ps", "list instances", psCommand},
 		{"stop", "stop a branch's instance", stopCommand},

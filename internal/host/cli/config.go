@@ -1,0 +1,87 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/hjk-dev/hjk/internal/host/config"
+)
+
+// configOptions are the flags of hjk config.
+type configOptions struct {
+	unset bool
+	path  bool
+}
+
+func configCommand(app *App, args []string) error {
+	var o configOptions
+	fs := app.flags("config", "hjk config [--unset] [<key> [<value>]]",
+		"Show or change hjk's settings, kept in $XDG_CONFIG_HOME/hjk/config.toml.\n"+
+			"With no key, print every setting; with a key, print its value; with a\n"+
+			"key and a value, set it. Credentials are never kept here: see 'hjk auth'.\n\n"+
+			"Keys: "+config.Keys+"\n"+
+			"agents.<agent>.args takes words (\"--model opus\") or a TOML array.",
+		"hjk config runtime podman")
+	fs.BoolVar(&o.unset, "unset", false, "remove the setting <key>")
+	fs.BoolVar(&o.path, "path", false, "print the settings file's path")
+	// Flags come first: a value may itself start with "--" (agent args).
+	fs.SetInterspersed(false)
+	if err := app.parse(fs, args); err != nil {
+		return err
+	}
+	return app.config(o, fs.Args())
+}
+
+func (app *App) config(o configOptions, args []string) error {
+	dirs, err := config.DirsFrom(app.Getenv)
+	if err != nil {
+		return &UserError{Err: err}
+	}
+	file := dirs.File()
+	usage := func(msg string) error {
+		return &UserError{Err: errors.New(msg), Hint: "Run 'hjk config --help' for usage.", Code: 2}
+	}
+	if o.path {
+		if len(args) > 0 || o.unset {
+			return usage("--path takes no key")
+		}
+		fmt.Fprintln(app.Stdout, file)
+		return nil
+	}
+	if len(args) > 2 || (o.unset && len(args) != 1) {
+		return usage("hjk config takes at most a key and a value; --unset takes one key")
+	}
+	c, err := config.Load(file)
+	if err != nil {
+		return Hintf(err, "Fix the file by hand: hjk never overwrites a broken settings file.")
+	}
+	switch {
+	case len(args) == 0:
+		for _, s := range c.Settings() {
+			fmt.Fprintf(app.Stdout, "%s = %s\n", s.Key, s.Value)
+		}
+		return nil
+	case o.unset:
+		if err := c.Unset(args[0]); err != nil {
+			return &UserError{Err: err, Code: 2}
+		}
+	case len(args) == 1:
+		v, err := c.Get(args[0])
+		if errors.Is(err, config.ErrUnset) {
+			return &UserError{Err: fmt.Errorf("%s is not set", args[0])}
+		}
+		if err != nil {
+			return &UserError{Err: err, Code: 2}
+		}
+		fmt.Fprintln(app.Stdout, v)
+		return nil
+	default:
+		if err := c.Set(args[0], args[1]); err != nil {
+			return &UserError{Err: err, Code: 2}
+		}
+	}
+	if err := config.Save(file, c); err != nil {
+		return Hintf(err, "Fix the file by hand: hjk never overwrites a broken settings file.")
+	}
+	return nil
+}

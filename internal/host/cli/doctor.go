@@ -1,0 +1,189 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"strings"
+	"time"
+
+	"github.com/hjk-dev/hjk/internal/host/config"
+	"github.com/hjk-dev/hjk/internal/host/runtime"
+	"github.com/hjk-dev/hjk/internal/host/shimbin"
+)
+
+// check is one line of hjk doctor: what was checked, how it went, and the
+// fix when it failed. Its JSON fields are stable.
+type check struct {
+	Name   string `json:"name"`
+	Status string `json:"status"` // ok, warn (works, worth knowing) or fail
+	Detail string `json:"detail"`
+	Fix    string `json:"fix,omitempty"`
+}
+
+type doctorOptions struct {
+	json    bool
+	runtime string
+}
+
+func doctorCommand(app *App, args []string) error {
+	var o doctorOptions
+	fs := app.flags("doctor", "hjk doctor [--json] [--runtime <name>]",
+		"Check what hjk needs: the container runtime (installed, answering, its\n"+
+			"version), the credential store (opens; no secret is read), git, the\n"+
+			"default image, and the hjk-init carried inside hjk. Each failure comes\n"+
+			"with its fix; the exit status is 1 when any check fails.",
+		"hjk doctor --json")
+	fs.BoolVar(&o.json, "json", false, "print the checks as JSON")
+	fs.StringVar(&o.runtime, "runtime", "", "check this runtime: docker, podman or container (env HJK_RUNTIME)")
+	if err := app.parse(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return &UserError{Err: fmt.Errorf("hjk doctor takes no arguments"), Hint: "Run 'hjk doctor --help' for usage.", Code: 2}
+	}
+	checks := app.doctor(o)
+	failed := 0
+	for _, c := range checks {
+		if c.Status == "fail" {
+			failed++
+		}
+	}
+	if o.json {
+		enc := json.NewEncoder(app.Stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(struct {
+			OK     bool    `json:"ok"`
+			Checks []check `json:"checks"`
+		}{failed == 0, checks}); err != nil {
+			return err
+		}
+	} else {
+		for _, c := range checks {
+			fmt.Fprintf(app.Stdout, "%-4s  %-8s %s\n", c.Status, c.Name, c.Detail)
+			if c.Fix != "" {
+				fmt.Fprintf(app.Stdout, "      %-8s fix: %s\n", "", c.Fix)
+			}
+		}
+	}
+	if failed > 0 {
+		// The checks said it all; only the exit status is left.
+		return &ExitError{Code: 1}
+	}
+	return nil
+}
+
+// doctor runs every check; none stops the others.
+func (app *App) doctor(o doctorOptions) []check {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var checks []check
+	add := func(name, status, detail, fix string) {
+		checks = append(checks, check{name, status, detail, fix})
+	}
+
+	cfg, cfgErr := app.doctorConfig()
+	if cfgErr != nil {
+		add("config", "fail", cfgErr.Error(), "fix the file by hand: hjk never overwrites a broken settings file")
+	} else {
+		add("config", "ok", "settings read", "")
+	}
+
+	rt, err := app.Runtime(o.runtime)
+	var rtOK bool
+	switch {
+	case err != nil:
+		add("runtime", "fail", err.Error(), runtimeFix(err))
+	default:
+		v, err := rt.Version(ctx)
+		if err != nil {
+			add("runtime", "fail", err.Error(), runtimeFix(err))
+		} else {
+			rtOK = true
+			add("runtime", "ok", fmt.Sprintf("%s, engine %s", rt.Name(), v), "")
+		}
+	}
+
+	s, err := app.Store()
+	if err == nil {
+		_, err = s.List() // item names only: no secret is read
+	}
+	if err != nil {
+		fix := "set HJK_STORE or 'hjk config store' to keychain, secret-service or file"
+		var ue *UserError
+		if errors.As(err, &ue) && ue.Hint != "" {
+			fix = ue.Hint
+		}
+		add("store", "fail", err.Error(), fix)
+	} else {
+		add("store", "ok", s.Name()+" opens", "")
+	}
+
+	checks = append(checks, gitChecks(ctx)...)
+
+	image := cfg.Image
+	if image == "" {
+		image = DefaultImage
+	}
+	switch {
+	case !rtOK:
+		add("image", "fail", image+": not checked, the runtime does not answer", "fix the runtime first")
+	default:
+		ok, err := rt.ImageExists(ctx, image)
+		switch {
+		case err != nil:
+			add("image", "fail", fmt.Sprintf("%s: %v", image, err), "")
+		case !ok:
+			add("image", "fail", fmt.Sprintf("%s is not present in %s", image, rt.Name()),
+				"build it with 'make images' in hjk's source, or choose another with 'hjk config image <ref>'")
+		default:
+			add("image", "ok", fmt.Sprintf("%s present in %s", image, rt.Name()), "")
+		}
+	}
+
+	if have := shimbin.Embedded(); len(have) == len(shimbin.Arches) {
+		add("hjk-init", "ok", "carried inside hjk for linux/"+strings.Join(have, ", linux/"), "")
+	} else {
+		add("hjk-init", "fail", shimbin.ErrNotEmbedded.Error(), "build hjk with 'make build' (or 'make install')")
+	}
+	return checks
+}
+
+// doctorConfig reads the settings file; a broken one is a failed check,
+// and the other checks go on with the defaults.
+func (app *App) doctorConfig() (config.Config, error) {
+	dirs, err := config.DirsFrom(app.Getenv)
+	if err != nil {
+		return config.Config{}, err
+	}
+	return config.Load(dirs.File())
+}
+
+// runtimeFix is the fix for a runtime that can't be used. An unavailable
+// runtime's message already is the fix.
+func runtimeFix(err error) string {
+	if errors.Is(err, runtime.ErrUnavailable) {
+		return ""
+	}
+	return "choose a runtime with --runtime, HJK_RUNTIME or 'hjk config runtime <docker|podman|container>'"
+}
+
+// gitChecks: git is installed, and whether the current folder is in a
+// repository (hjk run needs one; elsewhere that is only worth knowing).
+func gitChecks(ctx context.Context) []check {
+	out, err := exec.CommandContext(ctx, "git", "--version").Output()
+	if err != nil {
+		return []check{{Name: "git", Status: "fail", Detail: "git is not installed", Fix: "install git (https://git-scm.com/downloads)"}}
+	}
+	c := []check{{Name: "git", Status: "ok", Detail: strings.TrimSpace(string(out))}}
+	wd, _ := os.Getwd()
+	cmd := exec.CommandContext(ctx, "git", "rev-parse", "--show-toplevel")
+	top, err := cmd.Output()
+	if err != nil {
+		return append(c, check{Name: "repo", Status: "warn", Detail: wd + " is not inside a git repository", Fix: "run hjk run in a repository's folder"})
+	}
+	return append(c, check{Name: "repo", Status: "ok", Detail: strings.TrimSpace(string(top))})
+}
