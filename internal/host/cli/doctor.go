@@ -183,7 +183,7 @@ func gitChecks(ctx context.Context) []check {
 	cmd := exec.CommandContext(ctx, "git", "rev-parse", "--show-toplevel")
 	top, err := cmd.Output()
 	if err != nil {
-		return append(c, check{Name: "repo", Status: "warn", Detail: wd + " is not inside a git repository", Fix: "run hjk run in a repository's folder"})
+		return append(c, check{Name: "repo", Status: "warn", Detail: wd + " is not inside a git repository", Fix: "cd into a git repository before 'hjk run'"})
 	}
 	return append(c, check{Name: "repo", Status: "ok", Detail: strings.TrimSpace(string(top))})
 }

@@ -275,7 +275,9 @@ func Save(path string, c Config) error {
 	}
 	var buf bytes.Buffer
 	buf.WriteString("# hjk settings: see 'hjk config --help'. Written by 'hjk config'.\n")
-	if err := toml.NewEncoder(&buf).Encode(c); err != nil {
+	enc := toml.NewEncoder(&buf)
+	enc.Indent = ""
+	if err := enc.Encode(c); err != nil {
 		return fmt.Errorf("encode config: %w", err)
 	}
 	dir := filepath.Dir(path)
