@@ -1,0 +1,173 @@
+// Package capture gets an agent's credentials out of its own login on the
+// host: it runs the agent's interactive login under a pseudo-terminal,
+// passing the user's terminal through, and reads the token from its output
+// (claude) or the files it leaves (codex, gemini). It touches the user's
+// terminal, child processes and the agents' folders under HOME, read-only;
+// storing is the store package's job.
+package capture
+
+import (
+	"strings"
+	"unicode/utf8"
+
+	"github.com/hjk-dev/hjk/internal/agent"
+)
+
+// minTokenBody is the least a token must hold after its prefix to be taken
+// for one: shorter matches are mentions in help text or torn frames.
+const minTokenBody = 8
+
+// ClaudeToken finds the token `claude setup-token` printed in output, the
+// raw bytes a terminal received. The token may be coloured, and wrapped by
+// the program over several lines at the terminal's width (width 0: not
+// known). The last well-formed token wins, as a program that redraws its
+// screen prints the final frame last.
+//
+// Wrapped lines are joined only when a line ends in token characters, is
+// (nearly) as wide as the terminal, and the next line holds nothing but
+// token characters up to its end: so the sentence that follows the token
+// ("Store this token securely...") is never glued onto it.
+func ClaudeToken(output []byte, width int) (string, bool) {
+	lines := strings.Split(StripANSI(string(output)), "\n")
+	var found string
+	for i, line := range lines {
+		for _, start := range tokenStarts(line) {
+			tok, _ := joinWrapped(lines, i, start, width)
+			if !strings.HasPrefix(tok, agent.ClaudeTokenPrefix) || len(tok)-len(agent.ClaudeTokenPrefix) < minTokenBody {
+				continue
+			}
+			if agent.Validate(agent.Claude, agent.Subscription, tok) == nil {
+				found = tok
+			}
+		}
+	}
+	return found, found != ""
+}
+
+// tokenStarts returns where a token may start in line: at the prefix, or at
+// a run of token characters at the end of the line that is the prefix's
+// beginning, cut by a wrap.
+func tokenStarts(line string) []int {
+	var starts []int
+	for off := 0; ; {
+		i := strings.Index(line[off:], agent.ClaudeTokenPrefix)
+		if i < 0 {
+			break
+		}
+		starts = append(starts, off+i)
+		off += i + len(agent.ClaudeTokenPrefix)
+	}
+	trimmed := strings.TrimRightFunc(line, isFrame)
+	j := len(trimmed)
+	for j > 0 && isTokenByte(trimmed[j-1]) {
+		j--
+	}
+	if tail := trimmed[j:]; tail != "" && len(tail) < len(agent.ClaudeTokenPrefix) && strings.HasPrefix(agent.ClaudeTokenPrefix, tail) {
+		starts = append(starts, j)
+	}
+	return starts
+}
+
+// joinWrapped reads the token starting at line i, byte start, following it
+// onto the next lines while it was wrapped. It returns the token and the
+// index of its last line.
+func joinWrapped(lines []string, i, start, width int) (string, int) {
+	run := tokenRun(lines[i][start:])
+	tok := run
+	for {
+		line := lines[i]
+		rest := strings.TrimRightFunc(line[start+len(run):], isFrame)
+		if rest != "" || !full(line, width) || i+1 >= len(lines) {
+			return tok, i
+		}
+		next := lines[i+1]
+		lead := len(next) - len(strings.TrimLeftFunc(next, isFrame))
+		cont := tokenRun(next[lead:])
+		if cont == "" || strings.TrimRightFunc(next[lead+len(cont):], isFrame) != "" {
+			return tok, i
+		}
+		tok += cont
+		i, start, run = i+1, lead, cont
+	}
+}
+
+// full reports whether line filled the terminal, so that a wrap, not the
+// program, ended it. A program may keep a small margin (Ink boxes pad).
+func full(line string, width int) bool {
+	if width <= 0 {
+		return true
+	}
+	const margin = 6
+	return utf8.RuneCountInString(line) >= width-margin
+}
+
+// isFrame reports whether r is blank or a box-drawing character: what a
+// program puts around text (indentation, padding, a border), never part of
+// a token.
+func isFrame(r rune) bool {
+	return r == ' ' || r == '\t' || r >= 0x2500 && r <= 0x257f
+}
+
+func tokenRun(s string) string {
+	n := 0
+	for n < len(s) && isTokenByte(s[n]) {
+		n++
+	}
+	return s[:n]
+}
+
+func isTokenByte(b byte) bool {
+	return b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z' || b >= '0' && b <= '9' || b == '-' || b == '_'
+}
+
+// StripANSI removes terminal control sequences from s, keeping the text a
+// user would see, with line structure: colours and hyperlinks vanish,
+// cursor-forward becomes a space, other cursor and erase sequences and
+// carriage returns end a line, so text on both sides of them is never
+// glued together.
+func StripANSI(s string) string {
+	var b strings.Builder
+	b.Grow(len(s))
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == 0x1b && i+1 < len(s) && s[i+1] == '[':
+			// CSI: parameters and intermediates, then a final byte 0x40-0x7e.
+			j := i + 2
+			for j < len(s) && (s[j] < 0x40 || s[j] > 0x7e) {
+				j++
+			}
+			if j >= len(s) {
+				return b.String()
+			}
+			switch s[j] {
+			case 'm': // colour: nothing visible
+			case 'C': // cursor forward: a gap
+				b.WriteByte(' ')
+			default:
+				b.WriteByte('\n')
+			}
+			i = j
+		case c == 0x1b && i+1 < len(s) && (s[i+1] == ']' || s[i+1] == 'P' || s[i+1] == '_' || s[i+1] == '^'):
+			// OSC, DCS, APC, PM: up to BEL or ST (ESC \).
+			j := i + 2
+			for j < len(s) && s[j] != 0x07 && !(s[j] == 0x1b && j+1 < len(s) && s[j+1] == '\\') {
+				j++
+			}
+			if j < len(s) && s[j] == 0x1b {
+				j++
+			}
+			i = j
+		case c == 0x1b:
+			i++ // a two-byte escape (ESC 7, ESC =, ...)
+		case c == '\r':
+			if i+1 < len(s) && s[i+1] == '\n' {
+				continue
+			}
+			b.WriteByte('\n')
+		case c == '\n' || c == '\t' || c >= 0x20 && c != 0x7f:
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
+}
