@@ -87,16 +87,16 @@ func TestClaudeTokenEveryWidth(t *testing.T) {
 
 func TestStripANSI(t *testing.T) {
 	tests := map[string]string{
-		"\x1b[1;33mbold\x1b[0m":         "bold",
-		"a\x1b[5Cb":                     "a b",
-		"a\x1b[2Kb":                     "a\nb",
-		"a\r\nb":                        "a\nb",
-		"a\rb":                          "a\nb",
+		"\x1b[1;33mbold\x1b[0m":                "bold",
+		"a\x1b[5Cb":                            "a b",
+		"a\x1b[2Kb":                            "a\nb",
+		"a\r\nb":                               "a\nb",
+		"a\rb":                                 "a\nb",
 		"\x1b]8;;http://x\x07link\x1b]8;;\x07": "link",
-		"\x1b]0;title\x1b\\text":        "text",
-		"\x1b7saved\x1b8":               "saved",
-		"tab\there\x00\x07":             "tab\there",
-		"cut \x1b[3":                    "cut ",
+		"\x1b]0;title\x1b\\text":               "text",
+		"\x1b7saved\x1b8":                      "saved",
+		"tab\there\x00\x07":                    "tab\there",
+		"cut \x1b[3":                           "cut ",
 	}
 	for in, want := range tests {
 		if got := StripANSI(in); got != want {

@@ -128,7 +128,7 @@ func CodexAuth(getenv func(string) string) (string, error) {
 				setting = fmt.Sprintf("is %q", mode)
 			}
 			return "", &LoginError{
-				Err: fmt.Errorf("codex left no %s: its cli_auth_credentials_store %s, so it may keep the login in a keyring hjk cannot read", path, setting),
+				Err:  fmt.Errorf("codex left no %s: its cli_auth_credentials_store %s, so it may keep the login in a keyring hjk cannot read", path, setting),
 				Hint: fmt.Sprintf("Add this line to %s, then run 'hjk auth codex' again:\n  cli_auth_credentials_store = \"file\"", cfg),
 			}
 		}

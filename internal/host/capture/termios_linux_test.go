@@ -36,4 +36,3 @@ func TestRunRestoresTerminal(t *testing.T) {
 		t.Fatalf("terminal modes changed: %+v -> %+v", before, after)
 	}
 }
-
