@@ -25,6 +25,7 @@ func commands() []command {
 		{"version", "print hjk's version", versionCommand},
 		{"config", "show or change hjk's settings", configCommand},
 		{"doctor", "check the runtime, store, git, image and hjk-init", doctorCommand},
+		{"auth", "capture an agent's credentials into the OS secret store", authCommand},
 		{"run", "start an agent session in a branch's instance", runCommand},
 		{"ps", "list instances", psCommand},
 		{"stop", "stop a branch's instance", stopCommand},
