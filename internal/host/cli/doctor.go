@@ -112,9 +112,11 @@ func (app *App) doctor(o doctorOptions) []check {
 		_, err = s.List() // item names only: no secret is read
 	}
 	if err != nil {
-		fix := "set HJK_STORE or 'hjk config store' to keychain, secret-service or file"
+		// The store's errors say what to start or set; a usage error's
+		// hint lists the valid names.
+		fix := ""
 		var ue *UserError
-		if errors.As(err, &ue) && ue.Hint != "" {
+		if errors.As(err, &ue) {
 			fix = ue.Hint
 		}
 		add("store", "fail", err.Error(), fix)

@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -218,4 +219,84 @@ func execArgsOf(r Runtime, spec ExecSpec) ([]string, error) {
 		return d.execArgs(spec)
 	}
 	return nil, fmt.Errorf("unknown driver %T", r)
+}
+
+// DOCKER_HOST is the user's: hjk passes it through to the CLI untouched, so
+// pointing it nowhere gives the "does not answer" error with its fix.
+func TestDockerHostHonoured(t *testing.T) {
+	requireEngine(t, "docker")
+	t.Setenv("DOCKER_HOST", "unix:///nonexistent/hjk-runtime-test.sock")
+	_, err := Docker().Version(context.Background())
+	if !errors.Is(err, ErrUnavailable) || !strings.Contains(err.Error(), "daemon does not answer") || !strings.Contains(err.Error(), "hjk-runtime-test.sock") {
+		t.Errorf("got %v", err)
+	}
+}
+
+// While a session runs, no process on the host carries the secret in its
+// command line (what `ps -eo args` shows).
+func TestExecSecretNotInHostArgv(t *testing.T) {
+	t.Parallel()
+	r := requireEngine(t, "docker")
+	ctx := context.Background()
+	id := fmt.Sprintf("runtime-test-argv-%d-%d", os.Getpid(), time.Now().UnixNano()%1e6)
+	tag := "localhost/" + id + ":1"
+	buildBusybox(t, r, tag)
+	name := id + "-c"
+	t.Cleanup(func() { _ = exec.Command("docker", "rm", "-f", name).Run() })
+	if err := r.Create(ctx, Spec{Name: name, Image: tag, Entrypoint: []string{"/bin/busybox"}, Cmd: []string{"sleep", "300"}}); err != nil {
+		t.Fatal(err)
+	}
+	secret := "sk-FAKE-argv-" + id
+	done := make(chan error, 1)
+	started := make(chan struct{})
+	var out syncBuffer
+	go func() {
+		done <- r.Exec(ctx, ExecSpec{Container: name,
+			Cmd: []string{"/bin/busybox", "sh", "-c", `echo started; sleep 2; test -n "$HJK_ARGV_TOKEN"`},
+			Env: []string{"HJK_ARGV_TOKEN"}, Values: []string{"HJK_ARGV_TOKEN=" + secret},
+			Stdout: &out, Stderr: &out})
+	}()
+	go func() {
+		for !strings.Contains(out.String(), "started") {
+			time.Sleep(20 * time.Millisecond)
+		}
+		close(started)
+	}()
+	select {
+	case <-started:
+	case err := <-done:
+		t.Fatalf("exec ended early: %v", err)
+	case <-time.After(20 * time.Second):
+		t.Fatal("exec did not start")
+	}
+	ps, err := exec.Command("ps", "-eo", "args").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Contains(ps, []byte(secret)) {
+		t.Error("the secret is in a host process's argv")
+	}
+	if !bytes.Contains(ps, []byte("exec -e HJK_ARGV_TOKEN "+name)) {
+		t.Error("the docker exec process was not seen: the check above proves nothing")
+	}
+	if err := <-done; err != nil {
+		t.Errorf("the secret did not arrive: %v", err)
+	}
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
