@@ -9,15 +9,18 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"sync"
 	"syscall"
 )
 
 // FileStore keeps items in a plaintext JSON file, 0600 in a 0700 folder.
 // It exists for machines without a keyring (a headless server, a CI
-// runner) and is used only when the user asks for it: every write warns.
+// runner) and is used only when the user asks for it: every command that
+// writes to it warns, once.
 type FileStore struct {
-	path string
-	warn io.Writer
+	path   string
+	warn   io.Writer
+	warned sync.Once
 }
 
 // fileName is the file under hjk's config folder.
@@ -109,7 +112,9 @@ func (f *FileStore) read() (fileFormat, error) {
 // cannot lose each other's writes, and replaces it by rename, so a crash
 // leaves the old file or the new one, never half of one.
 func (f *FileStore) update(change func(*fileFormat) error) error {
-	fmt.Fprintf(f.warn, "hjk: warning: credentials are kept in plaintext in %s (file store chosen by HJK_STORE or the config)\n", f.path)
+	f.warned.Do(func() {
+		fmt.Fprintf(f.warn, "hjk: warning: credentials are kept in plaintext in %s (file store chosen by HJK_STORE or the config)\n", f.path)
+	})
 	dir := filepath.Dir(f.path)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("create %s: %w", dir, err)

@@ -97,8 +97,18 @@ func TestFileStore(t *testing.T) {
 	if err := f.Set("b", []byte("fake-2")); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(warn.String(), "plaintext") {
-		t.Fatal("second Set did not warn: every write must")
+	if warn.Len() != 0 {
+		t.Fatal("the same store warned twice: once per command is enough")
+	}
+	var warn2 bytes.Buffer
+	if err := NewFile(dir, &warn2).Delete("b"); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(warn2.String(), "plaintext") {
+		t.Fatal("a second store (the next command) did not warn on writing")
+	}
+	if err := NewFile(dir, nil).Set("b", []byte("fake-2")); err != nil {
+		t.Fatal(err)
 	}
 	for path, want := range map[string]os.FileMode{dir: 0o700, f.Path(): 0o600} {
 		fi, err := os.Stat(path)
