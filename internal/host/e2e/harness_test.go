@@ -20,7 +20,7 @@ import (
 // harness is one user's world: a private HOME and XDG folders, a file
 // store, a git repository, and hjk set to one engine and image.
 type harness struct {
-	t      *testing.T
+	t      testing.TB
 	engine string
 	image  string
 	repo   string // the repository's folder
@@ -29,7 +29,7 @@ type harness struct {
 	env    []string
 }
 
-func newHarness(t *testing.T, e string) *harness {
+func newHarness(t testing.TB, e string) *harness {
 	image := engine(t, e)
 	root := t.TempDir()
 	h := &harness{t: t, engine: e, image: image, repo: filepath.Join(root, "repo")}

@@ -79,7 +79,7 @@ func testMain(m *testing.M) int {
 
 // engine returns the agent image for engine e, or ends the test: a failure
 // with HJK_E2E=1, else a skip.
-func engine(t *testing.T, e string) string {
+func engine(t testing.TB, e string) string {
 	t.Helper()
 	if err := problems[e]; err != nil {
 		if os.Getenv("HJK_E2E") == "1" {
