@@ -35,6 +35,21 @@ var Forwarded = []os.Signal{
 	syscall.SIGUSR1, syscall.SIGUSR2, syscall.SIGWINCH,
 }
 
+// Init is PID 1's duty roster. Listen creates it before anything else, so
+// that a signal sent while hjk-init prepares is queued, not lost: Go's
+// default for TERM, INT and HUP would end init with exit code 2.
+type Init struct {
+	sigs chan os.Signal
+}
+
+// Listen starts catching the Forwarded signals and CHLD. The handlers are
+// reset to the default in every child before it execs.
+func Listen() *Init {
+	i := &Init{sigs: make(chan os.Signal, 64)}
+	signal.Notify(i.sigs, append(Forwarded, syscall.SIGCHLD)...)
+	return i
+}
+
 // Run starts path with argv and env as init's command, in its own process
 // group and, when standard input is init's controlling terminal, as the
 // terminal's foreground group, so that job control and Ctrl-C reach the
@@ -42,14 +57,8 @@ var Forwarded = []os.Signal{
 // reaps every child, and returns the command's exit status: its exit code,
 // or 128+N when signal N killed it. err is set only when the command could
 // not be started (the exec error, for the caller to turn into 126 or 127).
-func Run(path string, argv, env []string) (status int, err error) {
-	// Listen before starting: a TERM that arrives while the command starts
-	// is queued and forwarded, not lost. Go resets these handlers to the
-	// default in the child before exec.
-	sigs := make(chan os.Signal, 64)
-	signal.Notify(sigs, append(Forwarded, syscall.SIGCHLD)...)
-	defer signal.Stop(sigs)
-
+func (i *Init) Run(path string, argv, env []string) (status int, err error) {
+	defer signal.Stop(i.sigs)
 	sys := &syscall.SysProcAttr{Setpgid: true}
 	if isForeground(0) {
 		sys.Foreground, sys.Ctty = true, 0
@@ -66,7 +75,7 @@ func Run(path string, argv, env []string) (status int, err error) {
 		if st, done := reap(pid); done {
 			return st, nil
 		}
-		s := <-sigs
+		s := <-i.sigs
 		if s == syscall.SIGCHLD {
 			continue
 		}
@@ -79,13 +88,11 @@ func Run(path string, argv, env []string) (status int, err error) {
 // asks every other process in the container to stop (TERM), waits up to
 // grace for them to go, and returns 0. It replaces `sleep infinity` as the
 // entrypoint of a container that sessions are exec'd into.
-func Idle(grace time.Duration) int {
-	sigs := make(chan os.Signal, 64)
-	signal.Notify(sigs, append(Forwarded, syscall.SIGCHLD)...)
-	defer signal.Stop(sigs)
+func (i *Init) Idle(grace time.Duration) int {
+	defer signal.Stop(i.sigs)
 	for {
 		reap(0)
-		switch <-sigs {
+		switch <-i.sigs {
 		case syscall.SIGTERM, syscall.SIGINT:
 			shutdown(grace)
 			return 0

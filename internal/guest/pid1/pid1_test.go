@@ -43,12 +43,12 @@ func noTerminal(t *testing.T) {
 func TestRunStatus(t *testing.T) {
 	noTerminal(t)
 	for script, want := range map[string]int{"exit 0": 0, "exit 3": 3, "kill -TERM $$": 143, "kill -KILL $$": 137} {
-		got, err := Run("/bin/sh", []string{"sh", "-c", script}, nil)
+		got, err := Listen().Run("/bin/sh", []string{"sh", "-c", script}, nil)
 		if err != nil || got != want {
 			t.Errorf("Run(sh -c %q) = %d, %v; want %d", script, got, err, want)
 		}
 	}
-	if _, err := Run("/nonexistent", []string{"x"}, nil); err != syscall.ENOENT {
+	if _, err := Listen().Run("/nonexistent", []string{"x"}, nil); err != syscall.ENOENT {
 		t.Errorf("Run(/nonexistent) error = %v, want ENOENT", err)
 	}
 }
@@ -67,7 +67,7 @@ func TestRunForwards(t *testing.T) {
 		}
 	}()
 	script := `trap 'exit 42' USR2; touch "$0"; while :; do sleep 0.01; done`
-	got, err := Run("/bin/sh", []string{"sh", "-c", script, ready}, nil)
+	got, err := Listen().Run("/bin/sh", []string{"sh", "-c", script, ready}, nil)
 	if err != nil || got != 42 {
 		t.Errorf("Run = %d, %v; want 42 from the USR2 trap", got, err)
 	}

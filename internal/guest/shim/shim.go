@@ -105,6 +105,10 @@ func (s *shim) main(args []string) int {
 		return inv.sub.run(inv.args, s.stdout, s.stderr)
 	}
 
+	var init *pid1.Init
+	if s.pid == 1 {
+		init = pid1.Listen()
+	}
 	env, err := s.prepare()
 	if err != nil {
 		s.errorf("%v", err)
@@ -112,7 +116,7 @@ func (s *shim) main(args []string) int {
 	}
 	if len(inv.cmd) == 0 {
 		if s.pid == 1 {
-			return pid1.Idle(ShutdownGrace)
+			return init.Idle(ShutdownGrace)
 		}
 		return 0
 	}
@@ -122,7 +126,7 @@ func (s *shim) main(args []string) int {
 		return exitCode(err)
 	}
 	if s.pid == 1 {
-		status, err := pid1.Run(path, inv.cmd, env)
+		status, err := init.Run(path, inv.cmd, env)
 		if err != nil {
 			err = &execError{inv.cmd[0], err}
 			s.errorf("%v", err)
