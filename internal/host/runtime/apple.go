@@ -32,6 +32,11 @@ type apple struct {
 	bin string
 }
 
+const (
+	appleInstall = "install Apple's container (https://github.com/apple/container/releases)"
+	appleStart   = "container is installed but its service does not answer: run `container system start`"
+)
+
 // Apple returns the driver for Apple's container CLI.
 func Apple() Runtime { return &apple{bin: "container"} }
 
@@ -45,10 +50,10 @@ func (a *apple) run(ctx context.Context, c call) ([]byte, error) {
 		return out, nil
 	}
 	if errors.Is(err, exec.ErrNotFound) {
-		return out, notInstalled("container")
+		return out, notInstalled("container", appleInstall)
 	}
 	if stderrHas(err, "xpc connection", "connection invalid", "apiserver is not running", "not registered with launchd") {
-		return out, notAnswering("container", err)
+		return out, notAnswering("container", appleStart, err)
 	}
 	return out, err
 }
@@ -57,7 +62,7 @@ func (a *apple) Version(ctx context.Context) (string, error) {
 	// status prints "apiserver is running" and exits 0, or exits 1.
 	if _, err := a.run(ctx, call{args: a.argv("system", "status")}); err != nil {
 		if _, ok := ExitCode(err); ok {
-			return "", notAnswering("container", err)
+			return "", notAnswering("container", appleStart, err)
 		}
 		return "", err
 	}

@@ -36,7 +36,7 @@ func (e *engine) run(ctx context.Context, c call) ([]byte, error) {
 		return out, nil
 	}
 	if errors.Is(err, exec.ErrNotFound) {
-		return out, notInstalled(e.name)
+		return out, notInstalled(e.name, installHint[e.name])
 	}
 	if e.name == "docker" && stderrHas(err, "permission denied while trying to connect") {
 		return out, &UnavailableError{Runtime: e.name, Installed: true, Err: err,
@@ -44,7 +44,7 @@ func (e *engine) run(ctx context.Context, c call) ([]byte, error) {
 	}
 	if stderrHas(err, "cannot connect to the docker daemon", "is the docker daemon running", "error during connect",
 		"cannot connect to podman", "unable to connect to podman") {
-		return out, notAnswering(e.name, err)
+		return out, notAnswering(e.name, startHint[e.name], err)
 	}
 	return out, err
 }

@@ -28,26 +28,25 @@ func (e *UnavailableError) Unwrap() error { return e.Err }
 // Is makes errors.Is(err, ErrUnavailable) true.
 func (e *UnavailableError) Is(target error) bool { return target == ErrUnavailable }
 
-// installHint says how to get each runtime.
-var installHint = map[string]string{
-	"docker":    "install Docker (https://docs.docker.com/get-docker/)",
-	"podman":    "install Podman (https://podman.io/docs/installation)",
-	"container": "install Apple's container (https://github.com/apple/container/releases)",
+// How to get and wake docker and podman; Apple's container keeps its own
+// words in apple.go.
+var (
+	installHint = map[string]string{
+		"docker": "install Docker (https://docs.docker.com/get-docker/)",
+		"podman": "install Podman (https://podman.io/docs/installation)",
+	}
+	startHint = map[string]string{
+		"docker": "docker is installed but its daemon does not answer: start Docker Desktop or `sudo systemctl start docker`",
+		"podman": "podman is installed but does not answer: run `podman machine start` (macOS, Windows) or check `podman info`",
+	}
+)
+
+func notInstalled(name, install string) error {
+	return &UnavailableError{Runtime: name, Fix: fmt.Sprintf("%s is not installed: %s, or choose another runtime with --runtime", name, install)}
 }
 
-// startHint says how to wake each runtime's engine.
-var startHint = map[string]string{
-	"docker":    "docker is installed but its daemon does not answer: start Docker Desktop or `sudo systemctl start docker`",
-	"podman":    "podman is installed but does not answer: run `podman machine start` (macOS, Windows) or check `podman info`",
-	"container": "container is installed but its service does not answer: run `container system start`",
-}
-
-func notInstalled(name string) error {
-	return &UnavailableError{Runtime: name, Fix: fmt.Sprintf("%s is not installed: %s, or choose another runtime with --runtime", name, installHint[name])}
-}
-
-func notAnswering(name string, err error) error {
-	return &UnavailableError{Runtime: name, Installed: true, Fix: startHint[name], Err: err}
+func notAnswering(name, fix string, err error) error {
+	return &UnavailableError{Runtime: name, Installed: true, Fix: fix, Err: err}
 }
 
 // firstLine is the first line the CLI printed on its error stream.
