@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -18,9 +19,35 @@ import (
 // TestMain lets testscript run hjk in-process: `exec hjk ...` in a script
 // re-executes this test binary as hjk.
 func TestMain(m *testing.M) {
-	testscript.Main(m, map[string]func(){
+	testscript.Main(withFakes{m}, map[string]func(){
 		"hjk": func() { os.Exit(Main(os.Args[1:])) },
 	})
+}
+
+// fakes is a folder holding stand-in agent CLIs (claude, codex) built from
+// ../capture/testdata for the tests; scripts see it as $FAKES.
+var fakes string
+
+// withFakes builds the stand-ins before the tests run, and only then: the
+// same binary re-executed as hjk must start fast.
+type withFakes struct{ m *testing.M }
+
+func (w withFakes) Run() int {
+	dir, err := os.MkdirTemp("", "hjk-cli-fakes")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer os.RemoveAll(dir)
+	for _, name := range []string{"claude", "codex"} {
+		out, err := exec.Command("go", "build", "-o", filepath.Join(dir, name), "../capture/testdata/fake"+name).CombinedOutput()
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "build the stand-in %s: %v\n%s", name, err, out)
+			return 1
+		}
+	}
+	fakes = dir
+	return w.m.Run()
 }
 
 // TestScripts runs every testdata/*.txtar as a user's session with hjk.
@@ -58,6 +85,7 @@ func scriptSetup(env *testscript.Env) error {
 		"XDG_CACHE_HOME":  filepath.Join(home, ".cache"),
 		"HJK_STORE":       store.File,
 		"NO_COLOR":        "1",
+		"FAKES":           fakes,
 		// A name no other script or package uses, for things shared beyond
 		// $WORK: keyring accounts, containers.
 		"UNIQUE": fmt.Sprintf("t%d%d", os.Getpid(), time.Now().UnixNano()%1e6),
