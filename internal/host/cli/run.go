@@ -63,29 +63,29 @@ func runCommand(app *App, args []string) error {
 
 	// A known instance goes straight to its session (see App.session); a
 	// new one, or one to change, takes the slow path under the catalog's
-	// lock.
+	// lock. The credential is read first: a missing one creates nothing.
 	in, err := is.mgr.Get(repo, branch)
-	fresh := false
 	var ne *instance.NoInstanceError
-	switch {
-	case errors.As(err, &ne) || err == nil && (o.runtime != "" && o.runtime != in.Runtime ||
-		o.account != "" && o.account != in.Account || o.agent != "" && o.agent != in.Agent):
-		if in, _, err = ensure(); err != nil {
-			return err
-		}
-		fresh = true
-	case err != nil:
+	isNew := errors.As(err, &ne)
+	if err != nil && !isNew {
 		return err
 	}
-	if o.image != "" && o.image != in.Image {
-		fmt.Fprintf(app.Stderr, "hjk: the instance of %q runs %s; 'hjk recreate %s --image %s' changes it\n", branch, in.Image, branch, o.image)
-	}
-
 	name := firstOf(o.agent, in.Agent, is.cfg.Agent, agent.Claude.Name)
 	account := firstOf(o.account, in.Account)
 	spec, err := app.agentSession(name, account, prompt, extra, is)
 	if err != nil {
 		return err
+	}
+	fresh := false
+	if isNew || o.runtime != "" && o.runtime != in.Runtime || o.account != "" && o.account != in.Account || o.agent != "" && o.agent != in.Agent {
+		w.Agent = name
+		if in, _, err = ensure(); err != nil {
+			return err
+		}
+		fresh = true
+	}
+	if o.image != "" && o.image != in.Image {
+		fmt.Fprintf(app.Stderr, "hjk: the instance of %q runs %s; 'hjk recreate %s --image %s' changes it\n", branch, in.Image, branch, o.image)
 	}
 	base := in.Exec(spec.Cmd)
 	spec.Cmd, spec.Workdir = base.Cmd, base.Workdir
@@ -121,7 +121,7 @@ func (app *App) agentSession(name, account, prompt string, extra []string, is *i
 	}
 	a, err := agent.Lookup(name)
 	if err != nil {
-		return spec, &UserError{Err: fmt.Errorf("%w, or %s", err, ShellAgent), Code: 2}
+		return spec, &UserError{Err: fmt.Errorf("%w, or %s", err, ShellAgent), Hint: "Run 'hjk run --help' for usage.", Code: 2}
 	}
 	st, err := app.Store()
 	if err != nil {

@@ -87,6 +87,14 @@ func TestLifecycle(t *testing.T) {
 		if _, ok := h.ps()["feat/one"]; ok {
 			t.Error("ps still lists the removed instance")
 		}
+		// An image the engine does not have: said so, nothing made.
+		r = h.hjk("run", "noimage", "--agent", "shell", "--image", "hjke2e-none:0")
+		if r.code == 0 || !strings.Contains(r.stderr, "image hjke2e-none:0 is not on this "+h.engine) {
+			t.Errorf("run with a missing image: exit %d, %s", r.code, r.stderr)
+		}
+		if _, ok := h.ps()["noimage"]; ok || strings.Contains(h.git("-C", h.repo, "worktree", "list"), "noimage") {
+			t.Error("a failed run left an instance or a worktree")
+		}
 		r = h.hjk("exec", "feat/one")
 		if r.code == 0 || !strings.Contains(r.stderr, `no instance for branch "feat/one": run 'hjk run feat/one'`) {
 			t.Errorf("exec after rm: exit %d, %s", r.code, r.stderr)

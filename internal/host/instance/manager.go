@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"sort"
 	"time"
@@ -375,6 +376,11 @@ func (m *Manager) adopt(c runtime.Container, rt string) (Instance, bool) {
 	}
 	key := Key(gd, repo.Name(), branch)
 	if ContainerName(key) != c.Name {
+		return Instance{}, false
+	}
+	// Only this data folder's own: another user (or another HOME) on the
+	// same engine has its own catalog and worktrees.
+	if _, err := os.Stat(filepath.Join(m.Worktree(key), ".git")); err != nil {
 		return Instance{}, false
 	}
 	return Instance{

@@ -290,6 +290,11 @@ func TestRestoreAndAdopt(t *testing.T) {
 	if _, err := m.Get(r, "gone"); err != nil {
 		t.Errorf("adopted instance not saved: %v", err)
 	}
+	// Another HOME on the same engine does not take it.
+	other := newManager(t, f)
+	if list, _, err := other.List(ctx, "fake"); err != nil || len(list) != 0 {
+		t.Errorf("another data folder adopted %+v, %v", list, err)
+	}
 	// A broken catalog is an error naming it, and is kept.
 	p := filepath.Join(m.Data, "instances.json")
 	os.WriteFile(p, []byte("{"), 0o600)
