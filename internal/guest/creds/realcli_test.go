@@ -1,0 +1,341 @@
+package creds
+
+// Acceptance against the real agent CLIs, offline: what Apply writes must be
+// what claude, gemini and codex themselves accept. The CLIs come from npm
+// (.ci/install puts them in /opt/hjk-agents; HJK_AGENTS_DIR overrides it).
+// With HJK_E2E=1 a missing CLI or tmux fails the run; otherwise these tests
+// are skipped without them.
+//
+// Every screen or output these tests print goes through redact first: the
+// CLIs echo parts of keys, and test logs must never hold a secret.
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+)
+
+func agentsBin(t *testing.T, name string) string {
+	t.Helper()
+	dir := os.Getenv("HJK_AGENTS_DIR")
+	if dir == "" {
+		dir = "/opt/hjk-agents"
+	}
+	bin := filepath.Join(dir, "node_modules", ".bin", name)
+	if _, err := os.Stat(bin); err != nil {
+		missing(t, fmt.Sprintf("the real %s CLI is not installed at %s (run .ci/install or set HJK_AGENTS_DIR)", name, bin))
+	}
+	return bin
+}
+
+func missing(t *testing.T, msg string) {
+	t.Helper()
+	if os.Getenv("HJK_E2E") == "1" {
+		t.Fatal(msg)
+	}
+	t.Skip(msg)
+}
+
+// redact hides every fake secret, and the tails the CLIs show of keys.
+func redact(s string) string {
+	for _, sec := range secrets() {
+		s = strings.ReplaceAll(s, sec, "[secret]")
+		s = strings.ReplaceAll(s, keyTail(sec), "[secret-tail]")
+	}
+	return s
+}
+
+// session is a private home and work folder with Apply run for env.
+type session struct {
+	home, wd string
+	env      []string // what the agent runs with: HOME, PATH, TERM and the credential variables
+}
+
+func newSession(t *testing.T, creds ...string) *session {
+	t.Helper()
+	s := &session{home: t.TempDir(), wd: t.TempDir()}
+	s.env = append([]string{"HOME=" + s.home, "PATH=" + os.Getenv("PATH"), "TERM=xterm-256color", "LANG=C.UTF-8",
+		// Keep claude from update checks and telemetry; it still works offline.
+		"CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1"}, creds...)
+	return s
+}
+
+func (s *session) apply(t *testing.T) {
+	t.Helper()
+	mustApply(t, s.home, append([]string{"HJK_WORKDIR=" + s.wd}, s.env...))
+}
+
+// run runs a CLI to completion in the session and returns its output
+// (redacted) and exit code.
+func (s *session) run(t *testing.T, bin string, args ...string) (string, int) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, args...)
+	cmd.Dir, cmd.Env = s.wd, s.env
+	out, err := cmd.CombinedOutput()
+	code := cmd.ProcessState.ExitCode()
+	if err != nil && code < 0 {
+		t.Fatalf("%s %s: %v: %s", filepath.Base(bin), strings.Join(args, " "), err, redact(string(out)))
+	}
+	return redact(string(out)), code
+}
+
+var tmuxSeq atomic.Int32
+
+// screen starts bin interactively in a private tmux server, 120x40, with the
+// session's environment (passed through tmux's own environment, not argv),
+// and returns a function that reads the screen (redacted).
+func (s *session) screen(t *testing.T, bin string) func() string {
+	t.Helper()
+	if _, err := exec.LookPath("tmux"); err != nil {
+		missing(t, "tmux is not installed (run .ci/install)")
+	}
+	sock := fmt.Sprintf("hjk-creds-%d-%d", os.Getpid(), tmuxSeq.Add(1))
+	conf := filepath.Join(t.TempDir(), "tmux.conf")
+	// remain-on-exit keeps the screen of an agent that quit at once.
+	if err := os.WriteFile(conf, []byte("set -g remain-on-exit on\nset -g history-limit 0\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tmux := func(args ...string) *exec.Cmd {
+		cmd := exec.Command("tmux", append([]string{"-L", sock, "-f", conf}, args...)...)
+		cmd.Env = s.env
+		return cmd
+	}
+	if out, err := tmux("new-session", "-d", "-x", "120", "-y", "40", "-c", s.wd, bin).CombinedOutput(); err != nil {
+		t.Fatalf("tmux new-session: %v: %s", err, out)
+	}
+	out, err := tmux("display-message", "-p", "#{pane_pid}").Output()
+	pid, perr := strconv.Atoi(strings.TrimSpace(string(out)))
+	if err != nil || perr != nil {
+		tmux("kill-server").Run()
+		t.Fatalf("tmux display-message: %v %v", err, perr)
+	}
+	t.Cleanup(func() {
+		// The pane leads its own session: end the agent and everything it
+		// started (gemini relaunches itself), and wait until they are gone so
+		// none still writes into the home being removed.
+		tmux("kill-server").Run()
+		syscall.Kill(-pid, syscall.SIGKILL)
+		for end := time.Now().Add(10 * time.Second); time.Now().Before(end); time.Sleep(20 * time.Millisecond) {
+			if syscall.Kill(-pid, 0) != nil {
+				return
+			}
+		}
+		t.Errorf("agent process group %d still running after SIGKILL", pid)
+	})
+	return func() string {
+		out, err := tmux("capture-pane", "-p").Output()
+		if err != nil {
+			t.Fatalf("tmux capture-pane: %v", err)
+		}
+		return redact(string(out))
+	}
+}
+
+// waitFor polls the screen until it shows everything in want, then keeps
+// watching for settle: an agent draws its prompt first and may open a
+// dialog over it a moment later. It fails at once when the screen shows one
+// of forbidden, or when want does not show before the deadline.
+func waitFor(t *testing.T, read func() string, deadline, settle time.Duration, want []string, forbidden ...string) {
+	t.Helper()
+	end := time.Now().Add(deadline)
+	var scr string
+	var ready time.Time
+	for time.Now().Before(end) {
+		scr = read()
+		for _, f := range forbidden {
+			if strings.Contains(scr, f) {
+				t.Fatalf("screen shows %q:\n%s", f, scr)
+			}
+		}
+		if ready.IsZero() && containsAll(scr, want) {
+			ready = time.Now()
+		}
+		if !ready.IsZero() && time.Since(ready) >= settle {
+			if !containsAll(scr, want) {
+				t.Fatalf("screen no longer shows %q:\n%s", want, scr)
+			}
+			return
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	t.Fatalf("no %q within %v; screen:\n%s", want, deadline, scr)
+}
+
+func containsAll(s string, subs []string) bool {
+	for _, sub := range subs {
+		if !strings.Contains(s, sub) {
+			return false
+		}
+	}
+	return true
+}
+
+func TestRealCodexLoginStatus(t *testing.T) {
+	t.Parallel()
+	codex := agentsBin(t, "codex")
+	for _, tc := range []struct {
+		name  string
+		creds []string
+		want  string
+		code  int
+	}{
+		{"chatgpt", []string{"CODEX_AUTH_JSON=" + fakeCodexPayload("2026-11-27T00:00:00Z")}, "Logged in using ChatGPT", 0},
+		{"api key", []string{"OPENAI_API_KEY=" + fakeOpenAIKey}, "API key configured", 0},
+		{"both", []string{"CODEX_AUTH_JSON=" + fakeCodexPayload("2026-11-27T00:00:00Z"), "OPENAI_API_KEY=" + fakeOpenAIKey}, "Logged in using ChatGPT", 0},
+		{"nothing (control)", nil, "Not logged in", 1},
+	} {
+		for _, codexHome := range []bool{false, true} {
+			if codexHome && tc.creds == nil {
+				continue // codex refuses a CODEX_HOME that does not exist
+			}
+			name := tc.name
+			if codexHome {
+				name += " in CODEX_HOME"
+			}
+			t.Run(name, func(t *testing.T) {
+				t.Parallel()
+				s := newSession(t, tc.creds...)
+				if codexHome {
+					// CODEX_HOME need not exist: Apply creates it.
+					s.env = append(s.env, "CODEX_HOME="+filepath.Join(t.TempDir(), "codex-home"))
+				}
+				s.apply(t)
+				out, code := s.run(t, codex, "login", "status")
+				if code != tc.code || !strings.Contains(out, tc.want) {
+					t.Errorf("codex login status: exit %d, want %d and %q:\n%s", code, tc.code, tc.want, out)
+				}
+			})
+		}
+	}
+}
+
+func TestRealClaudeAuthStatus(t *testing.T) {
+	t.Parallel()
+	claude := agentsBin(t, "claude")
+	for _, tc := range []struct {
+		name     string
+		creds    []string
+		loggedIn bool
+		method   string
+	}{
+		{"oauth token", []string{"CLAUDE_CODE_OAUTH_TOKEN=" + fakeClaudeToken}, true, "oauth_token"},
+		{"api key", []string{"ANTHROPIC_API_KEY=" + fakeClaudeKey}, true, "api_key"},
+		{"nothing (control)", nil, false, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			s := newSession(t, tc.creds...)
+			s.apply(t)
+			out, code := s.run(t, claude, "auth", "status")
+			var st struct {
+				LoggedIn   bool   `json:"loggedIn"`
+				AuthMethod string `json:"authMethod"`
+			}
+			if err := json.Unmarshal([]byte(out), &st); err != nil {
+				t.Fatalf("claude auth status: exit %d, not JSON: %v\n%s", code, err, out)
+			}
+			if st.LoggedIn != tc.loggedIn || (tc.loggedIn && st.AuthMethod != tc.method) || (code == 0) != tc.loggedIn {
+				t.Errorf("claude auth status: exit %d, %+v; want loggedIn %v with %q", code, st, tc.loggedIn, tc.method)
+			}
+		})
+	}
+}
+
+// The screens claude shows before its prompt, none of which a session
+// started by hjk may stop at.
+var claudeStops = []string{
+	"Yes, I trust this folder",         // folder trust
+	"Do you want to use this API key?", // API key approval
+	"Choose the text style",            // onboarding: theme
+	"Select login method",              // onboarding: login
+}
+
+// claudePrompt is on claude's status line only once its prompt is ready.
+const claudePrompt = "? for shortcuts"
+
+func TestRealClaudeReachesPrompt(t *testing.T) {
+	t.Parallel()
+	claude := agentsBin(t, "claude")
+	for _, tc := range []struct {
+		name  string
+		creds []string
+	}{
+		{"oauth token", []string{"CLAUDE_CODE_OAUTH_TOKEN=" + fakeClaudeToken}},
+		{"api key", []string{"ANTHROPIC_API_KEY=" + fakeClaudeKey}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			s := newSession(t, tc.creds...)
+			// A file the user already had: its keys must not stop claude.
+			writeFile(t, filepath.Join(s.home, ".claude.json"), `{"numStartups": 3, "projects": {"/elsewhere": {"hasTrustDialogAccepted": true}}}`)
+			s.apply(t)
+			// Offline, claude waits for its remote settings to time out
+			// (about 20 s) before it shows its prompt.
+			waitFor(t, s.screen(t, claude), 90*time.Second, 2*time.Second, []string{claudePrompt}, claudeStops...)
+		})
+	}
+}
+
+// TestRealClaudeStopsWithoutOurKeys shows that the screens above are
+// detected: with only what the old shell script wrote, claude asks for
+// folder trust; without the key's approval, it asks about the key.
+func TestRealClaudeStopsWithoutOurKeys(t *testing.T) {
+	t.Parallel()
+	claude := agentsBin(t, "claude")
+	for _, tc := range []struct {
+		name, file, want string
+		creds            []string
+	}{
+		{"old script", `{"hasCompletedOnboarding":true}`, "Yes, I trust this folder", []string{"CLAUDE_CODE_OAUTH_TOKEN=" + fakeClaudeToken}},
+		{"unapproved key", `{"hasCompletedOnboarding":true,"projects":{"WD":{"hasTrustDialogAccepted":true}}}`, "Do you want to use this API key?", []string{"ANTHROPIC_API_KEY=" + fakeClaudeKey}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			s := newSession(t, tc.creds...)
+			writeFile(t, filepath.Join(s.home, ".claude.json"), strings.ReplaceAll(tc.file, "WD", s.wd))
+			waitFor(t, s.screen(t, claude), 60*time.Second, 0, []string{tc.want}, claudePrompt)
+		})
+	}
+}
+
+func TestRealGeminiReachesPrompt(t *testing.T) {
+	t.Parallel()
+	gemini := agentsBin(t, "gemini")
+	const prompt, trust = "Type your message", "Do you trust the files in this folder?"
+
+	t.Run("api key", func(t *testing.T) {
+		t.Parallel()
+		s := newSession(t, "GEMINI_API_KEY="+fakeGeminiKey)
+		// The user's settings, with comments gemini accepts: after the
+		// merge gemini must still read them (a parse error is fatal).
+		writeFile(t, filepath.Join(s.home, ".gemini/settings.json"), "// mine\n{\n  \"general\": {\"vimMode\": false}, /* keep */\n  \"security\": {\"auth\": {\"selectedType\": \"oauth-personal\"}}\n}\n")
+		s.apply(t)
+		waitFor(t, s.screen(t, gemini), 60*time.Second, 2*time.Second,
+			[]string{prompt, "Authenticated with gemini-api-key"},
+			trust, "untrusted folder", "How would you like to authenticate", "Error in")
+	})
+	// Control: the settings alone, without the folder trust, stop gemini.
+	t.Run("no trust (control)", func(t *testing.T) {
+		t.Parallel()
+		s := newSession(t, "GEMINI_API_KEY="+fakeGeminiKey)
+		writeFile(t, filepath.Join(s.home, ".gemini/settings.json"), `{"security":{"auth":{"selectedType":"gemini-api-key"}}}`)
+		waitFor(t, s.screen(t, gemini), 60*time.Second, 0, []string{trust})
+	})
+}
+
+func TestRedact(t *testing.T) {
+	t.Parallel()
+	scr := "ANTHROPIC_API_KEY: sk-ant-..." + keyTail(fakeClaudeKey) + "\n" + fakeGeminiPayload() + "\n" + fakeOpenAIKey
+	assertNoSecret(t, "redacted screen", redact(scr))
+}
