@@ -313,3 +313,23 @@ func TestContainerSwitchesUser(t *testing.T) {
 		})
 	}
 }
+
+// With docker run -t, COMMAND leads its own process group and owns the
+// terminal's foreground; without a terminal it still has its own group.
+func TestContainerForeground(t *testing.T) {
+	t.Parallel()
+	img := image(t)
+	for _, tt := range []struct {
+		tty  bool
+		want string
+	}{{true, "pgrp=1 fg=1"}, {false, "pgrp=1 fg=0"}} {
+		args := []string{"run", "--rm"}
+		if tt.tty {
+			args = append(args, "-t")
+		}
+		r := docker(t, append(args, img, "/probe", "fg")...)
+		if got := strings.TrimSpace(r.stdout); r.code != 0 || got != tt.want {
+			t.Errorf("tty %v: exit %d, probe reported %q, want %q; stderr %q", tt.tty, r.code, got, tt.want, r.stderr)
+		}
+	}
+}
