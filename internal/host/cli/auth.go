@@ -165,6 +165,10 @@ func (app *App) loginProgram(a agent.Agent, override string) (string, error) {
 func (app *App) runLogin(path string, args []string) (capture.Result, error) {
 	cmd := exec.Command(path, args...)
 	res, err := capture.Run(cmd, capture.Terminal{In: app.Stdin, Out: app.Stdout})
+	if n := len(res.Output); n > 0 && res.Output[n-1] != '\n' {
+		// Our next words start on a line of their own.
+		fmt.Fprintln(app.Stdout)
+	}
 	if errors.Is(err, capture.ErrInterrupted) {
 		return res, &UserError{Err: fmt.Errorf("%w: nothing was stored", err), Code: 130}
 	}

@@ -86,6 +86,9 @@ func scriptSetup(env *testscript.Env) error {
 		"HJK_STORE":       store.File,
 		"NO_COLOR":        "1",
 		"FAKES":           fakes,
+		// The folder testscript put hjk in: PATH=$HJKBIN hides everything
+		// else.
+		"HJKBIN": filepath.SplitList(os.Getenv("PATH"))[0],
 		// A name no other script or package uses, for things shared beyond
 		// $WORK: keyring accounts, containers.
 		"UNIQUE": fmt.Sprintf("t%d%d", os.Getpid(), time.Now().UnixNano()%1e6),
