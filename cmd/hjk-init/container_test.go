@@ -180,19 +180,23 @@ func TestContainerStop(t *testing.T) {
 	}
 }
 
-// Without a command hjk-init is the container's idle init, and stops at
-// once on docker stop.
+// Without a command hjk-init is the container's idle init: sessions come in
+// through docker exec, and docker stop ends them (TERM) and the container at
+// once.
 func TestContainerIdleStop(t *testing.T) {
 	t.Parallel()
 	img, name := image(t), container(t)
-	if r := docker(t, "run", "-d", "--name", name, img); r.code != 0 {
+	out := t.TempDir()
+	if r := docker(t, "run", "-d", "--name", name, "-v", out+":/out", img); r.code != 0 {
 		t.Fatalf("docker run: %s", r.stderr)
 	}
-	// Sessions come in through exec while init idles.
 	if r := docker(t, "exec", name, "/hjk-init", "--", "/probe", "exit", "5"); r.code != 5 {
 		t.Errorf("docker exec: exit %d, want 5; %s", r.code, r.stderr)
 	}
-	time.Sleep(200 * time.Millisecond) // past the Go runtime's start-up
+	if r := docker(t, "exec", "-d", name, "/probe", "signals", "/out/session", "0"); r.code != 0 {
+		t.Fatalf("docker exec -d: %s", r.stderr)
+	}
+	waitFile(t, filepath.Join(out, "session"), "ready")
 	start := time.Now()
 	if r := docker(t, "stop", name); r.code != 0 {
 		t.Fatalf("docker stop: %s", r.stderr)
@@ -204,6 +208,9 @@ func TestContainerIdleStop(t *testing.T) {
 	}
 	if code := inspect(t, name, "{{.State.ExitCode}}"); code != "0" {
 		t.Errorf("idle init exit code %s, want 0", code)
+	}
+	if got, _ := os.ReadFile(filepath.Join(out, "session")); string(got) != "ready\nterminated\n" {
+		t.Errorf("the exec'd session saw %q, want ready and terminated", got)
 	}
 }
 
