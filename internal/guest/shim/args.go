@@ -12,6 +12,8 @@ Writes the agents' credential files from the environment, then runs COMMAND
 (in place, or as its init when hjk-init is PID 1). With no COMMAND it exits,
 or as PID 1 stays up as init until TERM. Put "--" before a COMMAND that is
 named like a subcommand or starts with "-".
+
+Subcommands:
 `
 
 // invocation is what the arguments ask for: help, a subcommand, or the

@@ -176,3 +176,17 @@ func TestEnvHelpers(t *testing.T) {
 		t.Errorf("setenv = %q, want %q", got, want)
 	}
 }
+
+func TestHelpListsSubcommands(t *testing.T) {
+	t.Parallel()
+	var out, errs bytes.Buffer
+	s := &shim{stdout: &out, stderr: &errs}
+	if code := s.main([]string{"--help"}); code != 0 {
+		t.Fatalf("--help: exit %d", code)
+	}
+	for _, c := range commands() {
+		if !strings.Contains(out.String(), "\n  "+c.name+" ") {
+			t.Errorf("help does not list %s:\n%s", c.name, out.String())
+		}
+	}
+}

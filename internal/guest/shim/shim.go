@@ -94,12 +94,13 @@ type shim struct {
 func (s *shim) main(args []string) int {
 	inv, err := parse(args)
 	if err != nil {
-		s.errorf("%v\n%s", err, usage)
+		s.errorf("%v", err)
+		s.usage(s.stderr)
 		return ExitFailure
 	}
 	switch {
 	case inv.help:
-		fmt.Fprint(s.stdout, usage)
+		s.usage(s.stdout)
 		return 0
 	case inv.sub != nil:
 		return inv.sub.run(inv.args, s.stdout, s.stderr)
@@ -172,6 +173,13 @@ func (s *shim) prepare() ([]string, error) {
 		}
 	}
 	return creds.Scrub(env), nil
+}
+
+func (s *shim) usage(w io.Writer) {
+	io.WriteString(w, usage)
+	for _, c := range commands() {
+		fmt.Fprintf(w, "  %-10s %s\n", c.name, c.summary)
+	}
 }
 
 func (s *shim) errorf(format string, a ...any) {
