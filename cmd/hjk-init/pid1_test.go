@@ -43,17 +43,45 @@ func initPID(t *testing.T, unshare int) int {
 	return 0
 }
 
-// waitStarted waits until pid runs hjk-init and has had time to set up its
-// signal handling: an idle init prints nothing that says it is ready.
+// waitStarted waits until pid runs hjk-init and has settled: an idle init
+// prints nothing that says it is ready, so wait until every thread has been
+// asleep for 50 ms running (the Go runtime started, main blocked on its
+// signal channel).
 func waitStarted(t *testing.T, pid int) {
 	t.Helper()
-	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
-		if exe, _ := os.Readlink(fmt.Sprintf("/proc/%d/exe", pid)); exe == bin {
-			time.Sleep(200 * time.Millisecond)
+	asleep := 0
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if exe, _ := os.Readlink(fmt.Sprintf("/proc/%d/exe", pid)); exe != bin {
+			continue
+		}
+		if allSleeping(pid) {
+			asleep++
+		} else {
+			asleep = 0
+		}
+		if asleep >= 5 {
 			return
 		}
 	}
-	t.Fatalf("pid %d never ran %s", pid, bin)
+	t.Fatalf("pid %d never settled running %s", pid, bin)
+}
+
+func allSleeping(pid int) bool {
+	tasks, err := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
+	if err != nil || len(tasks) == 0 {
+		return false
+	}
+	for _, task := range tasks {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%s/stat", pid, task.Name()))
+		if err != nil {
+			return false
+		}
+		s := string(b)
+		if f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:]); len(f) == 0 || f[0] != "S" {
+			return false
+		}
+	}
+	return true
 }
 
 // waitFile waits until the file holds want.
