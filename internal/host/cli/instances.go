@@ -16,6 +16,7 @@ import (
 	"github.com/hjk-dev/hjk/internal/host/config"
 	"github.com/hjk-dev/hjk/internal/host/instance"
 	"github.com/hjk-dev/hjk/internal/host/runtime"
+	"github.com/hjk-dev/hjk/internal/host/shimbin"
 )
 
 // DefaultImage is the image an instance gets when neither --image nor the
@@ -46,7 +47,7 @@ func (app *App) instances() (*instances, error) {
 		mgr: &instance.Manager{
 			Data:    dirs.Data,
 			Runtime: app.runtimeNamed,
-			Shim:    func() (string, error) { return app.installShim(dirs.Data, goruntime.GOARCH) },
+			Shim:    func() (string, error) { return shimbin.Install(dirs.Data, goruntime.GOARCH) },
 		},
 	}
 	is.mgr.DefaultRuntime = func() (string, error) { return app.runtimeName("", cfg) }

@@ -48,7 +48,6 @@ func newHarness(t testing.TB, e string) *harness {
 		"XDG_DATA_HOME="+filepath.Join(home, ".local", "share"),
 		"HJK_STORE=file",
 		"HJK_RUNTIME="+e,
-		"HJK_INIT_BINARY="+initBin,
 		"NO_COLOR=1",
 	)
 	if err := os.MkdirAll(h.config, 0o700); err != nil {

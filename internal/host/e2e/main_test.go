@@ -7,10 +7,12 @@
 package e2e
 
 import (
+	"bytes"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	goruntime "runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -27,7 +29,6 @@ const baseImage = "hjke2e-base:bookworm"
 
 var (
 	hjkBin   string                // the hjk under test
-	initBin  string                // the hjk-init it mounts into containers
 	images   = map[string]string{} // engine -> agent image of this run
 	problems = map[string]error{}  // engine -> why it cannot be used
 )
@@ -42,15 +43,9 @@ func testMain(m *testing.M) int {
 	}
 	defer os.RemoveAll(tmp)
 	root, _ := filepath.Abs("../../..")
-	hjkBin, initBin = filepath.Join(tmp, "hjk"), filepath.Join(tmp, "hjk-init")
-	for _, b := range []struct{ out, pkg string }{{hjkBin, "./cmd/hjk"}, {initBin, "./cmd/hjk-init"}} {
-		cmd := exec.Command("go", "build", "-o", b.out, b.pkg)
-		cmd.Dir = root
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			fmt.Fprintf(os.Stderr, "build %s: %v\n%s", b.pkg, err, out)
-			return 1
-		}
+	if err := build(root, tmp); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
 	}
 	var wg sync.WaitGroup
 	var mu sync.Mutex
@@ -75,6 +70,42 @@ func testMain(m *testing.M) int {
 		exec.Command(e, "rmi", "-f", tag).Run()
 	}
 	return code
+}
+
+// build builds hjk-init, puts it where hjk embeds it from (as `make
+// build` does; nothing is written when it is already there), then hjk.
+func build(root, tmp string) error {
+	initBin := filepath.Join(tmp, "hjk-init")
+	hjkBin = filepath.Join(tmp, "hjk")
+	goBuild := func(out, pkg string, env ...string) error {
+		cmd := exec.Command("go", "build", "-trimpath", "-o", out, pkg)
+		cmd.Dir = root
+		cmd.Env = append(os.Environ(), env...)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return fmt.Errorf("build %s: %v\n%s", pkg, err, out)
+		}
+		return nil
+	}
+	if err := goBuild(initBin, "./cmd/hjk-init", "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+goruntime.GOARCH); err != nil {
+		return err
+	}
+	b, err := os.ReadFile(initBin)
+	if err != nil {
+		return err
+	}
+	dst := filepath.Join(root, "internal/host/shimbin/bin/linux-"+goruntime.GOARCH, "hjk-init")
+	if have, err := os.ReadFile(dst); err != nil || !bytes.Equal(have, b) {
+		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+			return err
+		}
+		if err := os.WriteFile(dst+".e2e-tmp", b, 0o755); err != nil {
+			return err
+		}
+		if err := os.Rename(dst+".e2e-tmp", dst); err != nil {
+			return err
+		}
+	}
+	return goBuild(hjkBin, "./cmd/hjk")
 }
 
 // engine returns the agent image for engine e, or ends the test: a failure

@@ -11,13 +11,15 @@ import (
 
 	"github.com/hjk-dev/hjk/internal/agent"
 	"github.com/hjk-dev/hjk/internal/host/runtime"
+	"github.com/hjk-dev/hjk/internal/host/shimbin"
 )
 
 // Paths inside every container. hjk-init is mounted read-only from hjk's
-// data folder, so any image works and host and guest share one version.
+// data folder (shimbin.Install), so any image works and host and guest
+// share one version.
 const (
-	ShimDir  = "/.hjk"
-	InitPath = ShimDir + "/hjk-init"
+	ShimDir  = shimbin.GuestDir
+	InitPath = shimbin.GuestPath
 )
 
 // StopTimeout is how long Stop waits for the container's init to end its
