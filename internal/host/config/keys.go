@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/BurntSushi/toml"
 
@@ -147,6 +148,10 @@ func (c *Config) Set(k, value string) error {
 	if err != nil {
 		return err
 	}
+	if !utf8.ValidString(value) {
+		// TOML holds only UTF-8: such a file would not load again.
+		return fmt.Errorf("the value for %s is not valid UTF-8", k)
+	}
 	switch pk.top {
 	case "agent":
 		if _, err := agent.Lookup(value); err != nil && value != Shell {
@@ -179,6 +184,11 @@ func (c *Config) Set(k, value string) error {
 		args, err := parseArgs(value)
 		if err != nil {
 			return fmt.Errorf("%s: %w", k, err)
+		}
+		if len(args) == 0 {
+			// No extra flags is what an unset key means too; the file
+			// can't tell them apart.
+			return c.Unset(k)
 		}
 		a.Args = args
 	} else {

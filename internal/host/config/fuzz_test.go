@@ -1,0 +1,37 @@
+package config
+
+import (
+	"path/filepath"
+	"testing"
+)
+
+// FuzzSetSaveLoad: whatever `hjk config KEY VALUE` accepts survives the
+// file: Save then Load reads back the same value.
+func FuzzSetSaveLoad(f *testing.F) {
+	f.Add("agents.claude.env.X", "a \"quoted\" \\ value\n")
+	f.Add("agents.codex.args", `["--a", "b c"]`)
+	f.Add("agents.gemini.args", "--yolo -m x")
+	f.Add("image", "registry.example/x:1")
+	f.Add("runtime", "podman")
+	f.Fuzz(func(t *testing.T, key, value string) {
+		var c Config
+		if err := c.Set(key, value); err != nil {
+			return
+		}
+		want, err := c.Get(key)
+		if err != nil {
+			return // e.g. an empty variable: set, but reads as unset
+		}
+		path := filepath.Join(t.TempDir(), "config.toml")
+		if err := Save(path, c); err != nil {
+			t.Fatalf("Save after Set(%q, %q): %v", key, value, err)
+		}
+		back, err := Load(path)
+		if err != nil {
+			t.Fatalf("Load after Set(%q, %q): %v", key, value, err)
+		}
+		if got, err := back.Get(key); err != nil || got != want {
+			t.Fatalf("Set(%q, %q): read back %q, %v; want %q", key, value, got, err, want)
+		}
+	})
+}
