@@ -4,7 +4,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X github.com/hjk-dev/hjk/internal/version.Version=$(VERSION)
 PREFIX  ?= /usr/local
 
-.PHONY: all build hjk hjk-init test bench install clean
+.PHONY: all build hjk hjk-init images test-images test bench install clean
 
 all: build
 
@@ -23,7 +23,22 @@ install: build
 	install -d $(DESTDIR)$(PREFIX)/bin
 	install -m 0755 bin/hjk $(DESTDIR)$(PREFIX)/bin/hjk
 
-test: build
+# The images, for the host's architecture, from the hjk-init just built.
+# DOCKER=podman builds them with Podman. Multi-arch: images/README.md.
+DOCKER    ?= docker
+HOST_ARCH := $(shell $(GO) env GOHOSTARCH)
+IMAGE_TAG ?= $(VERSION)
+# e.g. AGENTS_BUILD_ARGS="--build-arg BASE=debian:bookworm --build-arg AGENTS_FROM=context"
+AGENTS_BUILD_ARGS ?=
+images: hjk-init
+	$(DOCKER) build --build-arg TARGETARCH=$(HOST_ARCH) -t hjk/hjk-init:$(IMAGE_TAG) -t hjk/hjk-init:latest -f images/hjk-init/Dockerfile bin
+	$(DOCKER) build --build-arg HJK_INIT_IMAGE=hjk/hjk-init:$(IMAGE_TAG) $(AGENTS_BUILD_ARGS) -t hjk/agents:$(IMAGE_TAG) -t hjk/agents:latest images/agents
+
+# The images the end-to-end tests use, in Docker and Podman (scripts/test-images).
+test-images:
+	./scripts/test-images
+
+test: build test-images
 	./scripts/test
 
 bench: build
