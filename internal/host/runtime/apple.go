@@ -18,8 +18,11 @@ import (
 //     so the one list call is filtered here.
 //   - `container inspect` of a missing container prints [] and succeeds.
 //   - `container delete`, not rm.
-//   - bind mounts are folders only (virtiofs): a file is refused here, with
-//     a clear error, before the CLI is run.
+//   - bind mounts are folders only (virtiofs), and a label value may not
+//     hold '=': both are refused here, with a clear error, before the CLI
+//     is run.
+//   - `container stop` of a missing container succeeds (it stops the
+//     matching ones, none).
 //   - its engine is a launchd service: `container system status` tells
 //     whether it answers, `container system start` is the fix.
 //   - its JSON is its own: {status, configuration{id, image{reference},
@@ -85,6 +88,11 @@ func (a *apple) Create(ctx context.Context, spec Spec) error {
 }
 
 func (a *apple) createArgs(spec Spec) ([]string, error) {
+	for k, v := range spec.Labels {
+		if strings.Contains(v, "=") {
+			return nil, fmt.Errorf("label %s: Apple's container refuses a label value holding '='", k)
+		}
+	}
 	for _, m := range spec.Mounts {
 		fi, err := os.Stat(m.Source)
 		if err != nil {

@@ -71,6 +71,10 @@ func TestCreateArgsRefuses(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "folders only") || !strings.Contains(err.Error(), file) {
 		t.Errorf("file mount on Apple's container: %v", err)
 	}
+	_, err = (&apple{bin: "container"}).createArgs(Spec{Name: "n", Image: "i", Labels: map[string]string{"dev.hjk.branch": "a=b"}})
+	if err == nil || !strings.Contains(err.Error(), "dev.hjk.branch") {
+		t.Errorf("label value with '=' on Apple's container: %v", err)
+	}
 	// docker takes it.
 	if _, err := d.createArgs(Spec{Name: "n", Image: "i", Mounts: []Mount{{Source: file, Target: "/f"}}}); err != nil {
 		t.Errorf("file mount on docker: %v", err)
