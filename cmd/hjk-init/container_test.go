@@ -15,8 +15,10 @@ import (
 )
 
 // The test image: FROM scratch with hjk-init as its entrypoint, busybox,
-// the probe, and a user database the tests control.
-const imageName = "hjkinit-test-image:latest"
+// the probe, and a user database the tests control. Its tag is this test
+// process's own, so concurrent runs never remove each other's image; the
+// layers come from docker's cache after the first build.
+var imageName = "hjkinit-test-image:" + randomHex()
 
 const imagePasswd = `root:x:0:0:root:/root:/bin/sh
 agent:x:1000:1000:agent:/home/agent:/bin/sh
@@ -130,11 +132,15 @@ func copyFile(src, dst string) error {
 // container returns a fresh container name, removed when the test ends.
 func container(t *testing.T) string {
 	t.Helper()
-	b := make([]byte, 4)
-	rand.Read(b)
-	name := "hjkinit-test-" + hex.EncodeToString(b)
+	name := "hjkinit-test-" + randomHex()
 	t.Cleanup(func() { exec.Command("docker", "rm", "-f", name).Run() })
 	return name
+}
+
+func randomHex() string {
+	b := make([]byte, 4)
+	rand.Read(b)
+	return hex.EncodeToString(b)
 }
 
 func docker(t *testing.T, args ...string) result {
