@@ -106,9 +106,9 @@ func (s *shim) main(args []string) int {
 		return inv.sub.run(inv.args, s.stdout, s.stderr)
 	}
 
-	var init *pid1.Init
+	var initd *pid1.Init
 	if s.pid == 1 {
-		init = pid1.Listen()
+		initd = pid1.Listen()
 	}
 	env, err := s.prepare()
 	if err != nil {
@@ -117,7 +117,7 @@ func (s *shim) main(args []string) int {
 	}
 	if len(inv.cmd) == 0 {
 		if s.pid == 1 {
-			return init.Idle(ShutdownGrace)
+			return initd.Idle(ShutdownGrace)
 		}
 		return 0
 	}
@@ -127,7 +127,7 @@ func (s *shim) main(args []string) int {
 		return exitCode(err)
 	}
 	if s.pid == 1 {
-		status, err := init.Run(path, inv.cmd, env)
+		status, err := initd.Run(path, inv.cmd, env)
 		if err != nil {
 			err = &execError{inv.cmd[0], err}
 			s.errorf("%v", err)
