@@ -21,7 +21,7 @@ import (
 
 // DefaultImage is the image an instance gets when neither --image nor the
 // config names one: hjk's agent image (images/agents).
-const DefaultImage = "hjk-agents:latest"
+const DefaultImage = "hjk/agents:latest"
 
 // instances is what the instance commands share: the settings, the
 // repository hjk runs in, and the manager of its instances.

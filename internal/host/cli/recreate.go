@@ -10,7 +10,7 @@ func recreateCommand(app *App, args []string) error {
 	fs := app.flags("recreate", "hjk recreate <branch> [--image <ref>]",
 		"Replace the container of a branch's instance with a new one, of another image if given.\n"+
 			"The worktree and everything in it stay.",
-		"hjk recreate fix-login --image hjk-agents:next")
+		"hjk recreate fix-login --image hjk/agents:next")
 	fs.StringVar(&image, "image", "", "image of the new container (default: the instance's)")
 	if err := app.parse(fs, args); err != nil {
 		return err

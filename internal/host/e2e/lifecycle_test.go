@@ -12,6 +12,7 @@ import (
 // TestLifecycle: run, ps, a commit inside that lands on the host branch,
 // stop, start again, exec, exit codes, recreate, rm.
 func TestLifecycle(t *testing.T) {
+	t.Parallel()
 	forEngine(t, func(t *testing.T, h *harness) {
 		out := h.ok("run", "feat/one", "--agent", "shell", "echo hello from $(pwd)")
 		ps := h.ps()
@@ -110,6 +111,7 @@ func (h *harness) inspectID(name string) string {
 // TestRemovedBehindBack: a container removed with the engine's own CLI
 // shows as missing, and `hjk run` brings the instance back with its work.
 func TestRemovedBehindBack(t *testing.T) {
+	t.Parallel()
 	forEngine(t, func(t *testing.T, h *harness) {
 		h.ok("run", "gone", "--agent", "shell", "echo work > work.txt")
 		name := h.ps()["gone"].Name
@@ -135,6 +137,7 @@ func TestRemovedBehindBack(t *testing.T) {
 // TestConcurrentRun: five `hjk run` of one branch at once make one
 // instance, and every session runs.
 func TestConcurrentRun(t *testing.T) {
+	t.Parallel()
 	forEngine(t, func(t *testing.T, h *harness) {
 		var wg sync.WaitGroup
 		res := make([]result, 5)

@@ -1,5 +1,5 @@
 // Package e2e runs the built hjk against real engines, docker and podman,
-// on images built here from a local Debian base: instances, sessions,
+// on the Debian base scripts/test-images makes: instances, sessions,
 // credentials kept out of argv, inspect and images.
 //
 // With HJK_E2E=1 an engine that is missing fails the tests; without it,
@@ -16,18 +16,17 @@ import (
 	"strings"
 	"sync"
 	"testing"
-
-	"golang.org/x/sys/unix"
 )
 
 // engines are the runtimes every test runs against, side by side.
 var engines = []string{"docker", "podman"}
 
-// baseImage is a Debian with git, imported once from a cached debootstrap
-// and kept between runs (it holds nothing of the tests).
-const baseImage = "hjke2e-base:bookworm"
+// baseImage is the Debian with git that scripts/test-images makes once
+// (debootstrap, import) and keeps for every test package.
+const baseImage = "hjk-test/debian:bookworm"
 
 var (
+	root     string                // the module's folder
 	hjkBin   string                // the hjk under test
 	images   = map[string]string{} // engine -> agent image of this run
 	problems = map[string]error{}  // engine -> why it cannot be used
@@ -42,8 +41,8 @@ func testMain(m *testing.M) int {
 		return 1
 	}
 	defer os.RemoveAll(tmp)
-	root, _ := filepath.Abs("../../..")
-	if err := build(root, tmp); err != nil {
+	root, _ = filepath.Abs("../../..")
+	if err := build(tmp); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
@@ -74,7 +73,7 @@ func testMain(m *testing.M) int {
 
 // build builds hjk-init, puts it where hjk embeds it from (as `make
 // build` does; nothing is written when it is already there), then hjk.
-func build(root, tmp string) error {
+func build(tmp string) error {
 	initBin := filepath.Join(tmp, "hjk-init")
 	hjkBin = filepath.Join(tmp, "hjk")
 	goBuild := func(out, pkg string, env ...string) error {
@@ -134,8 +133,8 @@ read line
 echo bye
 `
 
-// prepare checks engine e answers, imports the base image when missing and
-// builds this run's agent image on it.
+// prepare checks engine e answers, has scripts/test-images make the shared
+// Debian base when it is missing, and builds this run's agent image on it.
 func prepare(e, tag, tmp string) error {
 	if _, err := exec.LookPath(e); err != nil {
 		return fmt.Errorf("%s is not installed (.ci/install installs it)", e)
@@ -144,12 +143,11 @@ func prepare(e, tag, tmp string) error {
 		return fmt.Errorf("%s info: %v: %s (start the engine: see .ci/install)", e, err, lastLine(out))
 	}
 	if exec.Command(e, "image", "inspect", baseImage).Run() != nil {
-		tar, err := baseTarball()
-		if err != nil {
-			return err
-		}
-		if out, err := exec.Command(e, "import", tar, baseImage).CombinedOutput(); err != nil {
-			return fmt.Errorf("%s import: %v: %s", e, err, lastLine(out))
+		cmd := exec.Command("scripts/test-images", e)
+		cmd.Dir = root
+		out, err := cmd.CombinedOutput()
+		if exec.Command(e, "image", "inspect", baseImage).Run() != nil {
+			return fmt.Errorf("scripts/test-images %s did not make %s: %v: %s", e, baseImage, err, lastLine(out))
 		}
 	}
 	dir := filepath.Join(tmp, "build-"+e)
@@ -158,63 +156,10 @@ func prepare(e, tag, tmp string) error {
 	}
 	os.WriteFile(filepath.Join(dir, "claude"), []byte(standInClaude), 0o755)
 	os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte("FROM "+baseImage+"\nCOPY claude /usr/local/bin/claude\n"), 0o644)
-	args := []string{"build", "-q", "-t", tag, dir}
-	if out, err := exec.Command(e, args...).CombinedOutput(); err != nil {
+	if out, err := exec.Command(e, "build", "-q", "-t", tag, dir).CombinedOutput(); err != nil {
 		return fmt.Errorf("%s build: %v: %s", e, err, lastLine(out))
 	}
 	return nil
-}
-
-// baseTarball returns a tarball of a minimal Debian bookworm with git,
-// made with debootstrap once and cached (about 90 s, needs Debian's
-// mirror). The cache folder is HJK_TEST_CACHE, else /var/cache/hjk-test;
-// a lock keeps parallel test packages from bootstrapping twice.
-func baseTarball() (string, error) {
-	dir := os.Getenv("HJK_TEST_CACHE")
-	if dir == "" {
-		dir = "/var/cache/hjk-test"
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return "", err
-	}
-	tar := filepath.Join(dir, "bookworm-git.tar")
-	lock, err := os.OpenFile(filepath.Join(dir, ".lock"), os.O_CREATE|os.O_RDWR, 0o644)
-	if err != nil {
-		return "", err
-	}
-	defer lock.Close()
-	if err := unix.Flock(int(lock.Fd()), unix.LOCK_EX); err != nil {
-		return "", err
-	}
-	if _, err := os.Stat(tar); err == nil {
-		return tar, nil
-	}
-	if _, err := exec.LookPath("debootstrap"); err != nil {
-		return "", fmt.Errorf("no %s and no debootstrap to make it (.ci/install installs it)", tar)
-	}
-	rootfs, err := os.MkdirTemp(dir, "rootfs-")
-	if err != nil {
-		return "", err
-	}
-	defer os.RemoveAll(rootfs)
-	if out, err := exec.Command("debootstrap", "--variant=minbase", "--include=git", "bookworm", rootfs).CombinedOutput(); err != nil {
-		return "", fmt.Errorf("debootstrap: %v: %s", err, lastLine(out))
-	}
-	f, err := os.CreateTemp(dir, "bookworm-*.tar")
-	if err != nil {
-		return "", err
-	}
-	defer os.Remove(f.Name())
-	cmd := exec.Command("tar", "-C", rootfs, "-c", ".")
-	cmd.Stdout = f
-	if err := cmd.Run(); err != nil {
-		f.Close()
-		return "", fmt.Errorf("tar: %v", err)
-	}
-	if err := f.Close(); err != nil {
-		return "", err
-	}
-	return tar, os.Rename(f.Name(), tar)
 }
 
 func lastLine(b []byte) string {

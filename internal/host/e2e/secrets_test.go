@@ -15,6 +15,7 @@ import (
 // (and hjk-init wrote its file), while the value is nowhere in the host's
 // process list, in the container's inspect, or in the image.
 func TestCredentialNotLeaked(t *testing.T) {
+	t.Parallel()
 	forEngine(t, func(t *testing.T, h *harness) {
 		token := h.storeClaude()
 		cmd := h.command("run", "creds", "--agent", "claude")
