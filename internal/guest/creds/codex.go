@@ -46,10 +46,10 @@ func (p *planner) codex(payload, key string) error {
 	path := filepath.Join(dir, "config.toml")
 	old, exists, err := readExisting(path)
 	if err != nil {
-		return fmt.Errorf("%s: read %s: %w", varName, path, err)
+		return fmt.Errorf("%s: read %s: %w", varName, path, cause(err))
 	}
 	data, broken, note := codexConfig(old, p.workdir)
-	p.add(write{path: path, data: data, varName: varName, brokenAside: broken, note: note}, exists, old)
+	p.add(write{path: path, data: data, varName: varName, brokenAside: broken, note: note, sync: len(old) > 0}, exists, old)
 	return nil
 }
 

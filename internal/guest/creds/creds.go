@@ -29,7 +29,8 @@
 // Guarantees: every payload is validated, and every file read and merged in
 // memory, before the first write, so a malformed payload or an unreadable
 // file writes nothing. Files are written 0600 through a temporary file in the
-// same directory and a rename: an agent never sees half a file. Directories
+// same directory and a rename: an agent never sees half a file; a file that
+// held the user's own settings is synced to disk before the rename. Directories
 // created are 0700. Files and created directories belong to Options.UID/GID.
 // Merged files keep every key the user had, with comments where the agent
 // accepts them (gemini's JSON files, codex's TOML). An existing file the
@@ -51,6 +52,7 @@ import (
 	"strings"
 	"syscall"
 	"time"
+	"unicode/utf8"
 
 	"github.com/hjk-dev/hjk/internal/agent"
 )
@@ -191,6 +193,10 @@ func (p *planner) resolve(o Options) error {
 	if p.workdir, err = filepath.Abs(wd); err != nil {
 		return fmt.Errorf("folder to trust %s: %w", wd, err)
 	}
+	if !utf8.ValidString(p.workdir) {
+		// JSON and TOML keys are UTF-8: no agent's config can name it.
+		return fmt.Errorf("folder to trust %q is not valid UTF-8: set %s to another path", p.workdir, agent.WorkdirVar)
+	}
 	return nil
 }
 
@@ -228,7 +234,7 @@ func (p *planner) mergeJSON(varName, path string, jsonc bool, edits []jsonEdit) 
 		return fmt.Errorf("%s: read %s: %w", varName, path, cause(err))
 	}
 	data, broken, note := jsonMerge(old, jsonc, edits)
-	p.add(write{path: path, data: data, varName: varName, brokenAside: broken, note: note}, exists, old)
+	p.add(write{path: path, data: data, varName: varName, brokenAside: broken, note: note, sync: len(old) > 0}, exists, old)
 	return nil
 }
 
@@ -282,7 +288,7 @@ func (p *planner) commit(warn io.Writer) error {
 			}
 			fmt.Fprintf(warn, "hjk-init: warning: %s %s; kept it as %s and wrote a fresh one\n", w.path, w.brokenAside, aside)
 		}
-		if err := writeAtomic(w.path, w.data, p.owner); err != nil {
+		if err := writeAtomic(w.path, w.data, p.owner, w.sync); err != nil {
 			return fmt.Errorf("%s: write %s: %w", w.varName, w.path, cause(err))
 		}
 		if w.note != "" {

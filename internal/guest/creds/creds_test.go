@@ -508,6 +508,18 @@ func TestApplyWorkdir(t *testing.T) {
 	}
 }
 
+func TestApplyRefusesNonUTF8Workdir(t *testing.T) {
+	t.Parallel()
+	home := t.TempDir()
+	_, err := apply(t, home, allEnv("/w/\xff"))
+	if err == nil || !strings.Contains(err.Error(), "not valid UTF-8") || !strings.Contains(err.Error(), "HJK_WORKDIR") {
+		t.Errorf("error %v, want one saying the folder is not UTF-8 and naming HJK_WORKDIR", err)
+	}
+	if got := names(tree(t, home)); len(got) != 1 {
+		t.Errorf("wrote %q", got)
+	}
+}
+
 func TestApplyKeepsNewerCodexLogin(t *testing.T) {
 	t.Parallel()
 	home := t.TempDir()
@@ -583,7 +595,7 @@ func TestWriteAtomicFailureLeavesNoTemp(t *testing.T) {
 	dir := t.TempDir()
 	target := filepath.Join(dir, "auth.json")
 	writeFile(t, filepath.Join(target, "inside"), "x") // a non-empty directory where the file goes
-	if err := writeAtomic(target, []byte("{}"), owner{-1, -1}); err == nil {
+	if err := writeAtomic(target, []byte("{}"), owner{-1, -1}, true); err == nil {
 		t.Fatal("rename over a directory succeeded")
 	}
 	if got := names(tree(t, dir)); !reflect.DeepEqual(got, []string{".", "auth.json", "auth.json/inside"}) {

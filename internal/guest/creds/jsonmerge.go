@@ -60,7 +60,8 @@ func jsonMerge(orig []byte, jsonc bool, edits []jsonEdit) (out []byte, broken, n
 	}
 	if err == nil {
 		got, derr := decodeJSONObject([]byte(text), jsonc)
-		if derr == nil && reflect.DeepEqual(got, want) {
+		kept := !jsonc || fresh || commentsOf(orig) == commentsOf([]byte(text))
+		if derr == nil && kept && reflect.DeepEqual(got, want) {
 			if fresh {
 				return pretty.PrettyOptions([]byte(text), &pretty.Options{Width: 1, Indent: "  "}), broken, ""
 			}
@@ -157,6 +158,18 @@ func (e jsonEdit) applyDecoded(m map[string]any) {
 		}
 	}
 	m[last] = append(list, e.value)
+}
+
+// commentsOf returns the text of a document's comments, in order.
+func commentsOf(data []byte) string {
+	stripped := stripComments(data)
+	var b strings.Builder
+	for i := range data {
+		if stripped[i] != data[i] {
+			b.WriteByte(data[i])
+		}
+	}
+	return b.String()
 }
 
 // stripComments blanks out // and /* */ comments outside strings, keeping
