@@ -2,8 +2,14 @@ package cli
 
 import (
 	"bytes"
+	"io"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/hjk-dev/hjk/internal/agent"
+	"github.com/hjk-dev/hjk/internal/host/config"
+	"github.com/hjk-dev/hjk/internal/host/store"
 )
 
 // The engine's refusal of an exec in a stopped container is held back so
@@ -46,4 +52,49 @@ func TestHoldWriter(t *testing.T) {
 		t.Errorf("%d bytes through after 70 KiB written", out.Len())
 	}
 	h.settle()
+}
+
+// A session's credential travels by name: the value is only in Values (the
+// runtime CLI's environment), never in the command or the names.
+func TestAgentSession(t *testing.T) {
+	mem := store.NewMemory()
+	const secret = "sk-ant-oat01-FAKEsessionTOKEN"
+	if err := store.SaveCredential(mem, agent.Claude, "work", agent.Credential{Kind: agent.Subscription, Secret: secret}); err != nil {
+		t.Fatal(err)
+	}
+	app := NewApp(nil, io.Discard, io.Discard, func(string) string { return "" })
+	app.OpenStore = func() (store.Store, error) { return mem, nil }
+	is := &instances{cfg: config.Config{Agents: map[string]config.AgentConfig{
+		"claude": {Env: map[string]string{"B_VAR": "2", "A_VAR": "1"}, Args: []string{"--verbose"}},
+	}}}
+	spec, err := app.agentSession("claude", "work", "fix the tests", []string{"--model", "x"}, is)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := strings.Join(spec.Cmd, " "), "claude --verbose --model x fix the tests"; got != want {
+		t.Errorf("Cmd = %q, want %q", got, want)
+	}
+	if got, want := strings.Join(spec.Env, ","), "A_VAR,B_VAR,CLAUDE_CODE_OAUTH_TOKEN"; got != want {
+		t.Errorf("Env = %q, want %q", got, want)
+	}
+	if got := spec.Values[len(spec.Values)-1]; got != "CLAUDE_CODE_OAUTH_TOKEN="+secret {
+		t.Error("the credential is not in Values under its variable")
+	}
+	if strings.Contains(strings.Join(append(spec.Cmd, spec.Env...), " "), secret) {
+		t.Error("the credential is in the command or the variable names")
+	}
+
+	// The default account has none: the error names the command.
+	if _, err := app.agentSession("claude", "", "", nil, is); err == nil || !strings.Contains(err.Error(), "run 'hjk auth claude'") {
+		t.Errorf("no credential: %v", err)
+	}
+	// gemini takes its prompt as a flag; shell needs no store.
+	app.OpenStore = func() (store.Store, error) { t.Fatal("the shell agent opened the store"); return nil, nil }
+	spec, err = app.agentSession(ShellAgent, "", "make test", nil, is)
+	if err != nil || spec.Cmd[len(spec.Cmd)-2] != "-c" || spec.Cmd[len(spec.Cmd)-1] != "make test" || len(spec.Values) != 0 {
+		t.Errorf("shell session = %q, %v", spec.Cmd, err)
+	}
+	if got := promptArgs(agent.Gemini, "p"); strings.Join(got, " ") != "--prompt-interactive p" {
+		t.Errorf("gemini prompt args = %q", got)
+	}
 }
