@@ -21,6 +21,10 @@ type App struct {
 	// config (tests plug in a store.Memory).
 	OpenStore func() (store.Store, error)
 	store     store.Store
+
+	// OpenRuntime, when set, replaces the runtime drivers the instance
+	// commands open by name (tests plug in a fake that counts calls).
+	OpenRuntime func(name string) (runtime.Runtime, error)
 }
 
 // NewApp returns an App over the given streams and environment.

@@ -56,6 +56,9 @@ func (app *App) instances() (*instances, error) {
 
 // runtimeNamed opens the runtime an existing instance was made on.
 func (app *App) runtimeNamed(name string) (runtime.Runtime, error) {
+	if app.OpenRuntime != nil {
+		return app.OpenRuntime(name)
+	}
 	return runtime.New(name)
 }
 
