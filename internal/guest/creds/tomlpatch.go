@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
-	"regexp"
 	"strconv"
 	"strings"
 
@@ -90,27 +89,12 @@ func setTOML(m map[string]any, path []string, v string) {
 	m[path[len(path)-1]] = v
 }
 
-// A key = value line whose value is a one-line string, keeping any comment.
-var (
-	storeLine = regexp.MustCompile(`(?m)^[ \t]*(?:cli_auth_credentials_store|"cli_auth_credentials_store"|'cli_auth_credentials_store')[ \t]*=[ \t]*(?:"[^"\n]*"|'[^'\n]*')[ \t]*(#[^\n]*)?$`)
-	trustLine = regexp.MustCompile(`(?m)^[ \t]*(?:trust_level|"trust_level"|'trust_level')[ \t]*=[ \t]*(?:"[^"\n]*"|'[^'\n]*')[ \t]*(#[^\n]*)?$`)
-	tableLine = regexp.MustCompile(`(?m)^[ \t]*\[[ \t]*(?:projects|"projects"|'projects')[ \t]*\..*$`)
-)
-
 // storePatches returns the texts that may set cli_auth_credentials_store:
 // each existing assignment replaced, then the line added on top (top-level
 // keys must come before the first table).
 func storePatches(text string) []string {
 	const line = `cli_auth_credentials_store = "file"`
-	var out []string
-	for _, loc := range storeLine.FindAllStringSubmatchIndex(text, -1) {
-		repl := line
-		if loc[2] >= 0 {
-			repl += " " + text[loc[2]:loc[3]]
-		}
-		out = append(out, text[:loc[0]]+repl+text[loc[1]:])
-	}
-	return append(out, text, line+"\n"+text)
+	return append(replaceAssignments(text, "cli_auth_credentials_store", line), text, line+"\n"+text)
 }
 
 // trustPatches returns the texts that may trust workdir: each trust_level
@@ -118,22 +102,93 @@ func storePatches(text string) []string {
 // table at the end.
 func trustPatches(text, workdir string) []string {
 	const line = `trust_level = "trusted"`
-	var out []string
-	for _, loc := range trustLine.FindAllStringSubmatchIndex(text, -1) {
-		repl := line
-		if loc[2] >= 0 {
-			repl += " " + text[loc[2]:loc[3]]
+	out := replaceAssignments(text, "trust_level", line)
+	at := 0
+	for _, l := range strings.SplitAfter(text, "\n") {
+		at += len(l)
+		if isProjectsHeader(l) {
+			end := at
+			if strings.HasSuffix(l, "\n") {
+				end--
+			}
+			out = append(out, text[:end]+"\n"+line+text[end:])
 		}
-		out = append(out, text[:loc[0]]+repl+text[loc[1]:])
-	}
-	for _, loc := range tableLine.FindAllStringIndex(text, -1) {
-		out = append(out, text[:loc[1]]+"\n"+line+text[loc[1]:])
 	}
 	sep := ""
 	if text != "" {
 		sep = "\n"
 	}
 	return append(out, text, text+sep+"[projects."+tomlQuote(workdir)+"]\n"+line+"\n")
+}
+
+// replaceAssignments returns one text per line that assigns a one-line
+// string to key, with that line replaced by repl (keeping its comment).
+func replaceAssignments(text, key, repl string) []string {
+	var out []string
+	at := 0
+	for _, l := range strings.SplitAfter(text, "\n") {
+		start := at
+		at += len(l)
+		body := strings.TrimSuffix(strings.TrimSuffix(l, "\n"), "\r")
+		comment, ok := stringAssignment(body, key)
+		if !ok {
+			continue
+		}
+		r := repl
+		if comment != "" {
+			r += " " + comment
+		}
+		out = append(out, text[:start]+r+text[start+len(body):])
+	}
+	return out
+}
+
+// stringAssignment reports whether line is `key = "value"` (or the key or
+// value quoted otherwise), returning its trailing comment.
+func stringAssignment(line, key string) (comment string, ok bool) {
+	rest := strings.TrimLeft(line, " \t")
+	var found bool
+	for _, k := range []string{key, `"` + key + `"`, "'" + key + "'"} {
+		if r, cut := strings.CutPrefix(rest, k); cut {
+			rest, found = r, true
+			break
+		}
+	}
+	if !found {
+		return "", false
+	}
+	rest, ok = strings.CutPrefix(strings.TrimLeft(rest, " \t"), "=")
+	if !ok {
+		return "", false
+	}
+	rest = strings.TrimLeft(rest, " \t")
+	if rest == "" || (rest[0] != '"' && rest[0] != '\'') {
+		return "", false
+	}
+	end := strings.IndexByte(rest[1:], rest[0])
+	if end < 0 {
+		return "", false
+	}
+	rest = strings.TrimLeft(rest[end+2:], " \t")
+	if rest != "" && rest[0] != '#' {
+		return "", false
+	}
+	return rest, true
+}
+
+// isProjectsHeader reports whether line opens a [projects.…] table.
+func isProjectsHeader(line string) bool {
+	rest, ok := strings.CutPrefix(strings.TrimLeft(line, " \t"), "[")
+	if !ok || strings.HasPrefix(rest, "[") {
+		return false
+	}
+	rest = strings.TrimLeft(rest, " \t")
+	for _, k := range []string{"projects", `"projects"`, "'projects'"} {
+		if r, cut := strings.CutPrefix(rest, k); cut {
+			return strings.HasPrefix(strings.TrimLeft(r, " \t"), ".")
+		}
+	}
+	return false
 }
 
 // tomlQuote writes s as a TOML basic string.
