@@ -3,10 +3,8 @@ package doctor
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -114,35 +112,111 @@ func nodeCheck(clis []cli, all []agent.Agent, n nodeFound) (Check, bool) {
 
 // version runs path with args and returns the first line it printed. The
 // command gets its own process group, killed whole at the timeout: codex's
-// script starts a native binary that would otherwise keep the pipes open.
+// script starts a native binary that would otherwise keep running. It uses
+// os.StartProcess, not os/exec, which would add a tenth to hjk-init's size.
 func version(ctx context.Context, o Options, path string, args ...string) (string, error) {
-	ctx, cancel := context.WithTimeout(ctx, o.Timeout)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, path, args...)
-	cmd.Env = o.Env
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
-	cmd.WaitDelay = time.Second
-	err := cmd.Run()
-	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-		return "", fmt.Errorf("no answer to %s within %s", strings.Join(args, " "), o.Timeout)
-	}
+	what := strings.Join(args, " ")
+	null, err := os.Open(os.DevNull)
 	if err != nil {
-		if msg := firstLine(stderr.String()); msg != "" {
-			return "", fmt.Errorf("%s: %v: %s", strings.Join(args, " "), err, msg)
+		return "", err
+	}
+	defer null.Close()
+	outR, outW, err := os.Pipe()
+	if err != nil {
+		return "", err
+	}
+	errR, errW, err := os.Pipe()
+	if err != nil {
+		outR.Close()
+		outW.Close()
+		return "", err
+	}
+	p, err := os.StartProcess(path, append([]string{path}, args...), &os.ProcAttr{
+		Env:   o.Env,
+		Files: []*os.File{null, outW, errW},
+		Sys:   &syscall.SysProcAttr{Setpgid: true},
+	})
+	outW.Close()
+	errW.Close()
+	if err != nil {
+		outR.Close()
+		errR.Close()
+		return "", fmt.Errorf("%s: %w", what, err)
+	}
+	stdout, stderr := drain(outR), drain(errR)
+
+	type result struct {
+		state *os.ProcessState
+		err   error
+	}
+	done := make(chan result, 1)
+	go func() {
+		st, err := p.Wait()
+		done <- result{st, err}
+	}()
+	timer := time.NewTimer(o.Timeout)
+	defer timer.Stop()
+	var r result
+	timedOut := false
+	select {
+	case r = <-done:
+	case <-ctx.Done():
+		timedOut = true
+	case <-timer.C:
+		timedOut = true
+	}
+	if timedOut {
+		syscall.Kill(-p.Pid, syscall.SIGKILL)
+		<-done
+	}
+	// A process the command left behind may hold the pipes: read what came
+	// within a second, no longer.
+	deadline := time.Now().Add(time.Second)
+	outR.SetReadDeadline(deadline)
+	errR.SetReadDeadline(deadline)
+	out, errOut := <-stdout, <-stderr
+	outR.Close()
+	errR.Close()
+
+	switch {
+	case timedOut:
+		return "", fmt.Errorf("no answer to %s within %s", what, o.Timeout)
+	case r.err != nil:
+		return "", fmt.Errorf("%s: %w", what, r.err)
+	case !r.state.Success():
+		if msg := firstLine(errOut); msg != "" {
+			return "", fmt.Errorf("%s: %v: %s", what, r.state, msg)
 		}
-		return "", fmt.Errorf("%s: %v", strings.Join(args, " "), err)
+		return "", fmt.Errorf("%s: %v", what, r.state)
 	}
-	line := firstLine(stdout.String())
+	line := firstLine(out)
 	if line == "" {
-		line = firstLine(stderr.String())
+		line = firstLine(errOut)
 	}
 	if line == "" {
-		return "", fmt.Errorf("%s printed nothing", strings.Join(args, " "))
+		return "", fmt.Errorf("%s printed nothing", what)
 	}
 	return line, nil
+}
+
+// drain reads f to its end (or read deadline), keeping the first 64 KiB.
+func drain(f *os.File) <-chan string {
+	c := make(chan string, 1)
+	go func() {
+		var buf bytes.Buffer
+		chunk := make([]byte, 4096)
+		for {
+			n, err := f.Read(chunk)
+			if buf.Len() < 64<<10 {
+				buf.Write(chunk[:n])
+			}
+			if err != nil {
+				break
+			}
+		}
+		c <- buf.String()
+	}()
+	return c
 }
 
 // firstLine returns the first non-blank line of s, without control

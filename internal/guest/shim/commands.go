@@ -5,6 +5,7 @@ import (
 	"io"
 	"runtime"
 
+	"github.com/hjk-dev/hjk/internal/guest/doctor"
 	"github.com/hjk-dev/hjk/internal/version"
 )
 
@@ -23,6 +24,7 @@ type command struct {
 func commands() []command {
 	return []command{
 		{"version", "print hjk-init's version", versionCommand},
+		{"doctor", "check that agent sessions can work in this image", doctor.Main},
 	}
 }
 
