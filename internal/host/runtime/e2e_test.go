@@ -170,6 +170,13 @@ func testEngine(t *testing.T, r Runtime) {
 	if code, ok := ExitCode(err); !ok || (code != 126 && code != 127) {
 		t.Errorf("Exec of a missing program: %v", err)
 	}
+	// -t gives the command a terminal in the container.
+	var tty bytes.Buffer
+	if err := r.Exec(ctx, ExecSpec{Container: name, Cmd: []string{"/bin/busybox", "tty"}, TTY: true, Stdout: &tty, Stderr: &tty}); err != nil {
+		t.Errorf("Exec with TTY: %v\n%s", err, tty.String())
+	} else if !strings.HasPrefix(tty.String(), "/dev/pts/") {
+		t.Errorf("Exec with TTY: tty says %q", tty.String())
+	}
 	// The read-only mount is read-only.
 	err = r.Exec(ctx, ExecSpec{Container: name, Cmd: []string{"/bin/busybox", "touch", "/m/new"}})
 	if _, ok := ExitCode(err); !ok {
