@@ -3,6 +3,7 @@ package cli
 import (
 	"errors"
 	"fmt"
+	"os"
 
 	"github.com/hjk-dev/hjk/internal/host/config"
 )
@@ -80,8 +81,12 @@ func (app *App) config(o configOptions, args []string) error {
 			return &UserError{Err: err, Code: 2}
 		}
 	}
+	old, _ := os.ReadFile(file)
 	if err := config.Save(file, c); err != nil {
 		return Hintf(err, "Fix the file by hand: hjk never overwrites a broken settings file.")
+	}
+	if config.HasComments(old) {
+		fmt.Fprintf(app.Stderr, "hjk: note: rewrote %s without its comments\n", file)
 	}
 	return nil
 }

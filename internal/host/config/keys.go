@@ -276,6 +276,21 @@ func parseArgs(value string) ([]string, error) {
 	return doc.V, nil
 }
 
+// Header is the comment line Save puts on top of the file.
+const Header = "# hjk settings: see 'hjk config --help'. Written by 'hjk config'."
+
+// HasComments reports whether the file's text holds comments of the user's
+// own, which Save does not keep.
+func HasComments(text []byte) bool {
+	for _, line := range strings.Split(string(text), "\n") {
+		line = strings.TrimSpace(line)
+		if line != Header && (strings.HasPrefix(line, "#") || strings.Contains(line, " #")) {
+			return true
+		}
+	}
+	return false
+}
+
 // Save writes c to path atomically (a temporary file in the same folder,
 // then rename), 0600 in a 0700 folder. It refuses to replace a file that
 // does not load, so a broken file is never overwritten: the user fixes it.
@@ -284,7 +299,7 @@ func Save(path string, c Config) error {
 		return err
 	}
 	var buf bytes.Buffer
-	buf.WriteString("# hjk settings: see 'hjk config --help'. Written by 'hjk config'.\n")
+	buf.WriteString(Header + "\n")
 	enc := toml.NewEncoder(&buf)
 	enc.Indent = ""
 	if err := enc.Encode(c); err != nil {
