@@ -52,12 +52,16 @@ func jsonMerge(orig []byte, jsonc bool, edits []jsonEdit) (out []byte, broken, n
 		e.applyDecoded(want)
 	}
 
-	text := string(orig)
+	// sjson wants the object first: comments before or after it (gemini
+	// allows them) are set aside and put back.
+	prefix, body, suffix := splitRoot(orig, jsonc)
+	text := body
 	for _, e := range edits {
 		if text, err = e.applyRaw(text); err != nil {
 			break
 		}
 	}
+	text = prefix + text + suffix
 	if err == nil {
 		got, derr := decodeJSONObject([]byte(text), jsonc)
 		kept := !jsonc || fresh || commentsOf(orig) == commentsOf([]byte(text))
@@ -77,6 +81,21 @@ func jsonMerge(orig []byte, jsonc bool, edits []jsonEdit) (out []byte, broken, n
 		panic(fmt.Sprintf("creds: encoding decoded JSON: %v", err))
 	}
 	return buf.Bytes(), broken, "its comments and key order could not be kept; every key was"
+}
+
+// splitRoot splits a readable document into what comes before its object,
+// the object, and what follows: white space and, with jsonc, comments.
+func splitRoot(data []byte, jsonc bool) (prefix, body, suffix string) {
+	if !jsonc {
+		return "", string(data), ""
+	}
+	stripped := stripComments(data)
+	start := len(stripped) - len(bytes.TrimLeft(stripped, " \t\r\n"))
+	end := len(bytes.TrimRight(stripped, " \t\r\n"))
+	if start >= end {
+		return "", string(data), ""
+	}
+	return string(data[:start]), string(data[start:end]), string(data[end:])
 }
 
 // decodeJSONObject decodes a file the way its agent does: JSON (after
