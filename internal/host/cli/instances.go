@@ -152,12 +152,23 @@ func (app *App) session(ctx context.Context, is *instances, in instance.Instance
 		return exitStatus(err)
 	}
 	hold.drop()
-	if act != instance.Ready {
-		fmt.Fprintf(app.Stderr, "hjk: the container of branch %q was %s; %s it\n", in.Branch, map[instance.Action]string{instance.Started: "stopped", instance.Restored: "gone"}[act], map[instance.Action]string{instance.Started: "started", instance.Restored: "recreated"}[act])
-	}
+	app.noteAction(in2, act)
 	spec.Container = in2.Name
 	spec.Stderr = app.Stderr
 	return exitStatus(rt.Exec(ctx, spec))
+}
+
+// noteAction tells the user what hjk had to do to an instance before its
+// session, on stderr (stdout is the session's).
+func (app *App) noteAction(in instance.Instance, act instance.Action) {
+	switch act {
+	case instance.Created:
+		fmt.Fprintf(app.Stderr, "hjk: new instance of %q: worktree %s, container %s (%s)\n", in.Branch, in.Worktree, in.Name, in.Runtime)
+	case instance.Started:
+		fmt.Fprintf(app.Stderr, "hjk: started the stopped container of %q\n", in.Branch)
+	case instance.Restored:
+		fmt.Fprintf(app.Stderr, "hjk: the container of %q had been removed; made a new one (the worktree is kept)\n", in.Branch)
+	}
 }
 
 // exitStatus turns an engine's report of a process's exit into hjk's own

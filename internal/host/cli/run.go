@@ -79,9 +79,11 @@ func runCommand(app *App, args []string) error {
 	fresh := false
 	if isNew || o.runtime != "" && o.runtime != in.Runtime || o.account != "" && o.account != in.Account || o.agent != "" && o.agent != in.Agent {
 		w.Agent = name
-		if in, _, err = ensure(); err != nil {
+		var act instance.Action
+		if in, act, err = ensure(); err != nil {
 			return err
 		}
+		app.noteAction(in, act)
 		fresh = true
 	}
 	if o.image != "" && o.image != in.Image {
