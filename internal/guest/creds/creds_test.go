@@ -14,6 +14,8 @@ import (
 	"testing"
 
 	"github.com/BurntSushi/toml"
+
+	"github.com/hjk-dev/hjk/internal/agent"
 	"github.com/tidwall/gjson"
 )
 
@@ -346,6 +348,56 @@ func TestApplyKeepsBrokenFilesAside(t *testing.T) {
 	mustApply(t, home, allEnv("/w"))
 	if asides, _ := filepath.Glob(filepath.Join(home, ".claude.json.broken-*")); len(asides) != 2 {
 		t.Errorf("%d .claude.json kept aside after two broken ones, want 2", len(asides))
+	}
+}
+
+// TestApplyUnreadableFileWritesNothing: a file that cannot be read stops
+// Apply while it plans, before the first write, naming the file.
+func TestApplyUnreadableFileWritesNothing(t *testing.T) {
+	t.Parallel()
+	home := t.TempDir()
+	// A directory where gemini's settings.json belongs: reading it fails.
+	writeFile(t, filepath.Join(home, ".gemini/settings.json/x"), "")
+	before := tree(t, home)
+	_, err := apply(t, home, allEnv("/w"))
+	path := filepath.Join(home, ".gemini/settings.json")
+	if err == nil || !strings.Contains(err.Error(), "GEMINI_OAUTH_CREDS: read "+path) {
+		t.Fatalf("error %v, want one naming GEMINI_OAUTH_CREDS and %s", err, path)
+	}
+	if after := tree(t, home); !reflect.DeepEqual(before, after) {
+		t.Errorf("files written although planning failed: %q", names(after))
+	}
+}
+
+// TestApplySyncsOnlyUserFiles: new files and credential files skip the
+// fsync (rewritten from the host at every session); a file that held the
+// user's settings is synced before it replaces them.
+func TestApplySyncsOnlyUserFiles(t *testing.T) {
+	t.Parallel()
+	home := t.TempDir()
+	writeFile(t, filepath.Join(home, ".claude.json"), `{"theme":"dark"}`)
+	writeFile(t, filepath.Join(home, ".codex/auth.json"), `{"OPENAI_API_KEY":"old"}`)
+	p := &planner{env: allEnv("/w"), owner: owner{-1, -1}}
+	if err := p.validate(); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.resolve(Options{Home: home}); err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range agent.All() {
+		if err := p.plan(a); err != nil {
+			t.Fatal(err)
+		}
+	}
+	synced := map[string]bool{}
+	for _, w := range p.writes {
+		rel, _ := filepath.Rel(home, w.path)
+		synced[rel] = w.sync
+	}
+	want := map[string]bool{".claude.json": true, ".codex/auth.json": false, ".codex/config.toml": false,
+		".gemini/oauth_creds.json": false, ".gemini/google_accounts.json": false, ".gemini/settings.json": false, ".gemini/trustedFolders.json": false}
+	if !reflect.DeepEqual(synced, want) {
+		t.Errorf("synced = %v, want %v", synced, want)
 	}
 }
 
