@@ -7,7 +7,7 @@
 package e2e
 
 import (
-	"bytes"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -71,13 +71,14 @@ func testMain(m *testing.M) int {
 	return code
 }
 
-// build builds hjk-init, puts it where hjk embeds it from (as `make
-// build` does; nothing is written when it is already there), then hjk.
+// build builds hjk-init, then hjk embedding it. The hjk-init goes in
+// through a build overlay, never into the source tree: other packages may
+// be building from it meanwhile, and `make build` owns the copy there.
 func build(tmp string) error {
 	initBin := filepath.Join(tmp, "hjk-init")
 	hjkBin = filepath.Join(tmp, "hjk")
-	goBuild := func(out, pkg string, env ...string) error {
-		cmd := exec.Command("go", "build", "-trimpath", "-o", out, pkg)
+	goBuild := func(out, pkg string, env []string, flags ...string) error {
+		cmd := exec.Command("go", append(append([]string{"build", "-trimpath", "-o", out}, flags...), pkg)...)
 		cmd.Dir = root
 		cmd.Env = append(os.Environ(), env...)
 		if out, err := cmd.CombinedOutput(); err != nil {
@@ -85,26 +86,19 @@ func build(tmp string) error {
 		}
 		return nil
 	}
-	if err := goBuild(initBin, "./cmd/hjk-init", "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+goruntime.GOARCH); err != nil {
+	if err := goBuild(initBin, "./cmd/hjk-init", []string{"CGO_ENABLED=0", "GOOS=linux", "GOARCH=" + goruntime.GOARCH}); err != nil {
 		return err
 	}
-	b, err := os.ReadFile(initBin)
+	embedded := filepath.Join(root, "internal/host/shimbin/bin/linux-"+goruntime.GOARCH, "hjk-init")
+	overlay, err := json.Marshal(map[string]any{"Replace": map[string]string{embedded: initBin}})
 	if err != nil {
 		return err
 	}
-	dst := filepath.Join(root, "internal/host/shimbin/bin/linux-"+goruntime.GOARCH, "hjk-init")
-	if have, err := os.ReadFile(dst); err != nil || !bytes.Equal(have, b) {
-		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-			return err
-		}
-		if err := os.WriteFile(dst+".e2e-tmp", b, 0o755); err != nil {
-			return err
-		}
-		if err := os.Rename(dst+".e2e-tmp", dst); err != nil {
-			return err
-		}
+	ovl := filepath.Join(tmp, "overlay.json")
+	if err := os.WriteFile(ovl, overlay, 0o644); err != nil {
+		return err
 	}
-	return goBuild(hjkBin, "./cmd/hjk")
+	return goBuild(hjkBin, "./cmd/hjk", nil, "-overlay", ovl)
 }
 
 // engine returns the agent image for engine e, or ends the test: a failure

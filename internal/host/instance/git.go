@@ -82,6 +82,11 @@ func addWorktree(ctx context.Context, r Repo, branch, path string) error {
 
 // removeWorktree removes the worktree at path (the branch stays).
 func removeWorktree(ctx context.Context, r Repo, path string) error {
+	if _, err := os.Stat(r.GitDir); errors.Is(err, os.ErrNotExist) {
+		// The repository is gone: git has nothing to update, and the
+		// worktree (without its git dir) is only files.
+		return os.RemoveAll(path)
+	}
 	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
 		_, err := git(ctx, r.Dir, "worktree", "prune")
 		return err

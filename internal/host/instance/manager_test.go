@@ -364,3 +364,26 @@ func TestCatalogAtomic(t *testing.T) {
 		}
 	}
 }
+
+func TestRemoveAfterRepoDeleted(t *testing.T) {
+	ctx := context.Background()
+	r := newRepo(t)
+	f := newFake(testImage)
+	m := newManager(t, f)
+	in, _, err := m.Ensure(ctx, want(r, "orphan"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.RemoveAll(r.Dir); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Remove(ctx, in); err != nil {
+		t.Fatalf("Remove with the repository gone: %v", err)
+	}
+	if _, err := os.Stat(in.Worktree); !os.IsNotExist(err) {
+		t.Errorf("worktree left: %v", err)
+	}
+	if list, _, _ := m.List(ctx); len(list) != 0 {
+		t.Errorf("catalog still holds %+v", list)
+	}
+}
