@@ -15,8 +15,13 @@
 //	        security.auth.selectedType, trustedFolders.json (or
 //	        $GEMINI_CLI_TRUSTED_FOLDERS_PATH) trusting workdir
 //	codex   CODEX_AUTH_JSON, OPENAI_API_KEY
-//	        $CODEX_HOME (else HOME/.codex, created): auth.json, and config.toml
-//	        with cli_auth_credentials_store = "file" and workdir trusted
+//	        $CODEX_HOME (else HOME/.codex, created): auth.json (the payload as
+//	        it came, or the API-key form `codex login --with-api-key` writes),
+//	        config.toml with cli_auth_credentials_store = "file" and
+//	        [projects."<workdir>"] trust_level = "trusted"
+//
+// The folder to trust is Options.Workdir, else HJK_WORKDIR, else the current
+// directory, made absolute; it must be UTF-8, as JSON and TOML keys are.
 //
 // The variables the agents read themselves (the claude token, the API keys)
 // stay in their environment; Scrub drops the payloads the files now carry.
@@ -39,7 +44,9 @@
 // (auth.json, oauth_creds.json, google_accounts.json) are replaced, except
 // a codex auth.json for the same account that codex refreshed later than the
 // payload: codex's refresh tokens are single-use, so the older copy would be
-// dead. Errors and warnings name variables and files, never a value.
+// dead. A file that already holds what Apply would write is left alone, so
+// later sessions in the same container write nothing. Errors and warnings
+// name variables and files, never a value.
 package creds
 
 import (
