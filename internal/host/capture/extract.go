@@ -121,13 +121,19 @@ func isTokenByte(b byte) bool {
 }
 
 // StripANSI removes terminal control sequences from s, keeping the text a
-// user would see, with line structure: colours and hyperlinks vanish,
-// cursor-forward becomes a space, other cursor and erase sequences and
-// carriage returns end a line, so text on both sides of them is never
-// glued together.
+// user would see, laid out in lines: colours and hyperlinks vanish; moves
+// to the right on the same line (CHA "ESC[nG", as Ink writes instead of
+// spaces, and CUF "ESC[nC") become the spaces they skip; any other cursor
+// move, an erase, or a carriage return that is not part of a line end ends
+// the line, so text on both sides of it is never glued together.
 func StripANSI(s string) string {
 	var b strings.Builder
 	b.Grow(len(s))
+	col := 0 // the visible column on the current line
+	newline := func() {
+		b.WriteByte('\n')
+		col = 0
+	}
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		switch {
@@ -140,12 +146,21 @@ func StripANSI(s string) string {
 			if j >= len(s) {
 				return b.String()
 			}
+			n := csiNumber(s[i+2 : j])
 			switch s[j] {
 			case 'm': // colour: nothing visible
-			case 'C': // cursor forward: a gap
-				b.WriteByte(' ')
+			case 'C': // cursor forward n
+				b.WriteString(strings.Repeat(" ", n))
+				col += n
+			case 'G': // cursor to column n (1-based) on this line
+				if n-1 >= col {
+					b.WriteString(strings.Repeat(" ", n-1-col))
+					col = n - 1
+				} else {
+					newline()
+				}
 			default:
-				b.WriteByte('\n')
+				newline()
 			}
 			i = j
 		case c == 0x1b && i+1 < len(s) && (s[i+1] == ']' || s[i+1] == 'P' || s[i+1] == '_' || s[i+1] == '^'):
@@ -161,13 +176,41 @@ func StripANSI(s string) string {
 		case c == 0x1b:
 			i++ // a two-byte escape (ESC 7, ESC =, ...)
 		case c == '\r':
-			if i+1 < len(s) && s[i+1] == '\n' {
+			// "\r\n" and "\r\r\n" (a pty's onlcr on top of a program's own
+			// CR) are one line end; a lone CR returns over the line.
+			j := i
+			for j < len(s) && s[j] == '\r' {
+				j++
+			}
+			if j < len(s) && s[j] == '\n' {
+				i = j - 1
 				continue
 			}
-			b.WriteByte('\n')
-		case c == '\n' || c == '\t' || c >= 0x20 && c != 0x7f:
+			newline()
+			i = j - 1
+		case c == '\n':
+			newline()
+		case c == '\t' || c >= 0x20 && c != 0x7f:
 			b.WriteByte(c)
+			if c < 0x80 || c >= 0xc0 { // not a UTF-8 continuation byte
+				col++
+			}
 		}
 	}
 	return b.String()
+}
+
+// csiNumber reads a CSI sequence's first parameter, 1 when absent or 0.
+func csiNumber(params string) int {
+	n := 0
+	for k := 0; k < len(params) && params[k] >= '0' && params[k] <= '9'; k++ {
+		n = n*10 + int(params[k]-'0')
+		if n > 1000 {
+			return 1000
+		}
+	}
+	if n == 0 {
+		return 1
+	}
+	return n
 }

@@ -52,6 +52,11 @@ func TestClaudeToken(t *testing.T) {
 		{"only the placeholder", "export CLAUDE_CODE_OAUTH_TOKEN=<token>\r\n", 80, ""},
 		{"prefix alone", "tokens look like sk-ant-oat01-...\r\n", 80, ""},
 		{"an API key is not a login", "sk-ant-api03-abcdefghijklmnopqrstuvwxyz\r\n", 80, ""},
+		// As the real claude draws: words placed with ESC[nG, lines ending
+		// "\r\r\n", the token indented by a column.
+		{"Ink layout", "\x1b[2GYour\x1b[7GOAuth\x1b[13Gtoken:\r\r\n\r\r\n" +
+			"\x1b[2G\x1b[33m" + fakeToken[:47] + "\x1b[39m\r\r\n\x1b[2G\x1b[33m" + fakeToken[47:94] + "\x1b[39m\r\r\n\x1b[2G\x1b[33m" + fakeToken[94:] + "\x1b[39m\r\r\n\r\r\n" +
+			"\x1b[2G\x1b[2mStore\x1b[8Gthis\x1b[13Gtoken\x1b[22m\r\r\n", 50, fakeToken},
 		{"cut by a carriage return", "sk-ant-oat01-abcdefghij\rXYZ\r\n", 80, "sk-ant-oat01-abcdefghij"},
 	}
 	for _, tt := range tests {
@@ -76,6 +81,21 @@ func TestClaudeTokenEveryWidth(t *testing.T) {
 			if !ok || got != fakeToken {
 				t.Fatalf("width %d colour %v: got %q", width, colour, got)
 			}
+			// Drawn as Ink draws: indented one column with ESC[2G, a
+			// column of margin on the right, lines ending "\r\r\n".
+			var ink strings.Builder
+			rest := fakeToken
+			for rest != "" {
+				n := min(width-3, len(rest))
+				ink.WriteString("\x1b[2G\x1b[33m" + rest[:n] + "\x1b[39m\r\r\n")
+				rest = rest[n:]
+			}
+			ink.WriteString("\r\r\n\x1b[2G\x1b[2mStore\x1b[8Gthis\x1b[13Gtoken\x1b[19Gsecurely.\x1b[22m\r\r\n")
+			if width > 3 {
+				if got, ok := ClaudeToken([]byte(ink.String()), width); !ok || got != fakeToken {
+					t.Fatalf("width %d, Ink layout: got %q", width, got)
+				}
+			}
 			// Right after the token, without the blank line.
 			out = wrap(fakeToken, width, colour) + "\r\nStore this token securely.\r\n"
 			if got, _ := ClaudeToken([]byte(out), width); got != fakeToken && len(fakeToken)%width != 0 {
@@ -88,7 +108,10 @@ func TestClaudeTokenEveryWidth(t *testing.T) {
 func TestStripANSI(t *testing.T) {
 	tests := map[string]string{
 		"\x1b[1;33mbold\x1b[0m":                "bold",
-		"a\x1b[5Cb":                            "a b",
+		"a\x1b[5Cb":                            "a     b",
+		"\x1b[2GPaste\x1b[8Gcode":              " Paste code",
+		"abc\x1b[2Gx":                          "abc\nx",
+		"a\r\r\nb":                             "a\nb",
 		"a\x1b[2Kb":                            "a\nb",
 		"a\r\nb":                               "a\nb",
 		"a\rb":                                 "a\nb",

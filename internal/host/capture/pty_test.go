@@ -98,6 +98,18 @@ func (u *user) waitFor(s string) {
 	}
 }
 
+// waitForText waits until the screen, stripped of escapes, shows s.
+func (u *user) waitForText(s string) {
+	u.t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for !strings.Contains(StripANSI(u.screen()), s) {
+		if time.Now().After(deadline) {
+			u.t.Fatalf("the screen never showed %q; it shows:\n%s", s, StripANSI(u.screen()))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
 func (u *user) typ(s string) {
 	u.t.Helper()
 	if _, err := io.WriteString(u.ptmx, s); err != nil {
@@ -171,6 +183,32 @@ func TestRunClaudeLogin(t *testing.T) {
 				t.Error("the user never saw the sign-in URL")
 			}
 		})
+	}
+}
+
+// A change of the user's window size reaches the child: it prints the
+// token at the new width, and hjk unwraps it at that width.
+func TestRunWindowSizeChange(t *testing.T) {
+	t.Parallel()
+	u := newUser(t, 100)
+	sigs := make(chan os.Signal, 1)
+	ch := start(fakeClaude("winch"), Terminal{In: u.tty, Out: u.tty, Signals: sigs})
+	u.waitFor("Paste code here")
+	u.typ("code-123#state\r")
+	u.waitFor("resize me")
+	if err := pty.Setsize(u.ptmx, &pty.Winsize{Cols: 29, Rows: 30}); err != nil {
+		t.Fatal(err)
+	}
+	sigs <- syscall.SIGWINCH // what the kernel sends hjk on a real terminal
+	r := wait(t, ch)
+	if r.err != nil {
+		t.Fatal(r.err)
+	}
+	if !strings.Contains(string(r.res.Output), "now 29 columns") {
+		t.Fatalf("the child did not see the new size:\n%q", r.res.Output)
+	}
+	if tok, ok := ClaudeToken(r.res.Output, 29); !ok || tok != fakeToken {
+		t.Fatalf("ClaudeToken at the new width = %q", tok)
 	}
 }
 

@@ -5,7 +5,8 @@
 //
 // FAKE_TOKEN is the token to print; FAKE_CODE the code it expects.
 // FAKE_MODE: "" (normal), "notoken" (no token, exit 0), "fail" (exit 1),
-// "hang" (never finish after the code), "redraw" (print the frame twice,
+// "hang" (never finish after the code), "winch" (wait for a window size
+// change and print at the new width), "redraw" (print the frame twice,
 // the first one erased with cursor moves, as Ink does).
 package main
 
@@ -13,7 +14,9 @@ import (
 	"bufio"
 	"fmt"
 	"os"
+	"os/signal"
 	"strings"
+	"syscall"
 	"time"
 
 	"golang.org/x/term"
@@ -42,6 +45,14 @@ func main() {
 		os.Exit(1)
 	}
 	switch mode {
+	case "winch":
+		// Wait for the terminal to be resized, then print at the new width.
+		ch := make(chan os.Signal, 1)
+		signal.Notify(ch, syscall.SIGWINCH)
+		fmt.Print("resize me\n")
+		<-ch
+		width, _, _ = term.GetSize(1)
+		fmt.Printf("now %d columns\n", width)
 	case "hang":
 		fmt.Print("Exchanging code...\n")
 		for {
