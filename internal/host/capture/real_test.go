@@ -65,3 +65,30 @@ func TestRealClaudeSetupToken(t *testing.T) {
 		t.Fatalf("found a token in an interrupted login: %d bytes", len(tok))
 	}
 }
+
+// TestRealCodexLogin runs the real `codex login` (offline) through Run: it
+// shows its sign-in URL on the user's terminal, Ctrl-C typed by the user
+// reaches it and ends the login, and no auth.json is taken.
+func TestRealCodexLogin(t *testing.T) {
+	t.Parallel()
+	codex := realAgent(t, "codex")
+	u := newUser(t, 100)
+	home := t.TempDir()
+	codexHome := filepath.Join(home, "codex")
+	if err := os.Mkdir(codexHome, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(codex, "login")
+	cmd.Env = append(os.Environ(), "HOME="+home, "CODEX_HOME="+codexHome, "BROWSER=true")
+	ch := start(cmd, Terminal{In: u.tty, Out: u.tty})
+	u.waitForText("Starting local login server on http://localhost:1455")
+	u.waitForText("https://auth.openai.com/oauth/authorize")
+	u.typ("\x03")
+	r := wait(t, ch)
+	if !errors.Is(r.err, ErrInterrupted) {
+		t.Fatalf("Run after Ctrl-C = %v, want ErrInterrupted", r.err)
+	}
+	if _, err := CodexAuth(func(k string) string { return map[string]string{"CODEX_HOME": codexHome, "HOME": home}[k] }); err == nil {
+		t.Fatal("an interrupted codex login left credentials to take")
+	}
+}
