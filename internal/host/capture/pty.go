@@ -24,6 +24,10 @@ var ErrInterrupted = errors.New("login interrupted")
 // login prints a few kilobytes.
 const maxOutput = 4 << 20
 
+// killTimeout is how long a login may take to stop once hjk forwarded a
+// signal to it, before it is killed.
+const killTimeout = 3 * time.Second
+
 // drainTimeout bounds the wait for the last output once the child exited.
 const drainTimeout = 2 * time.Second
 
@@ -109,11 +113,16 @@ func Run(cmd *exec.Cmd, t Terminal) (Result, error) {
 
 	interrupted := false
 	var werr error
+	var kill <-chan time.Time // armed once hjk is told to stop
 loop:
 	for {
 		select {
 		case werr = <-waited:
 			break loop
+		case <-kill:
+			// The login ignored the signal (claude ignores SIGINT at its
+			// code prompt): hjk was told to stop, so it stops.
+			_ = cmd.Process.Kill()
 		case s := <-sigs:
 			if s == syscall.SIGWINCH {
 				if inIsTerm {
@@ -124,8 +133,9 @@ loop:
 			// hjk itself is being stopped: stop the login with it, and
 			// remember that nothing it printed may be trusted.
 			interrupted = true
-			if cmd.Process != nil {
-				_ = cmd.Process.Signal(s)
+			_ = cmd.Process.Signal(s)
+			if kill == nil {
+				kill = time.After(killTimeout)
 			}
 		}
 	}

@@ -272,6 +272,25 @@ func TestRunSignalToHjk(t *testing.T) {
 	}
 }
 
+// A login that ignores the signal hjk forwards is killed soon after.
+func TestRunKillsAStubbornLogin(t *testing.T) {
+	t.Parallel()
+	u := newUser(t, 80)
+	sigs := make(chan os.Signal, 1)
+	cmd := exec.Command("sh", "-c", `trap "" INT TERM; echo stubborn; while :; do sleep 1; done`)
+	ch := start(cmd, Terminal{In: u.tty, Out: u.tty, Signals: sigs})
+	u.waitFor("stubborn")
+	began := time.Now()
+	sigs <- syscall.SIGINT
+	r := wait(t, ch)
+	if !errors.Is(r.err, ErrInterrupted) {
+		t.Fatalf("Run = %v, want ErrInterrupted", r.err)
+	}
+	if d := time.Since(began); d < killTimeout || d > killTimeout+drainTimeout+2*time.Second {
+		t.Fatalf("stopped after %s, want about %s", d, killTimeout)
+	}
+}
+
 func fakeJWT(claims string) string {
 	enc := base64.RawURLEncoding.EncodeToString
 	return enc([]byte(`{"alg":"none"}`)) + "." + enc([]byte(claims)) + ".c2ln"

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/hjk-dev/hjk/internal/host/config"
 	"github.com/hjk-dev/hjk/internal/host/store"
@@ -20,14 +21,13 @@ func (app *App) openStore() (store.Store, error) {
 		}
 		configured = c.Store
 	}
-	s, err := store.Open(store.Options{
+	if _, err := store.Choose(app.Getenv, configured); err != nil {
+		return nil, &UserError{Err: err, Hint: fmt.Sprintf("Set %s, or store in %s, to one of: %s.", store.EnvVar, dirs.File(), strings.Join(store.Names(), ", ")), Code: 2}
+	}
+	return store.Open(store.Options{
 		Getenv:     app.Getenv,
 		Configured: configured,
 		ConfigDir:  dirs.Config,
 		Warn:       app.Stderr,
 	})
-	if err != nil {
-		return nil, &UserError{Err: err, Hint: fmt.Sprintf("Set %s to one of: keychain, secret-service, file.", store.EnvVar), Code: 2}
-	}
-	return s, nil
 }
