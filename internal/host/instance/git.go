@@ -29,9 +29,13 @@ func (r Repo) Name() string { return strings.TrimSuffix(filepath.Base(r.Dir), ".
 // (an instance's, say) it finds the main repository, so the same branch is
 // the same instance wherever hjk runs.
 func FindRepo(ctx context.Context, dir string) (Repo, error) {
-	out, err := git(ctx, dir, "rev-parse", "--path-format=absolute", "--git-common-dir")
-	if err != nil {
-		return Repo{}, fmt.Errorf("%s is not in a git repository: run hjk inside one (or 'git init' first)", dir)
+	out, ok := commonDir(dir)
+	if !ok {
+		var err error
+		out, err = git(ctx, dir, "rev-parse", "--path-format=absolute", "--git-common-dir")
+		if err != nil {
+			return Repo{}, fmt.Errorf("%s is not in a git repository: run hjk inside one (or 'git init' first)", dir)
+		}
 	}
 	gd, err := filepath.EvalSymlinks(out)
 	if err != nil {
@@ -42,6 +46,60 @@ func FindRepo(ctx context.Context, dir string) (Repo, error) {
 		r.Dir = filepath.Dir(gd)
 	}
 	return r, nil
+}
+
+// commonDir finds the common git dir above dir by reading the files git
+// leaves (.git, a linked worktree's gitdir and commondir), as git does,
+// without starting git: this is on the path of every session. It answers
+// only the plain cases; anything else (bare repositories, GIT_DIR, odd
+// files) is left to git itself.
+func commonDir(dir string) (string, bool) {
+	if os.Getenv("GIT_DIR") != "" || os.Getenv("GIT_COMMON_DIR") != "" || !filepath.IsAbs(dir) {
+		return "", false
+	}
+	for d := filepath.Clean(dir); ; d = filepath.Dir(d) {
+		p := filepath.Join(d, ".git")
+		fi, err := os.Stat(p)
+		switch {
+		case err == nil && fi.IsDir():
+			return resolveCommon(p)
+		case err == nil && fi.Mode().IsRegular():
+			b, err := os.ReadFile(p)
+			rest, found := strings.CutPrefix(strings.TrimSpace(string(b)), "gitdir: ")
+			if err != nil || !found || strings.ContainsAny(rest, "\n") {
+				return "", false
+			}
+			if !filepath.IsAbs(rest) {
+				rest = filepath.Join(d, rest)
+			}
+			return resolveCommon(rest)
+		case err != nil && !errors.Is(err, os.ErrNotExist):
+			return "", false
+		}
+		if d == filepath.Dir(d) {
+			return "", false
+		}
+	}
+}
+
+// resolveCommon follows a git dir's commondir file, which a linked
+// worktree's git dir holds.
+func resolveCommon(gd string) (string, bool) {
+	if _, err := os.Stat(filepath.Join(gd, "HEAD")); err != nil {
+		return "", false
+	}
+	b, err := os.ReadFile(filepath.Join(gd, "commondir"))
+	if errors.Is(err, os.ErrNotExist) {
+		return gd, true
+	}
+	c := strings.TrimSpace(string(b))
+	if err != nil || c == "" {
+		return "", false
+	}
+	if !filepath.IsAbs(c) {
+		c = filepath.Join(gd, c)
+	}
+	return filepath.Clean(c), true
 }
 
 // CheckBranch refuses a name git would not take as a branch.

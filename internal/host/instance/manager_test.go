@@ -387,3 +387,31 @@ func TestRemoveAfterRepoDeleted(t *testing.T) {
 		t.Errorf("catalog still holds %+v", list)
 	}
 }
+
+// commonDir reads what git would answer, without starting git.
+func TestCommonDirAgreesWithGit(t *testing.T) {
+	ctx := context.Background()
+	r := newRepo(t)
+	os.MkdirAll(filepath.Join(r.Dir, "sub", "deeper"), 0o755)
+	wt := filepath.Join(t.TempDir(), "wt")
+	run(t, r.Dir, "git", "worktree", "add", "-q", "-b", "side", wt)
+	os.MkdirAll(filepath.Join(wt, "in"), 0o755)
+	sub := filepath.Join(r.Dir, "sub", "nested")
+	run(t, "", "git", "init", "-q", sub) // a repository inside another
+	for _, dir := range []string{r.Dir, filepath.Join(r.Dir, "sub", "deeper"), wt, filepath.Join(wt, "in"), sub} {
+		fast, ok := commonDir(dir)
+		if !ok {
+			t.Errorf("commonDir(%s) gave up", dir)
+			continue
+		}
+		slow, err := git(ctx, dir, "rev-parse", "--path-format=absolute", "--git-common-dir")
+		if err != nil {
+			t.Fatal(err)
+		}
+		f, _ := filepath.EvalSymlinks(fast)
+		s, _ := filepath.EvalSymlinks(slow)
+		if f != s {
+			t.Errorf("in %s: commonDir %s, git %s", dir, f, s)
+		}
+	}
+}
