@@ -304,6 +304,11 @@ func TestRealClaudeStopsWithoutOurKeys(t *testing.T) {
 			t.Parallel()
 			s := newSession(t, tc.creds...)
 			writeFile(t, filepath.Join(s.home, ".claude.json"), strings.ReplaceAll(tc.file, "WD", s.wd))
+			if os.Getenv("HJK_CREDS_TEST_FAIL") == "1" {
+				// Run by TestRealLogsHoldNoSecret: fail on the screen that
+				// shows part of the key, so that it is printed.
+				waitFor(t, s.screen(t, claude), 60*time.Second, 0, []string{"a screen that never comes"}, tc.want)
+			}
 			waitFor(t, s.screen(t, claude), 60*time.Second, 0, []string{tc.want}, claudePrompt)
 		})
 	}
@@ -332,6 +337,30 @@ func TestRealGeminiReachesPrompt(t *testing.T) {
 		writeFile(t, filepath.Join(s.home, ".gemini/settings.json"), `{"security":{"auth":{"selectedType":"gemini-api-key"}}}`)
 		waitFor(t, s.screen(t, gemini), 60*time.Second, 0, []string{trust})
 	})
+}
+
+// TestRealLogsHoldNoSecret makes a real-CLI test fail on claude's API key
+// dialog, which shows the key's tail, and checks that the failure printed
+// the screen with every secret redacted.
+func TestRealLogsHoldNoSecret(t *testing.T) {
+	t.Parallel()
+	agentsBin(t, "claude")
+	if os.Getenv("HJK_CREDS_TEST_FAIL") == "1" {
+		t.Skip("this is the run under test")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, os.Args[0], "-test.run", "^TestRealClaudeStopsWithoutOurKeys$/^unapproved_key$", "-test.v", "-test.count=1")
+	cmd.Env = append(os.Environ(), "HJK_CREDS_TEST_FAIL=1")
+	out, err := cmd.CombinedOutput()
+	log := string(out)
+	if err == nil || !strings.Contains(log, "--- FAIL") {
+		t.Fatalf("the forced failure did not fail (%v)", err)
+	}
+	if !strings.Contains(log, "Do you want to use this API key?") || !strings.Contains(log, "[secret-tail]") {
+		t.Errorf("the failure did not print the redacted key dialog")
+	}
+	assertNoSecret(t, "the failing test's log", log)
 }
 
 func TestRedact(t *testing.T) {
