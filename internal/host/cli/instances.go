@@ -141,14 +141,15 @@ func (app *App) session(ctx context.Context, is *instances, in instance.Instance
 		return exitStatus(err)
 	}
 	in2, act, eerr := ensure()
-	if eerr != nil || act == instance.Ready {
+	if eerr != nil {
+		// The engine cannot tell either (not answering, say): its own
+		// error says what to start, better than the exec's complaint.
+		hold.drop()
+		return eerr
+	}
+	if act == instance.Ready {
 		// It was running: the failure is the session's own.
 		hold.release()
-		if eerr != nil {
-			if _, ok := runtime.ExitCode(err); !ok {
-				return eerr
-			}
-		}
 		return exitStatus(err)
 	}
 	hold.drop()

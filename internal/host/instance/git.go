@@ -135,6 +135,11 @@ func addWorktree(ctx context.Context, r Repo, branch, path string) error {
 		args = append(args, "-b", branch, path, "HEAD")
 	}
 	_, err := git(ctx, r.Dir, args...)
+	if err != nil && strings.Contains(err.Error(), "already") {
+		// git keeps one worktree per branch: the user's own checkout
+		// holds it.
+		return fmt.Errorf("%w\nan instance needs the branch in a worktree of its own: check out another branch there first", err)
+	}
 	return err
 }
 

@@ -177,7 +177,7 @@ func TestEnsureExistingBranchAndMissingImage(t *testing.T) {
 		t.Errorf("worktree at %s, branch old at %s", a, b)
 	}
 	// The branch checked out in the main worktree: git's own refusal.
-	if _, _, err := m.Ensure(ctx, want(r, "main")); err == nil || !strings.Contains(err.Error(), "main") {
+	if _, _, err := m.Ensure(ctx, want(r, "main")); err == nil || !strings.Contains(err.Error(), "main") || !strings.Contains(err.Error(), "check out another branch there first") {
 		t.Errorf("Ensure(main) = %v", err)
 	}
 	if _, _, err := m.Ensure(ctx, want(r, "bad..name")); err == nil || !strings.Contains(err.Error(), "not a valid branch name") {
@@ -412,6 +412,28 @@ func TestCommonDirAgreesWithGit(t *testing.T) {
 		s, _ := filepath.EvalSymlinks(slow)
 		if f != s {
 			t.Errorf("in %s: commonDir %s, git %s", dir, f, s)
+		}
+	}
+}
+
+// An engine that does not answer leaves its instances listed, in state
+// "unknown", with its error beside.
+func TestListEngineDown(t *testing.T) {
+	ctx := context.Background()
+	f := newFake(testImage)
+	m := newManager(t, f)
+	in := Instance{Name: "hjk-x", GitDir: "/g", Branch: "b", Runtime: "fake"}
+	gone := Instance{Name: "hjk-y", GitDir: "/g", Branch: "c", Runtime: "podman"}
+	if err := newCatalog(m.Data).Save([]Instance{in, gone}); err != nil {
+		t.Fatal(err)
+	}
+	list, errs, err := m.List(ctx)
+	if err != nil || len(list) != 2 || len(errs) != 1 || !strings.Contains(errs[0].Error(), "podman") {
+		t.Fatalf("List = %+v, %v, %v", list, errs, err)
+	}
+	for _, in := range list {
+		if want := map[string]string{"b": StateMissing, "c": "unknown"}[in.Branch]; in.State != want {
+			t.Errorf("%s: state %q, want %q", in.Branch, in.State, want)
 		}
 	}
 }
