@@ -144,6 +144,23 @@ func CodexAuth(getenv func(string) string) (string, error) {
 	return secret, nil
 }
 
+// CheckCodexStore fails early when codex's config.toml says it keeps its
+// login in a keyring: the login would leave hjk nothing to read.
+func CheckCodexStore(getenv func(string) string) error {
+	dir, err := CodexDir(getenv)
+	if err != nil {
+		return err
+	}
+	cfg := filepath.Join(dir, "config.toml")
+	if mode := codexStoreMode(cfg); mode == "keyring" {
+		return &LoginError{
+			Err:  fmt.Errorf("codex keeps its login in a keyring (cli_auth_credentials_store = \"keyring\" in %s), where hjk cannot read it", cfg),
+			Hint: fmt.Sprintf("Set this in %s, then run 'hjk auth codex' again:\n  cli_auth_credentials_store = \"file\"", cfg),
+		}
+	}
+	return nil
+}
+
 // codexStoreMode reads cli_auth_credentials_store from codex's config.toml,
 // "" when unset or unreadable.
 func codexStoreMode(path string) string {

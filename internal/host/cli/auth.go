@@ -196,6 +196,9 @@ func (app *App) captureClaude(o authOptions) (string, error) {
 }
 
 func (app *App) captureCodex(o authOptions) (string, error) {
+	if err := capture.CheckCodexStore(app.Getenv); err != nil {
+		return "", err
+	}
 	path, err := app.loginProgram(agent.Codex, "HJK_CODEX")
 	if err != nil {
 		return "", err
