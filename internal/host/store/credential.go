@@ -81,6 +81,12 @@ func LoadKind(s Store, a agent.Agent, k agent.Kind, account string) (agent.Crede
 	}
 	c, err := agent.UnmarshalCredential(b)
 	if err != nil {
+		// The older design kept the bare secret under the same item
+		// names: take it as it is, when it is a valid one, so a user's
+		// existing logins keep working. It carries no capture time.
+		if agent.Validate(a, k, string(b)) == nil {
+			return agent.Credential{Kind: k, Secret: string(b)}, nil
+		}
 		return agent.Credential{}, fmt.Errorf("%s in %s: %w", item, s.Name(), err)
 	}
 	if c.Kind != k {

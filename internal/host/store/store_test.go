@@ -266,3 +266,23 @@ func TestStoreErrorsPassThrough(t *testing.T) {
 		t.Fatalf("LoadCredential on a failing store = %v; want its error, not 'not configured'", err)
 	}
 }
+
+// Items written by the older design hold the bare secret: they still load.
+func TestLoadLegacyBareSecrets(t *testing.T) {
+	t.Parallel()
+	s := NewMemory()
+	gemini := `{"oauth_creds":{"refresh_token":"1//fake"},"google_accounts":{"active":"a@example.com"}}`
+	_ = s.Set("claude-oidc-token", []byte("sk-ant-oat01-legacyFAKE"))
+	_ = s.Set("gemini-oauth-creds", []byte(gemini))
+	_ = s.Set("codex-oauth-creds", []byte("not a codex payload"))
+	c, err := LoadCredential(s, agent.Claude, "")
+	if err != nil || c.Kind != agent.Subscription || c.Secret != "sk-ant-oat01-legacyFAKE" || !c.CapturedAt.IsZero() {
+		t.Fatalf("legacy claude = %v, %v", c, err)
+	}
+	if c, err := LoadCredential(s, agent.Gemini, ""); err != nil || c.Secret != gemini {
+		t.Fatalf("legacy gemini = %v, %v", c, err)
+	}
+	if _, err := LoadCredential(s, agent.Codex, ""); err == nil || errors.Is(err, ErrNotFound) || strings.Contains(err.Error(), "not a codex") {
+		t.Fatalf("broken codex item = %v; want an error that does not quote it", err)
+	}
+}
