@@ -6,6 +6,7 @@ import (
 	"io"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -86,5 +87,62 @@ func TestAuthClaudeInProcess(t *testing.T) {
 	}
 	if _, err := store.LoadCredential(s, agent.Claude, ""); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("the default account got it too: %v", err)
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe to read while hjk writes to it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// An API key typed at a terminal, after the prompt, is not echoed.
+func TestAuthAPIKeyNoEcho(t *testing.T) {
+	t.Parallel()
+	ptmx, tty, err := pty.Open()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ptmx.Close()
+	defer tty.Close()
+	var screen, stderr syncBuffer
+	go func() { _, _ = io.Copy(&screen, ptmx) }()
+	s := store.NewMemory()
+	app := NewApp(tty, io.Discard, &stderr, func(string) string { return "" })
+	app.OpenStore = func() (store.Store, error) { return s, nil }
+	done := make(chan int, 1)
+	go func() { done <- app.Run([]string{"auth", "gemini", "--api-key"}) }()
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(stderr.String(), "(it is not shown)") {
+		if time.Now().After(deadline) {
+			t.Fatalf("no prompt; stderr: %q", stderr.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	time.Sleep(50 * time.Millisecond)
+	if _, err := io.WriteString(ptmx, "AIzaFAKEtyped0005\r"); err != nil {
+		t.Fatal(err)
+	}
+	if code := <-done; code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	if c, err := store.LoadCredential(s, agent.Gemini, ""); err != nil || c.Secret != "AIzaFAKEtyped0005" || c.Kind != agent.APIKey {
+		t.Fatalf("stored %v, %v", c, err)
+	}
+	time.Sleep(50 * time.Millisecond)
+	if strings.Contains(screen.String(), "FAKEtyped") {
+		t.Fatalf("the key was echoed: %q", screen.String())
 	}
 }
