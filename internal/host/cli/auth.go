@@ -30,7 +30,12 @@ macOS, the Secret Service on Linux; HJK_STORE=file for a plaintext file).
 
 With --api-key, the key is read from standard input instead (hidden when
 typed at a terminal). When an account holds both a login and an API key,
-'hjk run' hands over the one captured last.`
+'hjk run' hands over the one captured last.
+
+Environment:
+  HJK_STORE               keychain, secret-service or file (else the config's
+                          store, else the OS's own)
+  HJK_CLAUDE, HJK_CODEX   the agent CLI to run (else found on PATH)`
 
 // authCommand dispatches `hjk auth`.
 func authCommand(app *App, args []string) error {
