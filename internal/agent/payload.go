@@ -44,6 +44,11 @@ func validateAPIKey(s string) error {
 		if r <= ' ' || r == 0x7f {
 			return errors.New("API key holds white space or control characters")
 		}
+		// Every provider's keys are ASCII; claude keys an approval by the
+		// last 20 characters, which must survive JSON as they are.
+		if r > 0x7e {
+			return errors.New("API key holds characters other than printable ASCII")
+		}
 	}
 	return nil
 }

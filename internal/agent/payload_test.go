@@ -31,6 +31,8 @@ func TestValidate(t *testing.T) {
 		{Claude, APIKey, "sk-ant-api03-xyz", ""},
 		{Claude, APIKey, "", "empty"},
 		{Claude, APIKey, "sk-ant\nx", "white space"},
+		{Claude, APIKey, "sk-ant-\xf0", "printable ASCII"},
+		{Gemini, APIKey, "AIza-é", "printable ASCII"},
 		{Gemini, Subscription, `{"oauth_creds":{"refresh_token":"1//rt","access_token":"ya29.x"},"google_accounts":{"active":"dev@example.com","old":[]}}`, ""},
 		{Gemini, Subscription, `{"oauth_creds":{"refresh_token":"1//rt"}}`, ""},
 		{Gemini, Subscription, `{"oauth_creds":{"refresh_token":"1//rt"},"google_accounts":null}`, ""},
