@@ -10,6 +10,8 @@ import (
 
 	"github.com/BurntSushi/toml"
 	"github.com/tidwall/gjson"
+
+	"github.com/hjk-dev/hjk/internal/agent"
 )
 
 // The fuzz seeds live in testdata/fuzz/<FuzzName>; `go test` runs them,
@@ -70,6 +72,9 @@ func FuzzMergeJSON(f *testing.F) {
 		if !utf8.ValidString(workdir) {
 			t.Skip("Apply refuses a work folder that is not UTF-8")
 		}
+		if agent.Validate(agent.Claude, agent.APIKey, key) != nil {
+			t.Skip("Apply refuses such an API key before merging")
+		}
 		edits := []jsonEdit{
 			{path: []string{"hasCompletedOnboarding"}, value: true},
 			{path: []string{"projects", workdir, "hasTrustDialogAccepted"}, value: true},
@@ -122,7 +127,7 @@ func FuzzCodexConfig(f *testing.F) {
 			t.Fatalf("patched config is not TOML: %v", err)
 		}
 		want := map[string]any{}
-		if broken == "" {
+		if broken == "" && strings.TrimSpace(orig) != "" {
 			if _, err := toml.Decode(orig, &want); err != nil {
 				t.Fatalf("a file toml refuses was not reported broken: %v", err)
 			}

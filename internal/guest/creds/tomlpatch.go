@@ -23,11 +23,11 @@ import (
 // number only, and the result starts from an empty file.
 func codexConfig(orig []byte, workdir string) (out []byte, broken, note string) {
 	want := map[string]any{}
-	if len(bytes.TrimSpace(orig)) > 0 {
-		if _, err := toml.Decode(string(orig), &want); err != nil {
-			broken = tomlProblem(err)
-			orig, want = nil, map[string]any{}
-		}
+	if len(bytes.TrimSpace(orig)) == 0 {
+		orig = nil // white space only: as good as no file
+	} else if _, err := toml.Decode(string(orig), &want); err != nil {
+		broken = tomlProblem(err)
+		orig, want = nil, map[string]any{}
 	}
 	storePath := []string{"cli_auth_credentials_store"}
 	trustPath := []string{"projects", workdir, "trust_level"}
@@ -90,11 +90,22 @@ func setTOML(m map[string]any, path []string, v string) {
 }
 
 // storePatches returns the texts that may set cli_auth_credentials_store:
-// each existing assignment replaced, then the line added on top (top-level
-// keys must come before the first table).
+// each existing assignment replaced, then the line added below the file's
+// opening comments, or on top (top-level keys come before the first table).
 func storePatches(text string) []string {
 	const line = `cli_auth_credentials_store = "file"`
-	return append(replaceAssignments(text, "cli_auth_credentials_store", line), text, line+"\n"+text)
+	out := append(replaceAssignments(text, "cli_auth_credentials_store", line), text)
+	at := 0
+	for _, l := range strings.SplitAfter(text, "\n") {
+		if t := strings.TrimSpace(l); t != "" && !strings.HasPrefix(t, "#") {
+			break
+		}
+		at += len(l)
+	}
+	if at > 0 && strings.HasSuffix(text[:at], "\n") {
+		out = append(out, text[:at]+line+"\n"+text[at:])
+	}
+	return append(out, line+"\n"+text)
 }
 
 // trustPatches returns the texts that may trust workdir: each trust_level
