@@ -98,7 +98,10 @@ func TestTerminal(t *testing.T) {
 	forEngine(t, func(t *testing.T, h *harness) {
 		tm := h.terminal(t, "run", "tty", "--agent", "shell")
 		tm.waitFor("# ") // root's prompt
-		tm.typeLine(`test -t 0 && echo "TTY-$((40+2)) $(stty size)"; exit 5`)
+		// dockerd 20.10 (API 1.41) sizes an exec's terminal just after it
+		// starts: give the size a moment to arrive.
+		tm.typeLine(`for i in 1 2 3 4 5 6 7 8 9 10; do [ "$(stty size)" != "0 0" ] && break; sleep 0.2; done; ` +
+			`test -t 0 && echo "TTY-$((40+2)) $(stty size)"; exit 5`)
 		if code := tm.exit(); code != 5 {
 			t.Errorf("exit status %d, want 5", code)
 		}
