@@ -2,10 +2,12 @@ package instance
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -435,5 +437,25 @@ func TestListEngineDown(t *testing.T) {
 		if want := map[string]string{"b": StateMissing, "c": "unknown"}[in.Branch]; in.State != want {
 			t.Errorf("%s: state %q, want %q", in.Branch, in.State, want)
 		}
+	}
+}
+
+// The JSON of an instance is `hjk ps --json`'s output and the catalog's
+// format: scripts depend on these names.
+func TestInstanceJSONFields(t *testing.T) {
+	b, err := json.Marshal(Instance{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	json.Unmarshal(b, &m)
+	var got []string
+	for k := range m {
+		got = append(got, k)
+	}
+	sort.Strings(got)
+	want := "account agent branch created git_dir image name repo runtime state worktree"
+	if strings.Join(got, " ") != want {
+		t.Errorf("fields %q, want %q", strings.Join(got, " "), want)
 	}
 }
