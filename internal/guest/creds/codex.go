@@ -43,10 +43,9 @@ func (p *planner) codex(payload, key string) error {
 		}
 	}
 
-	path := filepath.Join(dir, "config.toml")
-	old, exists, err := readExisting(path)
+	path, old, exists, err := p.read(varName, filepath.Join(dir, "config.toml"))
 	if err != nil {
-		return fmt.Errorf("%s: read %s: %w", varName, path, cause(err))
+		return err
 	}
 	data, broken, note := codexConfig(old, p.workdir)
 	p.add(write{path: path, data: data, varName: varName, brokenAside: broken, note: note, sync: len(old) > 0}, exists, old)

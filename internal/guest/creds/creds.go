@@ -236,9 +236,9 @@ func (p *planner) dirVar(name, def string) string {
 
 // mergeJSON plans a merge of edits into the JSON file at path.
 func (p *planner) mergeJSON(varName, path string, jsonc bool, edits []jsonEdit) error {
-	old, exists, err := readExisting(path)
+	path, old, exists, err := p.read(varName, path)
 	if err != nil {
-		return fmt.Errorf("%s: read %s: %w", varName, path, cause(err))
+		return err
 	}
 	data, broken, note := jsonMerge(old, jsonc, edits)
 	p.add(write{path: path, data: data, varName: varName, brokenAside: broken, note: note, sync: len(old) > 0}, exists, old)
@@ -247,12 +247,25 @@ func (p *planner) mergeJSON(varName, path string, jsonc bool, edits []jsonEdit) 
 
 // replace plans a file whose whole content is ours to write.
 func (p *planner) replace(varName, path string, data []byte) error {
-	old, exists, err := readExisting(path)
+	path, old, exists, err := p.read(varName, path)
 	if err != nil {
-		return fmt.Errorf("%s: read %s: %w", varName, path, cause(err))
+		return err
 	}
 	p.add(write{path: path, data: data, varName: varName}, exists, old)
 	return nil
+}
+
+// read reads the file at path, if any, and says where to write it: where a
+// symbolic link points (dotfiles managers link these files), so the link
+// stays a link.
+func (p *planner) read(varName, path string) (target string, old []byte, exists bool, err error) {
+	if target, err = followLinks(path); err != nil {
+		return "", nil, false, fmt.Errorf("%s: %s: %w", varName, path, cause(err))
+	}
+	if old, exists, err = readExisting(target); err != nil {
+		return "", nil, false, fmt.Errorf("%s: read %s: %w", varName, target, cause(err))
+	}
+	return target, old, exists, nil
 }
 
 // add plans w, unless the file already holds exactly that, with our mode

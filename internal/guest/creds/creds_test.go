@@ -238,6 +238,38 @@ args = ["--port", "1"]
 	}
 }
 
+// TestApplyFollowsLinks: files linked elsewhere (a dotfiles repository)
+// are written where they point; the links stay links.
+func TestApplyFollowsLinks(t *testing.T) {
+	t.Parallel()
+	home, dots := t.TempDir(), t.TempDir()
+	writeFile(t, filepath.Join(dots, "claude.json"), `{"theme":"dark"}`)
+	if err := os.Symlink(filepath.Join(dots, "claude.json"), filepath.Join(home, ".claude.json")); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, filepath.Join(home, ".gemini/x"), "")
+	// Relative, and to a file that does not exist yet.
+	if err := os.Symlink("../dots-settings.json", filepath.Join(home, ".gemini/settings.json")); err != nil {
+		t.Fatal(err)
+	}
+	mustApply(t, home, allEnv("/w"))
+	for link, target := range map[string]string{
+		".claude.json":          filepath.Join(dots, "claude.json"),
+		".gemini/settings.json": filepath.Join(home, "dots-settings.json"),
+	} {
+		if fi, err := os.Lstat(filepath.Join(home, link)); err != nil || fi.Mode()&fs.ModeSymlink == 0 {
+			t.Errorf("%s is no longer a link", link)
+		}
+		if _, err := os.Stat(target); err != nil {
+			t.Errorf("%s: not written where it points: %v", link, err)
+		}
+	}
+	claude := readFile(t, filepath.Join(dots, "claude.json"))
+	if gjson.Get(claude, "theme").String() != "dark" || !gjson.Get(claude, "hasCompletedOnboarding").Bool() {
+		t.Error("the linked .claude.json was not merged")
+	}
+}
+
 func TestApplyTwiceChangesNothing(t *testing.T) {
 	t.Parallel()
 	home := t.TempDir()

@@ -130,6 +130,32 @@ func keepAside(path string, now time.Time) (string, error) {
 	return aside, os.Rename(path, aside)
 }
 
+// followLinks returns the file path finally names, following symbolic
+// links, even to a file that does not exist yet.
+func followLinks(path string) (string, error) {
+	for range 40 {
+		fi, err := os.Lstat(path)
+		if errors.Is(err, fs.ErrNotExist) {
+			return path, nil
+		}
+		if err != nil {
+			return "", err
+		}
+		if fi.Mode()&fs.ModeSymlink == 0 {
+			return path, nil
+		}
+		target, err := os.Readlink(path)
+		if err != nil {
+			return "", err
+		}
+		if !filepath.IsAbs(target) {
+			target = filepath.Join(filepath.Dir(path), target)
+		}
+		path = target
+	}
+	return "", errors.New("too many levels of symbolic links")
+}
+
 // readExisting reads a file that may not exist yet; a missing file reads as
 // empty with ok false.
 func readExisting(path string) (data []byte, ok bool, err error) {
