@@ -200,13 +200,18 @@ func StripANSI(s string) string {
 	return b.String()
 }
 
+// maxColumns bounds the columns a cursor move may skip.
+const maxColumns = 1000
+
 // csiNumber reads a CSI sequence's first parameter, 1 when absent or 0.
 func csiNumber(params string) int {
 	n := 0
 	for k := 0; k < len(params) && params[k] >= '0' && params[k] <= '9'; k++ {
 		n = n*10 + int(params[k]-'0')
-		if n > 1000 {
-			return 1000
+		if n > maxColumns {
+			// No terminal is this wide; bounding it keeps a hostile
+			// stream from blowing the text up.
+			return maxColumns
 		}
 	}
 	if n == 0 {
