@@ -150,6 +150,10 @@ func StripANSI(s string) string {
 			switch s[j] {
 			case 'm': // colour: nothing visible
 			case 'C': // cursor forward n
+				if col+n > maxColumns {
+					newline()
+					break
+				}
 				b.WriteString(strings.Repeat(" ", n))
 				col += n
 			case 'G': // cursor to column n (1-based) on this line

@@ -128,6 +128,14 @@ func TestStripANSI(t *testing.T) {
 	}
 }
 
+// A stream of cursor moves cannot blow the text up.
+func TestStripANSIBounded(t *testing.T) {
+	in := strings.Repeat("\x1b[999999C", 10000) + strings.Repeat("x\x1b[9999G\n", 10000)
+	if out := StripANSI(in); len(out) > 3*len(in) {
+		t.Fatalf("%d bytes in, %d out", len(in), len(out))
+	}
+}
+
 func FuzzClaudeToken(f *testing.F) {
 	f.Add([]byte(wrap(fakeToken, 40, true)+"\r\nStore this token securely.\r\n"), 40)
 	f.Add([]byte("\x1b[33msk-ant-oat01-abc\x1b[39m"), 0)
