@@ -130,6 +130,17 @@ func StripANSI(s string) string {
 	var b strings.Builder
 	b.Grow(len(s))
 	col := 0 // the visible column on the current line
+	// Padding for cursor moves is bounded by the input's size, so a hostile
+	// stream of moves cannot blow the text up; past it a move is one space.
+	budget := 2*len(s) + 4096
+	pad := func(n int) {
+		if n > budget {
+			n = min(n, 1)
+		}
+		budget -= n
+		b.WriteString(strings.Repeat(" ", n))
+		col += n
+	}
 	newline := func() {
 		b.WriteByte('\n')
 		col = 0
@@ -150,16 +161,10 @@ func StripANSI(s string) string {
 			switch s[j] {
 			case 'm': // colour: nothing visible
 			case 'C': // cursor forward n
-				if col+n > maxColumns {
-					newline()
-					break
-				}
-				b.WriteString(strings.Repeat(" ", n))
-				col += n
+				pad(n)
 			case 'G': // cursor to column n (1-based) on this line
 				if n-1 >= col {
-					b.WriteString(strings.Repeat(" ", n-1-col))
-					col = n - 1
+					pad(n - 1 - col)
 				} else {
 					newline()
 				}
