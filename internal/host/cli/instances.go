@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	goruntime "runtime"
+	"strings"
 	"sync"
 	"time"
 
@@ -147,7 +148,7 @@ func (app *App) session(ctx context.Context, is *instances, in instance.Instance
 		hold.drop()
 		return eerr
 	}
-	if act == instance.Ready {
+	if act == instance.Ready && !refused(hold.held()) {
 		// It was running: the failure is the session's own.
 		hold.release()
 		return exitStatus(err)
@@ -170,6 +171,26 @@ func (app *App) noteAction(in instance.Instance, act instance.Action) {
 	case instance.Restored:
 		fmt.Fprintf(app.Stderr, "hjk: the container of %q had been removed; made a new one (the worktree is kept)\n", in.Branch)
 	}
+}
+
+// refusals are how the engines refuse an exec in a container that is not
+// running or not there. Another hjk may have started it meanwhile, so
+// Ensure finding it running does not make the failure the session's own.
+var refusals = []string{
+	"is not running",               // docker
+	"no such container",            // docker, podman
+	"container state improper",     // podman
+	"no container with name or id", // podman
+}
+
+func refused(stderr string) bool {
+	s := strings.ToLower(stderr)
+	for _, r := range refusals {
+		if strings.Contains(s, r) {
+			return true
+		}
+	}
+	return false
 }
 
 // exitStatus turns an engine's report of a process's exit into hjk's own
@@ -238,6 +259,13 @@ func (h *holdWriter) releaseLocked() {
 	h.released = true
 	h.w.Write(h.buf.Bytes())
 	h.buf.Reset()
+}
+
+// held returns what is held back.
+func (h *holdWriter) held() string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.buf.String()
 }
 
 // drop throws away what is held.

@@ -98,3 +98,19 @@ func TestAgentSession(t *testing.T) {
 		t.Errorf("gemini prompt args = %q", got)
 	}
 }
+
+func TestRefused(t *testing.T) {
+	for _, s := range []string{
+		"Error response from daemon: Container 0123abcd is not running\n",
+		"Error response from daemon: No such container: hjk-r-b-1234\n",
+		"Error: can only create exec sessions on running containers: container state improper\n",
+		`Error: no container with name or ID "hjk-r-b-1234" found: no such container` + "\n",
+	} {
+		if !refused(s) {
+			t.Errorf("refused(%q) = false", s)
+		}
+	}
+	if refused("make: *** [test] Error 1\n") {
+		t.Error("a session's own error taken for the engine's refusal")
+	}
+}

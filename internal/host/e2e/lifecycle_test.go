@@ -164,5 +164,22 @@ func TestConcurrentRun(t *testing.T) {
 		if n := strings.Count(out, "[race]"); n != 1 {
 			t.Errorf("%d worktrees of race:\n%s", n, out)
 		}
+
+		// Five sessions at once in a stopped instance: one starts it, and
+		// every session runs.
+		h.ok("stop", "race")
+		for i := range res {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				res[i] = h.hjk("exec", "race", "--", "echo", "ran")
+			}()
+		}
+		wg.Wait()
+		for i, r := range res {
+			if r.code != 0 || strings.TrimSpace(r.stdout) != "ran" {
+				t.Errorf("exec %d in a stopped instance: exit %d, stdout %q, stderr %q", i, r.code, r.stdout, r.stderr)
+			}
+		}
 	})
 }
