@@ -49,7 +49,7 @@ func codexAuthJSON() string {
 }
 
 func secrets() []string {
-	return []string{fakeClaudeToken, fakeCodexAccess, fakeCodexRefresh, fakeIDToken}
+	return []string{fakeClaudeToken, fakeCodexAccess, fakeCodexRefresh, fakeIDToken, fakeGeminiKey}
 }
 
 // noSecret fails the test when s holds a fake credential, without
