@@ -64,8 +64,11 @@ func newSession(t *testing.T, creds ...string) *session {
 	t.Helper()
 	s := &session{home: t.TempDir(), wd: t.TempDir()}
 	s.env = append([]string{"HOME=" + s.home, "PATH=" + os.Getenv("PATH"), "TERM=xterm-256color", "LANG=C.UTF-8",
-		// Keep claude from update checks and telemetry; it still works offline.
-		"CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1"}, creds...)
+		// Keep claude from update checks and telemetry, and point its API at
+		// a closed port: offline, it otherwise waits about 20 s for its
+		// remote settings to time out before it shows anything. What it
+		// shows before its prompt depends on its files, not on the API.
+		"CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1", "ANTHROPIC_BASE_URL=http://127.0.0.1:9"}, creds...)
 	return s
 }
 
@@ -142,15 +145,15 @@ func (s *session) screen(t *testing.T, bin string) func() string {
 	}
 }
 
-// waitFor polls the screen until it shows everything in want, then keeps
-// watching for settle: an agent draws its prompt first and may open a
-// dialog over it a moment later. It fails at once when the screen shows one
-// of forbidden, or when want does not show before the deadline.
-func waitFor(t *testing.T, read func() string, deadline, settle time.Duration, want []string, forbidden ...string) {
+// waitFor polls the screen until ready says it is, then keeps watching for
+// settle: an agent draws its prompt first and may open a dialog over it a
+// moment later. It fails at once when the screen shows one of forbidden, or
+// when it is not ready before the deadline.
+func waitFor(t *testing.T, read func() string, deadline, settle time.Duration, ready func(string) bool, forbidden ...string) {
 	t.Helper()
 	end := time.Now().Add(deadline)
 	var scr string
-	var ready time.Time
+	var since time.Time
 	for time.Now().Before(end) {
 		scr = read()
 		for _, f := range forbidden {
@@ -158,27 +161,41 @@ func waitFor(t *testing.T, read func() string, deadline, settle time.Duration, w
 				t.Fatalf("screen shows %q:\n%s", f, scr)
 			}
 		}
-		if ready.IsZero() && containsAll(scr, want) {
-			ready = time.Now()
+		if since.IsZero() && ready(scr) {
+			since = time.Now()
 		}
-		if !ready.IsZero() && time.Since(ready) >= settle {
-			if !containsAll(scr, want) {
-				t.Fatalf("screen no longer shows %q:\n%s", want, scr)
+		if !since.IsZero() && time.Since(since) >= settle {
+			if !ready(scr) {
+				t.Fatalf("screen no longer ready:\n%s", scr)
 			}
 			return
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
-	t.Fatalf("no %q within %v; screen:\n%s", want, deadline, scr)
+	t.Fatalf("screen not ready within %v:\n%s", deadline, scr)
 }
 
-func containsAll(s string, subs []string) bool {
-	for _, sub := range subs {
-		if !strings.Contains(s, sub) {
-			return false
+// shows is ready when the screen holds every one of subs.
+func shows(subs ...string) func(string) bool {
+	return func(scr string) bool {
+		for _, sub := range subs {
+			if !strings.Contains(scr, sub) {
+				return false
+			}
+		}
+		return true
+	}
+}
+
+// atClaudePrompt is ready when claude shows its empty input line: "❯"
+// alone (its dialogs put the same mark before a choice).
+func atClaudePrompt(scr string) bool {
+	for _, l := range strings.Split(scr, "\n") {
+		if strings.TrimSpace(strings.ReplaceAll(l, "\u00a0", " ")) == "❯" {
+			return true
 		}
 	}
-	return true
+	return false
 }
 
 func TestRealCodexLoginStatus(t *testing.T) {
@@ -261,9 +278,6 @@ var claudeStops = []string{
 	"Select login method",              // onboarding: login
 }
 
-// claudePrompt is on claude's status line only once its prompt is ready.
-const claudePrompt = "? for shortcuts"
-
 func TestRealClaudeReachesPrompt(t *testing.T) {
 	t.Parallel()
 	claude := agentsBin(t, "claude")
@@ -280,9 +294,7 @@ func TestRealClaudeReachesPrompt(t *testing.T) {
 			// A file the user already had: its keys must not stop claude.
 			writeFile(t, filepath.Join(s.home, ".claude.json"), `{"numStartups": 3, "projects": {"/elsewhere": {"hasTrustDialogAccepted": true}}}`)
 			s.apply(t)
-			// Offline, claude waits for its remote settings to time out
-			// (about 20 s) before it shows its prompt.
-			waitFor(t, s.screen(t, claude), 90*time.Second, 2*time.Second, []string{claudePrompt}, claudeStops...)
+			waitFor(t, s.screen(t, claude), 60*time.Second, 2*time.Second, atClaudePrompt, claudeStops...)
 		})
 	}
 }
@@ -307,9 +319,9 @@ func TestRealClaudeStopsWithoutOurKeys(t *testing.T) {
 			if os.Getenv("HJK_CREDS_TEST_FAIL") == "1" {
 				// Run by TestRealLogsHoldNoSecret: fail on the screen that
 				// shows part of the key, so that it is printed.
-				waitFor(t, s.screen(t, claude), 60*time.Second, 0, []string{"a screen that never comes"}, tc.want)
+				waitFor(t, s.screen(t, claude), 60*time.Second, 0, shows("a screen that never comes"), tc.want)
 			}
-			waitFor(t, s.screen(t, claude), 60*time.Second, 0, []string{tc.want}, claudePrompt)
+			waitFor(t, s.screen(t, claude), 60*time.Second, 0, shows(tc.want))
 		})
 	}
 }
@@ -327,7 +339,7 @@ func TestRealGeminiReachesPrompt(t *testing.T) {
 		writeFile(t, filepath.Join(s.home, ".gemini/settings.json"), "// mine\n{\n  \"general\": {\"vimMode\": false}, /* keep */\n  \"security\": {\"auth\": {\"selectedType\": \"oauth-personal\"}}\n}\n")
 		s.apply(t)
 		waitFor(t, s.screen(t, gemini), 60*time.Second, 2*time.Second,
-			[]string{prompt, "Authenticated with gemini-api-key"},
+			shows(prompt, "Authenticated with gemini-api-key"),
 			trust, "untrusted folder", "How would you like to authenticate", "Error in")
 	})
 	// Control: the settings alone, without the folder trust, stop gemini.
@@ -335,7 +347,7 @@ func TestRealGeminiReachesPrompt(t *testing.T) {
 		t.Parallel()
 		s := newSession(t, "GEMINI_API_KEY="+fakeGeminiKey)
 		writeFile(t, filepath.Join(s.home, ".gemini/settings.json"), `{"security":{"auth":{"selectedType":"gemini-api-key"}}}`)
-		waitFor(t, s.screen(t, gemini), 60*time.Second, 0, []string{trust})
+		waitFor(t, s.screen(t, gemini), 60*time.Second, 0, shows(trust))
 	})
 }
 
