@@ -57,6 +57,7 @@ func redact(s string) string {
 // session is a private home and work folder with Apply run for env.
 type session struct {
 	home, wd string
+	cwd      string   // where the agent starts: wd unless a test moves it
 	env      []string // what the agent runs with: HOME, PATH, TERM and the credential variables
 }
 
@@ -72,6 +73,23 @@ func newSession(t *testing.T, creds ...string) *session {
 	return s
 }
 
+func (s *session) dir() string {
+	if s.cwd != "" {
+		return s.cwd
+	}
+	return s.wd
+}
+
+// git runs git in dir, as the session's user.
+func (s *session) git(t *testing.T, dir string, args ...string) {
+	t.Helper()
+	cmd := exec.Command("git", append([]string{"-c", "user.name=hjk", "-c", "user.email=hjk@example.com"}, args...)...)
+	cmd.Dir, cmd.Env = dir, append(s.env, "GIT_CONFIG_NOSYSTEM=1")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("git %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+}
+
 func (s *session) apply(t *testing.T) {
 	t.Helper()
 	mustApply(t, s.home, append([]string{"HJK_WORKDIR=" + s.wd}, s.env...))
@@ -84,7 +102,7 @@ func (s *session) run(t *testing.T, bin string, args ...string) (string, int) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, bin, args...)
-	cmd.Dir, cmd.Env = s.wd, s.env
+	cmd.Dir, cmd.Env = s.dir(), s.env
 	out, err := cmd.CombinedOutput()
 	code := cmd.ProcessState.ExitCode()
 	if err != nil && code < 0 {
@@ -114,7 +132,7 @@ func (s *session) screen(t *testing.T, bin string) func() string {
 		cmd.Env = s.env
 		return cmd
 	}
-	if out, err := tmux("new-session", "-d", "-x", "120", "-y", "40", "-c", s.wd, bin).CombinedOutput(); err != nil {
+	if out, err := tmux("new-session", "-d", "-x", "120", "-y", "40", "-c", s.dir(), bin).CombinedOutput(); err != nil {
 		t.Fatalf("tmux new-session: %v: %s", err, out)
 	}
 	out, err := tmux("display-message", "-p", "#{pane_pid}").Output()
@@ -281,16 +299,37 @@ var claudeStops = []string{
 func TestRealClaudeReachesPrompt(t *testing.T) {
 	t.Parallel()
 	claude := agentsBin(t, "claude")
+	token, key := []string{"CLAUDE_CODE_OAUTH_TOKEN=" + fakeClaudeToken}, []string{"ANTHROPIC_API_KEY=" + fakeClaudeKey}
 	for _, tc := range []struct {
 		name  string
 		creds []string
+		setup func(*testing.T, *session)
 	}{
-		{"oauth token", []string{"CLAUDE_CODE_OAUTH_TOKEN=" + fakeClaudeToken}},
-		{"api key", []string{"ANTHROPIC_API_KEY=" + fakeClaudeKey}},
+		{"oauth token", token, nil},
+		{"api key", key, nil},
+		// Claude asks per git repository: the trusted work folder is the
+		// repository's root, claude starts below it.
+		{"git repository subfolder", token, func(t *testing.T, s *session) {
+			s.git(t, s.wd, "init", "-q")
+			s.cwd = filepath.Join(s.wd, "sub", "dir")
+			writeFile(t, filepath.Join(s.cwd, "f"), "")
+		}},
+		// hjk's own case: each branch is a linked worktree, whose .git is a
+		// file pointing into the main repository.
+		{"linked worktree", token, func(t *testing.T, s *session) {
+			main := t.TempDir()
+			s.git(t, main, "init", "-q")
+			s.git(t, main, "commit", "-q", "--allow-empty", "-m", "init")
+			s.wd = filepath.Join(t.TempDir(), "feature")
+			s.git(t, main, "worktree", "add", "-q", "-b", "feature", s.wd)
+		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			s := newSession(t, tc.creds...)
+			if tc.setup != nil {
+				tc.setup(t, s)
+			}
 			// A file the user already had: its keys must not stop claude.
 			writeFile(t, filepath.Join(s.home, ".claude.json"), `{"numStartups": 3, "projects": {"/elsewhere": {"hasTrustDialogAccepted": true}}}`)
 			s.apply(t)
