@@ -196,7 +196,7 @@ func TestThroughHjkRun(t *testing.T) {
 				refuse: []string{"Do you trust", "How would you like to authenticate"},
 			},
 		}
-		deadline := time.Now().Add(2 * time.Minute)
+		deadline := time.Now().Add(3 * time.Minute) // claude waits on the network offline: ~20 s idle
 		for a, s := range screens {
 			var pane string
 			for {
