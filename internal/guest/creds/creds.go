@@ -119,11 +119,13 @@ func scrubbed(name string) bool {
 	return false
 }
 
-// lookup returns a variable's value in env; the last one wins, as for
-// os/exec. An empty value counts as unset.
+// lookup returns a variable's value in env. Should it be there twice, the
+// first wins: the agents read their environment with getenv, which does
+// the same, and the files must match what they read. An empty value counts
+// as unset.
 func lookup(env []string, name string) string {
-	for i := len(env) - 1; i >= 0; i-- {
-		if k, v, ok := strings.Cut(env[i], "="); ok && k == name {
+	for _, kv := range env {
+		if k, v, ok := strings.Cut(kv, "="); ok && k == name {
 			return v
 		}
 	}

@@ -687,6 +687,19 @@ func TestWriteAtomicFailureLeavesNoTemp(t *testing.T) {
 	}
 }
 
+// TestApplyFirstVariableWins: with a variable set twice, Apply reads the
+// first, as getenv (and so the agent) does.
+func TestApplyFirstVariableWins(t *testing.T) {
+	t.Parallel()
+	home := t.TempDir()
+	env := []string{"HJK_WORKDIR=/first", "ANTHROPIC_API_KEY=" + fakeClaudeKey, "HJK_WORKDIR=/second", "ANTHROPIC_API_KEY=" + fakeOpenAIKey}
+	mustApply(t, home, env)
+	claude := readFile(t, filepath.Join(home, ".claude.json"))
+	if gjson.Get(claude, "customApiKeyResponses.approved.0").String() != keyTail(fakeClaudeKey) || !gjson.Get(claude, "projects./first").Exists() {
+		t.Error("Apply did not read the first of two equal variables")
+	}
+}
+
 func TestScrub(t *testing.T) {
 	t.Parallel()
 	env := append(allEnv("/w"), "GEMINI_OAUTH_CREDS_EXTRA=1", "CODEX_AUTH_JSON=again")
