@@ -141,6 +141,7 @@ type planner struct {
 	workdir string
 	creds   map[string]string // variable name -> validated value
 	writes  []write
+	notes   []string // warnings that concern no one file, printed after the writes
 }
 
 func (p *planner) validate() error {
@@ -316,6 +317,9 @@ func (p *planner) commit(warn io.Writer) error {
 		if w.note != "" {
 			fmt.Fprintf(warn, "hjk-init: warning: %s: %s\n", w.path, w.note)
 		}
+	}
+	for _, n := range p.notes {
+		fmt.Fprintf(warn, "hjk-init: warning: %s\n", n)
 	}
 	return nil
 }

@@ -700,6 +700,17 @@ func TestApplyFirstVariableWins(t *testing.T) {
 	}
 }
 
+func TestApplyWarnsOfGeminiKeychain(t *testing.T) {
+	t.Parallel()
+	w := mustApply(t, t.TempDir(), setEnv(allEnv("/w"), "GEMINI_FORCE_ENCRYPTED_FILE_STORAGE", "true"))
+	if !strings.Contains(w, "GEMINI_FORCE_ENCRYPTED_FILE_STORAGE=true") {
+		t.Errorf("no warning about gemini's keychain: %q", w)
+	}
+	if w := mustApply(t, t.TempDir(), allEnv("/w")); strings.Contains(w, "GEMINI_FORCE") {
+		t.Errorf("warning without the variable: %q", w)
+	}
+}
+
 func TestScrub(t *testing.T) {
 	t.Parallel()
 	env := append(allEnv("/w"), "GEMINI_OAUTH_CREDS_EXTRA=1", "CODEX_AUTH_JSON=again")

@@ -22,6 +22,9 @@ func (p *planner) gemini(creds, key string) error {
 		if err := p.replace(varName, filepath.Join(dir, "oauth_creds.json"), withNewline(payload.OAuthCreds)); err != nil {
 			return err
 		}
+		if lookup(p.env, "GEMINI_FORCE_ENCRYPTED_FILE_STORAGE") == "true" {
+			p.notes = append(p.notes, "GEMINI_FORCE_ENCRYPTED_FILE_STORAGE=true makes gemini move oauth_creds.json into a keychain and delete it: unset it to keep the login hjk wrote")
+		}
 		if payload.GoogleAccounts != "" {
 			if err := p.replace(varName, filepath.Join(dir, "google_accounts.json"), withNewline(payload.GoogleAccounts)); err != nil {
 				return err
