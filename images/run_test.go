@@ -165,9 +165,9 @@ func TestThroughHjkRun(t *testing.T) {
 		if code != 0 || !strings.Contains(out, `"loggedIn": true`) || !strings.Contains(out, `"authMethod": "oauth_token"`) {
 			t.Errorf("hjk run --agent claude -- auth status: exit %d:\n%s", code, out)
 		}
-		out, code = u.hjk("exec", branch, "--", "id", "-un")
+		out, code = u.hjk("run", branch, "--agent", "shell", "id -un")
 		if code != 0 || strings.TrimSpace(out) != "agent" {
-			t.Errorf("hjk exec -- id -un: exit %d: %q, want agent", code, out)
+			t.Errorf("hjk run --agent shell 'id -un': exit %d: %q, want agent", code, out)
 		}
 
 		// Interactive sessions, each in a terminal of a private tmux server
@@ -233,6 +233,25 @@ func TestThroughHjkRun(t *testing.T) {
 			t.Fatalf("%s inspect %s: %v", e, list[0].Name, err)
 		}
 		noSecret(t, e+" inspect", string(inspect))
+
+		// The agents themselves run as agent, not root.
+		top, err := exec.Command(e, "exec", list[0].Name, "ps", "-eo", "user=,comm=").Output()
+		if err != nil {
+			t.Fatalf("%s exec ps: %v", e, err)
+		}
+		agents := 0
+		for _, line := range strings.Split(strings.TrimSpace(string(top)), "\n") {
+			f := strings.Fields(line)
+			if len(f) == 2 && (strings.HasPrefix(f[1], "claude") || f[1] == "node" || strings.HasPrefix(f[1], "gemini")) {
+				agents++
+				if f[0] != "agent" {
+					t.Errorf("%s runs as %s, want agent", f[1], f[0])
+				}
+			}
+		}
+		if agents < 2 {
+			t.Errorf("claude and gemini not found running in the container:\n%s", top)
+		}
 	})
 }
 
