@@ -10,9 +10,9 @@ import (
 // .claude.json. Claude reads the token or key from its environment itself.
 func (p *planner) claude(token, key string) error {
 	path := filepath.Join(p.dirVar(agent.ClaudeConfigDirVar, p.home), ".claude.json")
-	edits := []jsonEdit{
-		{path: []string{"hasCompletedOnboarding"}, value: true},
-		{path: []string{"projects", p.workdir, "hasTrustDialogAccepted"}, value: true},
+	edits := []jsonEdit{{path: []string{"hasCompletedOnboarding"}, value: true}}
+	for _, wd := range p.workdirs {
+		edits = append(edits, jsonEdit{path: []string{"projects", wd, "hasTrustDialogAccepted"}, value: true})
 	}
 	varName := agent.Claude.SubscriptionVar
 	if key != "" {

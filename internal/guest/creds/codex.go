@@ -47,7 +47,14 @@ func (p *planner) codex(payload, key string) error {
 	if err != nil {
 		return err
 	}
-	data, broken, note := codexConfig(old, p.workdir)
+	data, broken, note := codexConfig(old, p.workdirs[0])
+	for _, wd := range p.workdirs[1:] {
+		// The first pass left valid TOML: later ones find nothing broken.
+		var more string
+		if data, _, more = codexConfig(data, wd); note == "" {
+			note = more
+		}
+	}
 	p.add(write{path: path, data: data, varName: varName, brokenAside: broken, note: note, sync: len(old) > 0}, exists, old)
 	return nil
 }

@@ -134,14 +134,16 @@ func lookup(env []string, name string) string {
 
 // planner gathers every write before the first one is made.
 type planner struct {
-	env     []string
-	owner   owner
-	now     time.Time
-	home    string
-	workdir string
-	creds   map[string]string // variable name -> validated value
-	writes  []write
-	notes   []string // warnings that concern no one file, printed after the writes
+	env   []string
+	owner owner
+	now   time.Time
+	home  string
+	// workdirs is the folder to trust, and where it really is when a
+	// symbolic link leads there: claude keys trust by the resolved path.
+	workdirs []string
+	creds    map[string]string // variable name -> validated value
+	writes   []write
+	notes    []string // warnings that concern no one file, printed after the writes
 }
 
 func (p *planner) validate() error {
@@ -200,12 +202,19 @@ func (p *planner) resolve(o Options) error {
 			return fmt.Errorf("find the folder to trust (set %s): %w", agent.WorkdirVar, err)
 		}
 	}
-	if p.workdir, err = filepath.Abs(wd); err != nil {
+	abs, err := filepath.Abs(wd)
+	if err != nil {
 		return fmt.Errorf("folder to trust %s: %w", wd, err)
 	}
-	if !utf8.ValidString(p.workdir) {
-		// JSON and TOML keys are UTF-8: no agent's config can name it.
-		return fmt.Errorf("folder to trust %q is not valid UTF-8: set %s to another path", p.workdir, agent.WorkdirVar)
+	p.workdirs = []string{abs}
+	if real, err := filepath.EvalSymlinks(abs); err == nil && real != abs {
+		p.workdirs = append(p.workdirs, real)
+	}
+	for _, d := range p.workdirs {
+		if !utf8.ValidString(d) {
+			// JSON and TOML keys are UTF-8: no agent's config can name it.
+			return fmt.Errorf("folder to trust %q is not valid UTF-8: set %s to another path", d, agent.WorkdirVar)
+		}
 	}
 	return nil
 }

@@ -604,6 +604,44 @@ func TestApplyRefusesNonUTF8Workdir(t *testing.T) {
 	}
 }
 
+// TestApplyTrustsWhereLinksLead: claude keys trust by the resolved path
+// of its working directory, so a work folder reached through a symbolic
+// link is trusted under both names.
+func TestApplyTrustsWhereLinksLead(t *testing.T) {
+	t.Parallel()
+	home, dir := t.TempDir(), t.TempDir()
+	real := filepath.Join(dir, "real")
+	link := filepath.Join(dir, "link")
+	if err := os.Mkdir(real, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(real, link); err != nil {
+		t.Fatal(err)
+	}
+	mustApply(t, home, allEnv(link))
+	claude := readFile(t, filepath.Join(home, ".claude.json"))
+	trusted := readFile(t, filepath.Join(home, ".gemini/trustedFolders.json"))
+	var cfg struct {
+		Projects map[string]struct {
+			Trust string `toml:"trust_level"`
+		}
+	}
+	if _, err := toml.Decode(readFile(t, filepath.Join(home, ".codex/config.toml")), &cfg); err != nil {
+		t.Fatal(err)
+	}
+	for _, wd := range []string{link, real} {
+		if !gjson.Get(claude, "projects."+gjson.Escape(wd)+".hasTrustDialogAccepted").Bool() {
+			t.Errorf("claude does not trust %s", wd)
+		}
+		if gjson.Get(trusted, gjson.Escape(wd)).String() != "TRUST_FOLDER" {
+			t.Errorf("gemini does not trust %s", wd)
+		}
+		if cfg.Projects[wd].Trust != "trusted" {
+			t.Errorf("codex does not trust %s", wd)
+		}
+	}
+}
+
 func TestApplyKeepsNewerCodexLogin(t *testing.T) {
 	t.Parallel()
 	home := t.TempDir()

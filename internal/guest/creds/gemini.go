@@ -41,9 +41,11 @@ func (p *planner) gemini(creds, key string) error {
 	if trusted == "" {
 		trusted = filepath.Join(dir, "trustedFolders.json")
 	}
-	return p.mergeJSON(varName, trusted, true, []jsonEdit{
-		{path: []string{p.workdir}, value: "TRUST_FOLDER"},
-	})
+	var trust []jsonEdit
+	for _, wd := range p.workdirs {
+		trust = append(trust, jsonEdit{path: []string{wd}, value: "TRUST_FOLDER"})
+	}
+	return p.mergeJSON(varName, trusted, true, trust)
 }
 
 func withNewline(s string) []byte {

@@ -314,6 +314,14 @@ func TestRealClaudeReachesPrompt(t *testing.T) {
 			s.cwd = filepath.Join(s.wd, "sub", "dir")
 			writeFile(t, filepath.Join(s.cwd, "f"), "")
 		}},
+		// Claude keys trust by the resolved path of where it runs.
+		{"workdir through a symlink", token, func(t *testing.T, s *session) {
+			link := filepath.Join(t.TempDir(), "link")
+			if err := os.Symlink(s.wd, link); err != nil {
+				t.Fatal(err)
+			}
+			s.wd = link
+		}},
 		// hjk's own case: each branch is a linked worktree, whose .git is a
 		// file pointing into the main repository.
 		{"linked worktree", token, func(t *testing.T, s *session) {
