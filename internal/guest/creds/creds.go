@@ -22,6 +22,8 @@
 //
 // The folder to trust is Options.Workdir, else HJK_WORKDIR, else the current
 // directory, made absolute; it must be UTF-8, as JSON and TOML keys are.
+// When symbolic links lead to it, its resolved path is trusted too: claude
+// keys trust by the path it finds itself in.
 //
 // The variables the agents read themselves (the claude token, the API keys)
 // stay in their environment; Scrub drops the payloads the files now carry.
@@ -44,7 +46,8 @@
 // (auth.json, oauth_creds.json, google_accounts.json) are replaced, except
 // a codex auth.json for the same account that codex refreshed later than the
 // payload: codex's refresh tokens are single-use, so the older copy would be
-// dead. A file that already holds what Apply would write is left alone, so
+// dead. A file that is a symbolic link (a dotfiles repository) is written
+// where it points, so the link stays. A file that already holds what Apply would write is left alone, so
 // later sessions in the same container write nothing. Errors and warnings
 // name variables and files, never a value.
 package creds
