@@ -136,8 +136,18 @@ func (app *App) session(ctx context.Context, is *instances, in instance.Instance
 	}
 	hold := newHoldWriter(app.Stderr, holdFor)
 	spec.Stderr = hold
+	if !spec.TTY {
+		// Output on stdout means the session runs: show its errors at
+		// once, in order with it. (With a terminal both go to stdout.)
+		spec.Stdout = releaser{app.Stdout, hold}
+	}
 	err = rt.Exec(ctx, spec)
-	if err == nil || !hold.settle() {
+	if err == nil {
+		hold.release()
+		return nil
+	}
+	holding := hold.settle()
+	if !holding && !refused(hold.head()) {
 		hold.release()
 		return exitStatus(err)
 	}
@@ -148,7 +158,7 @@ func (app *App) session(ctx context.Context, is *instances, in instance.Instance
 		hold.drop()
 		return eerr
 	}
-	if act == instance.Ready && !refused(hold.held()) {
+	if act == instance.Ready && !refused(hold.head()) {
 		// It was running: the failure is the session's own.
 		hold.release()
 		return exitStatus(err)
@@ -202,9 +212,10 @@ func exitStatus(err error) error {
 	return err
 }
 
-// holdFor is how long a session's first error output is held back: an
-// engine refuses an exec in a stopped or missing container well within it.
-const holdFor = 750 * time.Millisecond
+// holdFor is how long a session's first error output is held back (unless
+// the session writes to stdout first): an engine refuses an exec in a
+// stopped or missing container well within it, even on a loaded machine.
+const holdFor = 2 * time.Second
 
 // holdWriter holds back what is written to it until released (by time, by
 // size or by hand), so a session that could not start can be retried
@@ -213,6 +224,7 @@ type holdWriter struct {
 	mu       sync.Mutex
 	w        io.Writer
 	buf      bytes.Buffer
+	first    []byte // the first bytes ever written, to tell a refusal
 	released bool
 	settled  bool
 	timer    *time.Timer
@@ -227,6 +239,9 @@ func newHoldWriter(w io.Writer, d time.Duration) *holdWriter {
 func (h *holdWriter) Write(p []byte) (int, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	if n := 4<<10 - len(h.first); n > 0 {
+		h.first = append(h.first, p[:min(n, len(p))]...)
+	}
 	if h.released {
 		return h.w.Write(p)
 	}
@@ -261,11 +276,22 @@ func (h *holdWriter) releaseLocked() {
 	h.buf.Reset()
 }
 
-// held returns what is held back.
-func (h *holdWriter) held() string {
+// head returns the first bytes written, held back or not.
+func (h *holdWriter) head() string {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	return h.buf.String()
+	return string(h.first)
+}
+
+// releaser releases a holdWriter on the first write through it.
+type releaser struct {
+	w    io.Writer
+	hold *holdWriter
+}
+
+func (r releaser) Write(p []byte) (int, error) {
+	r.hold.release()
+	return r.w.Write(p)
 }
 
 // drop throws away what is held.

@@ -24,6 +24,9 @@ func TestHoldWriter(t *testing.T) {
 	if !h.settle() {
 		t.Fatal("settle: not holding")
 	}
+	if !refused(h.head()) {
+		t.Error("head does not hold the refusal")
+	}
 	h.drop()
 	h.release()
 	if out.Len() != 0 {
@@ -43,6 +46,17 @@ func TestHoldWriter(t *testing.T) {
 	if out.String() != "ab" {
 		t.Errorf("got %q, want ab", out.String())
 	}
+
+	// Output on stdout lets the errors through at once.
+	out.Reset()
+	h = newHoldWriter(&out, time.Hour)
+	h.Write([]byte("warning: x\n"))
+	var stdout bytes.Buffer
+	releaser{&stdout, h}.Write([]byte("result\n"))
+	if out.String() != "warning: x\n" || stdout.String() != "result\n" {
+		t.Errorf("after stdout: stderr %q, stdout %q", out.String(), stdout.String())
+	}
+	h.settle()
 
 	// Much output is never held for long.
 	out.Reset()

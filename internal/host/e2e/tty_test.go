@@ -99,9 +99,10 @@ func TestTerminal(t *testing.T) {
 		tm := h.terminal(t, "run", "tty", "--agent", "shell")
 		tm.waitFor("# ") // root's prompt
 		// dockerd 20.10 (API 1.41) sizes an exec's terminal just after it
-		// starts: give the size a moment to arrive.
+		// starts: give the size a moment to arrive. podman may drop the
+		// last output of an exec that ends at once: linger a second.
 		tm.typeLine(`for i in 1 2 3 4 5 6 7 8 9 10; do [ "$(stty size)" != "0 0" ] && break; sleep 0.2; done; ` +
-			`test -t 0 && echo "TTY-$((40+2)) $(stty size)"; exit 5`)
+			`test -t 0 && echo "TTY-$((40+2)) $(stty size)"; sleep 1; exit 5`)
 		if code := tm.exit(); code != 5 {
 			t.Errorf("exit status %d, want 5", code)
 		}
