@@ -173,6 +173,14 @@ func TestAgentImageDoctor(t *testing.T) {
 				t.Errorf("doctor output lacks %q:\n%s", want, out)
 			}
 		}
+		// A uid the image does not know: no writable home, and doctor says
+		// what to do. Docker gives it HOME=/, podman the image user's home.
+		out, code = run(t, e, nil, "run", "--rm", "--user", "4242", agentsImage, "hjk-init", "doctor", "--timeout", "1m")
+		fix := map[string]string{"docker": "give uid 4242 a home: useradd -m -u 4242", "podman": "chown 4242:0 /home/agent"}[e]
+		if code != 1 || !strings.Contains(out, " is not writable by uid 4242") || !strings.Contains(out, "fix: "+fix) {
+			t.Errorf("doctor as uid 4242: exit %d, want 1 with the home problem and its fix (%s):\n%s", code, fix, out)
+		}
+
 		out, code = run(t, e, nil, "run", "--rm", agentsImage, "git", "--version")
 		if code != 0 || !strings.HasPrefix(out, "git version ") {
 			t.Errorf("git --version: exit %d: %q", code, out)

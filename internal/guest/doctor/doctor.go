@@ -258,6 +258,10 @@ func homeCheck(home string, o Options) Check {
 	}
 	c := dirCheck("HOME", home, o)
 	c.Name = "home"
+	if c.Status == Fail && home == "/" {
+		// What docker and hjk-init give a uid with no passwd entry.
+		c.Fix = fmt.Sprintf("give uid %d a home: useradd -m -u %d NAME in the image, or set HOME to a writable folder (docker run -e HOME=/tmp)", o.UID, o.UID)
+	}
 	return c
 }
 
