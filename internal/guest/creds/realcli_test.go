@@ -422,6 +422,31 @@ func TestRealLogsHoldNoSecret(t *testing.T) {
 	assertNoSecret(t, "the failing test's log", log)
 }
 
+// TestRealCodexReachesPrompt: codex reads the config.toml Apply patched
+// (the user's model, with the comments around it, survives: codex names it
+// on its status line) and does not ask to trust the folder.
+func TestRealCodexReachesPrompt(t *testing.T) {
+	t.Parallel()
+	codex := agentsBin(t, "codex")
+	const prompt, trust = "Ask Codex to do anything", "Trust this folder?"
+	t.Run("api key", func(t *testing.T) {
+		t.Parallel()
+		s := newSession(t, "OPENAI_API_KEY="+fakeOpenAIKey)
+		s.git(t, s.wd, "init", "-q") // codex asks for trust in a repository
+		writeFile(t, filepath.Join(s.home, ".codex/config.toml"), "# mine\nmodel = \"gpt-5-codex\" # the model I use\n\n[tui]\nanimations = false\n")
+		s.apply(t)
+		waitFor(t, s.screen(t, codex), 60*time.Second, time.Second, shows(prompt, "gpt-5-codex default"), trust)
+	})
+	// Control: the login alone, without the trust, stops codex.
+	t.Run("no trust (control)", func(t *testing.T) {
+		t.Parallel()
+		s := newSession(t)
+		s.git(t, s.wd, "init", "-q")
+		writeFile(t, filepath.Join(s.home, ".codex/auth.json"), `{"auth_mode":"apikey","OPENAI_API_KEY":"`+fakeOpenAIKey+`"}`)
+		waitFor(t, s.screen(t, codex), 60*time.Second, 0, shows(trust))
+	})
+}
+
 func TestRedact(t *testing.T) {
 	t.Parallel()
 	scr := "ANTHROPIC_API_KEY: sk-ant-..." + keyTail(fakeClaudeKey) + "\n" + fakeGeminiPayload() + "\n" + fakeOpenAIKey
