@@ -10,6 +10,7 @@ package creds
 // CLIs echo parts of keys, and test logs must never hold a secret.
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -148,7 +149,7 @@ func (s *session) screen(t *testing.T, bin string) func() string {
 		tmux("kill-server").Run()
 		syscall.Kill(-pid, syscall.SIGKILL)
 		for end := time.Now().Add(10 * time.Second); time.Now().Before(end); time.Sleep(20 * time.Millisecond) {
-			if syscall.Kill(-pid, 0) != nil {
+			if !groupRunning(pid) {
 				return
 			}
 		}
@@ -161,6 +162,26 @@ func (s *session) screen(t *testing.T, bin string) func() string {
 		}
 		return redact(string(out))
 	}
+}
+
+// groupRunning reports whether a process of group pgid still runs. Killed
+// ones linger as zombies until whoever adopted them reaps them, which a
+// container's PID 1 may take its time to do: those no longer count.
+func groupRunning(pgid int) bool {
+	procs, _ := filepath.Glob("/proc/[0-9]*/stat")
+	for _, p := range procs {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			continue
+		}
+		// pid (comm) state ppid pgrp ...: comm may hold anything but ends
+		// at the last parenthesis.
+		f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
+		if len(f) > 2 && f[0] != "Z" && f[2] == strconv.Itoa(pgid) {
+			return true
+		}
+	}
+	return false
 }
 
 // waitFor polls the screen until ready says it is, then keeps watching for
