@@ -148,12 +148,18 @@ func (s *session) screen(t *testing.T, bin string) func() string {
 		// none still writes into the home being removed.
 		tmux("kill-server").Run()
 		syscall.Kill(-pid, syscall.SIGKILL)
+		// Codex also starts a daemon in a session of its own: it is found
+		// by the private HOME it inherited.
 		for end := time.Now().Add(10 * time.Second); time.Now().Before(end); time.Sleep(20 * time.Millisecond) {
-			if !groupRunning(pid) {
+			left := s.running(pid)
+			if len(left) == 0 {
 				return
 			}
+			for _, p := range left {
+				syscall.Kill(p, syscall.SIGKILL)
+			}
 		}
-		t.Errorf("agent process group %d still running after SIGKILL", pid)
+		t.Errorf("processes of the session still running after SIGKILL: %v", s.running(pid))
 	})
 	return func() string {
 		out, err := tmux("capture-pane", "-p").Output()
@@ -164,10 +170,14 @@ func (s *session) screen(t *testing.T, bin string) func() string {
 	}
 }
 
-// groupRunning reports whether a process of group pgid still runs. Killed
-// ones linger as zombies until whoever adopted them reaps them, which a
-// container's PID 1 may take its time to do: those no longer count.
-func groupRunning(pgid int) bool {
+// running lists the session's processes that still run: those of the
+// pane's process group, and any other holding the session's private HOME
+// in its environment. Killed ones linger as zombies until whoever adopted
+// them reaps them, which a container's PID 1 may take its time to do:
+// those no longer count.
+func (s *session) running(pgid int) []int {
+	var pids []int
+	home := []byte("\x00HOME=" + s.home + "\x00")
 	procs, _ := filepath.Glob("/proc/[0-9]*/stat")
 	for _, p := range procs {
 		b, err := os.ReadFile(p)
@@ -177,11 +187,16 @@ func groupRunning(pgid int) bool {
 		// pid (comm) state ppid pgrp ...: comm may hold anything but ends
 		// at the last parenthesis.
 		f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
-		if len(f) > 2 && f[0] != "Z" && f[2] == strconv.Itoa(pgid) {
-			return true
+		if len(f) < 3 || f[0] == "Z" {
+			continue
+		}
+		pid, _ := strconv.Atoi(filepath.Base(filepath.Dir(p)))
+		env, _ := os.ReadFile(filepath.Join(filepath.Dir(p), "environ"))
+		if f[2] == strconv.Itoa(pgid) || bytes.Contains(append([]byte{0}, env...), home) {
+			pids = append(pids, pid)
 		}
 	}
-	return false
+	return pids
 }
 
 // waitFor polls the screen until ready says it is, then keeps watching for
