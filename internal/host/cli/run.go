@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strings"
 
 	"github.com/hjk-dev/hjk/internal/agent"
 	"github.com/hjk-dev/hjk/internal/host/instance"
@@ -28,7 +29,7 @@ func runCommand(app *App, args []string) error {
 			"from the store and handed to the session in its environment, fresh each time.\n"+
 			"The agent 'shell' opens a shell (its prompt, if given, is the command to run).",
 		"hjk run fix-login --agent codex 'make the login tests pass'")
-	fs.StringVar(&o.agent, "agent", "", "agent to run: "+fmt.Sprint(append(agent.Names(), ShellAgent))+" (default: the instance's, the config's agent, else claude)")
+	fs.StringVar(&o.agent, "agent", "", "agent to run: "+strings.Join(append(agent.Names(), ShellAgent), ", ")+" (default: the instance's, the config's agent, else claude)")
 	fs.StringVar(&o.account, "account", "", "named account of the agent's credentials (default: the instance's)")
 	fs.StringVar(&o.image, "image", "", "image of a new instance (default: the config's image, else "+DefaultImage+")")
 	fs.StringVar(&o.runtime, "runtime", "", "container runtime of a new instance: docker, podman or container (env HJK_RUNTIME)")
