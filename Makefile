@@ -4,7 +4,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X github.com/hjk-dev/hjk/internal/version.Version=$(VERSION)
 PREFIX  ?= /usr/local
 
-.PHONY: all build hjk hjk-init images test-images test bench install clean
+.PHONY: all build hjk hjk-init images test-images test bench install clean quickstart
 
 all: build
 
@@ -43,6 +43,15 @@ test: build test-images
 
 bench: build
 	./scripts/bench
+
+# From a fresh clone: the binaries, the agent image (unless IMAGE names one
+# you have), then a session in an instance of this repository.
+BRANCH ?= hjk-try
+AGENT  ?= shell
+IMAGE  ?=
+quickstart: build
+	@if [ -z "$(IMAGE)" ] && ! $(DOCKER) image inspect hjk/agents:latest >/dev/null 2>&1; then $(MAKE) images; fi
+	bin/hjk run $(BRANCH) --agent $(AGENT) --runtime $(DOCKER) $(if $(IMAGE),--image $(IMAGE))
 
 clean:
 	rm -rf bin internal/host/shimbin/bin/linux-*
