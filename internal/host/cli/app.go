@@ -25,6 +25,14 @@ type App struct {
 	// OpenRuntime, when set, replaces the runtime drivers the instance
 	// commands open by name (tests plug in a fake that counts calls).
 	OpenRuntime func(name string) (runtime.Runtime, error)
+
+	// out is the global -q and -v (output.go).
+	out output
+	// help is the help of the command whose flags were built last, and
+	// describing makes parse stop there: completion and docs read the
+	// commands without running them (docs.go).
+	help       *helpDoc
+	describing bool
 }
 
 // NewApp returns an App over the given streams and environment.

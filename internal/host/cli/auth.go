@@ -119,6 +119,9 @@ func authAgentCommand(app *App, a agent.Agent, args []string) error {
 	if err := store.SaveCredential(s, a, o.account, c); err != nil {
 		return err
 	}
+	if app.Quiet() {
+		return nil
+	}
 	fmt.Fprintf(app.Stdout, "hjk: saved %s %s for %s in %s\n", a.Name, kindWords(c.Kind), accountWords(o.account), s.Name())
 	return nil
 }

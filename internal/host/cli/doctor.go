@@ -63,7 +63,7 @@ func doctorCommand(app *App, args []string) error {
 		}
 	} else {
 		for _, c := range checks {
-			fmt.Fprintf(app.Stdout, "%-4s  %-8s %s\n", c.Status, c.Name, c.Detail)
+			fmt.Fprintf(app.Stdout, "%s  %-8s %s\n", app.paint(app.Stdout, statusStyle[c.Status], fmt.Sprintf("%-4s", c.Status)), c.Name, c.Detail)
 			if c.Fix != "" {
 				fmt.Fprintf(app.Stdout, "      %-8s fix: %s\n", "", c.Fix)
 			}

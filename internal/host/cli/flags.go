@@ -13,6 +13,7 @@ func (app *App) flags(name, usage, about, example string) *pflag.FlagSet {
 	fs := pflag.NewFlagSet(name, pflag.ContinueOnError)
 	fs.SetOutput(app.Stderr)
 	fs.SetInterspersed(true)
+	app.help = &helpDoc{name: name, usage: usage, about: about, example: example, flags: fs}
 	fs.Usage = func() {
 		fmt.Fprintf(app.Stdout, "Usage:\n  %s\n\n%s\n", usage, about)
 		if s := fs.FlagUsages(); s != "" {
@@ -24,7 +25,12 @@ func (app *App) flags(name, usage, about, example string) *pflag.FlagSet {
 }
 
 // parse parses args, turning -h into errHelp and a bad flag into a usage error.
+// The global -q and -v are added here, after the command's own flags.
 func (app *App) parse(fs *pflag.FlagSet, args []string) error {
+	app.addGlobal(fs)
+	if app.describing {
+		return errDescribed
+	}
 	// pflag would print usage on every error; we print it on -h only.
 	usage := fs.Usage
 	fs.Usage = func() {}
@@ -38,7 +44,7 @@ func (app *App) parse(fs *pflag.FlagSet, args []string) error {
 	if err != nil {
 		return &UserError{Err: err, Hint: fmt.Sprintf("Run 'hjk %s --help' for usage.", fs.Name()), Code: 2}
 	}
-	return nil
+	return app.checkGlobal(fs.Name())
 }
 
 type discard struct{}

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"os"
 	goruntime "runtime"
@@ -175,11 +174,11 @@ func (app *App) session(ctx context.Context, is *instances, in instance.Instance
 func (app *App) noteAction(in instance.Instance, act instance.Action) {
 	switch act {
 	case instance.Created:
-		fmt.Fprintf(app.Stderr, "hjk: new instance of %q: worktree %s, container %s (%s)\n", in.Branch, in.Worktree, in.Name, in.Runtime)
+		app.Notef("new instance of %q: worktree %s, container %s (%s)", in.Branch, in.Worktree, in.Name, in.Runtime)
 	case instance.Started:
-		fmt.Fprintf(app.Stderr, "hjk: started the stopped container of %q\n", in.Branch)
+		app.Notef("started the stopped container of %q", in.Branch)
 	case instance.Restored:
-		fmt.Fprintf(app.Stderr, "hjk: the container of %q had been removed; made a new one (the worktree is kept)\n", in.Branch)
+		app.Notef("the container of %q had been removed; made a new one (the worktree is kept)", in.Branch)
 	}
 }
 

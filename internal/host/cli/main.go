@@ -32,6 +32,11 @@ func commands() []command {
 		{"rm", "remove a branch's instance (container and worktree)", rmCommand},
 		{"recreate", "replace a branch's container, keeping its worktree", recreateCommand},
 		{"exec", "run a command in a branch's instance", execCommand},
+		{"completion", "print a shell's completion script (bash, zsh or fish)", completionCommand},
+		// Hidden (not in --help): the shells' completion calls and the docs
+		// generator.
+		{"__complete", "", completeCommand},
+		{"__docs", "", docsCommand},
 	}
 }
 
@@ -45,6 +50,7 @@ func Main(args []string) int {
 // Run dispatches args to a command and turns its error into an exit code,
 // printing the error once, with its hint.
 func (app *App) Run(args []string) int {
+	args = app.takeGlobal(args)
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
 		app.usage(app.Stdout)
 		if len(args) == 0 {
@@ -70,8 +76,12 @@ func (app *App) usage(w io.Writer) {
 	cs := commands()
 	sort.Slice(cs, func(i, j int) bool { return cs[i].name < cs[j].name })
 	for _, c := range cs {
+		if c.summary == "" {
+			continue
+		}
 		fmt.Fprintf(w, "  %-10s %s\n", c.name, c.summary)
 	}
+	fmt.Fprintf(w, "\nFlags (before or after the command):\n  -q, --quiet     say nothing but results, warnings and errors\n  -v, --verbose   also say each slow step and how long it took\n")
 	fmt.Fprintf(w, "\nRun 'hjk <command> --help' for a command's flags and an example.\n")
 }
 

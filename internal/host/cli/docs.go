@@ -1,0 +1,135 @@
+package cli
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/spf13/pflag"
+
+	"github.com/hjk-dev/hjk/internal/agent"
+)
+
+// helpDoc is what a command's --help says, kept as built by App.flags so
+// that completion and the docs folder are made from the same source.
+type helpDoc struct {
+	name, usage, about, example string
+	flags                       *pflag.FlagSet
+}
+
+// errDescribed ends a command run only to read its flags (App.describing).
+var errDescribed = errors.New("described")
+
+// subcommands are the words that name a command under another: a command
+// dispatches them itself, so the table says which they are.
+func subcommands(name string) []string {
+	if name == "auth" {
+		return append([]string{"status", "rm"}, agent.Names()...)
+	}
+	return nil
+}
+
+// describe returns the help of the command at path (e.g. "auth", "status")
+// without running it: the command builds its flags and stops at parse.
+func describe(path []string) (*helpDoc, error) {
+	d := NewApp(strings.NewReader(""), io.Discard, io.Discard, func(string) string { return "" })
+	d.describing = true
+	for _, c := range commands() {
+		if c.name != path[0] {
+			continue
+		}
+		if err := c.run(d, path[1:]); !errors.Is(err, errDescribed) || d.help == nil {
+			return nil, fmt.Errorf("hjk %s does not describe its flags (it must call app.flags and app.parse first): %v", strings.Join(path, " "), err)
+		}
+		return d.help, nil
+	}
+	return nil, fmt.Errorf("no command %q", path[0])
+}
+
+// visible are the commands --help lists, by name, each followed by its
+// subcommands: the pages of the docs folder.
+func visible() [][]string {
+	var paths [][]string
+	cs := commands()
+	sort.Slice(cs, func(i, j int) bool { return cs[i].name < cs[j].name })
+	for _, c := range cs {
+		if c.summary == "" {
+			continue
+		}
+		paths = append(paths, []string{c.name})
+		for _, s := range subcommands(c.name) {
+			paths = append(paths, []string{c.name, s})
+		}
+	}
+	return paths
+}
+
+// docsCommand is `hjk __docs DIR` (hidden): it writes the docs folder, a
+// Markdown page per command made from its --help, and the index hjk.md.
+// docs/cli is made with it, and a test fails when that folder is stale.
+func docsCommand(app *App, args []string) error {
+	if len(args) != 1 {
+		return &UserError{Err: errors.New("usage: hjk __docs DIR"), Code: 2}
+	}
+	pages, err := docPages()
+	if err != nil {
+		return err
+	}
+	dir := args[0]
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	for name, b := range pages {
+		if err := os.WriteFile(filepath.Join(dir, name), b, 0o644); err != nil {
+			return fmt.Errorf("write docs: %w", err)
+		}
+	}
+	return nil
+}
+
+// docPages returns the docs folder's files by name.
+func docPages() (map[string][]byte, error) {
+	pages := map[string][]byte{}
+	var index bytes.Buffer
+	index.WriteString("# hjk\n\n<!-- Made by 'go run ./cmd/hjk __docs docs/cli' from each command's --help: edit those, not this. -->\n\n")
+	index.WriteString("hjk runs coding agents in one container per git branch, with your logins.\n\n")
+	index.WriteString("Global flags, before or after the command: `-q`/`--quiet` says nothing but results, warnings and errors; `-v`/`--verbose` also says each slow step and how long it took.\n")
+	index.WriteString("Colour is used only on a terminal, never with `NO_COLOR` set; `CLICOLOR_FORCE=1` forces it on a pipe.\n\n")
+	index.WriteString("| Command | What it does |\n|---|---|\n")
+	summary := map[string]string{}
+	for _, c := range commands() {
+		summary[c.name] = c.summary
+	}
+	for _, p := range visible() {
+		h, err := describe(p)
+		if err != nil {
+			return nil, err
+		}
+		file := "hjk_" + strings.Join(p, "_") + ".md"
+		s := summary[p[0]]
+		if len(p) > 1 {
+			s = firstLine(h.about)
+		}
+		fmt.Fprintf(&index, "| [hjk %s](%s) | %s |\n", strings.Join(p, " "), file, s)
+		var b bytes.Buffer
+		fmt.Fprintf(&b, "# hjk %s\n\n<!-- Made by 'go run ./cmd/hjk __docs docs/cli' from 'hjk %s --help': edit that, not this. -->\n\n", strings.Join(p, " "), strings.Join(p, " "))
+		fmt.Fprintf(&b, "## Usage\n\n```\n%s\n```\n\n%s\n", h.usage, h.about)
+		if f := h.flags.FlagUsages(); f != "" {
+			fmt.Fprintf(&b, "\n## Flags\n\n```\n%s```\n", f)
+		}
+		fmt.Fprintf(&b, "\n## Example\n\n```\n%s\n```\n\nSee also: [hjk](hjk.md)\n", h.example)
+		pages[file] = b.Bytes()
+	}
+	pages["hjk.md"] = index.Bytes()
+	return pages, nil
+}
+
+func firstLine(s string) string {
+	s, _, _ = strings.Cut(s, "\n")
+	return s
+}

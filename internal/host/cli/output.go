@@ -1,0 +1,189 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/spf13/pflag"
+	"golang.org/x/term"
+)
+
+// output is how much hjk says besides a command's results, and whether it
+// may paint: the global -q and -v, and the colour choice. It lives in the
+// App, so each command reads it through the helpers below.
+type output struct {
+	quiet   bool
+	verbose bool
+}
+
+// globalFlags are taken before the command name as well as after it.
+var globalFlags = map[string]func(o *output){
+	"-q": func(o *output) { o.quiet = true }, "--quiet": func(o *output) { o.quiet = true },
+	"-v": func(o *output) { o.verbose = true }, "--verbose": func(o *output) { o.verbose = true },
+}
+
+// takeGlobal consumes the global flags in front of the command name.
+func (app *App) takeGlobal(args []string) []string {
+	for len(args) > 0 {
+		set, ok := globalFlags[args[0]]
+		if !ok {
+			break
+		}
+		set(&app.out)
+		args = args[1:]
+	}
+	return args
+}
+
+// addGlobal adds -q and -v to a command's flags, unless the command gives
+// those letters a meaning of its own (as 'docker ps -q' does).
+func (app *App) addGlobal(fs *pflag.FlagSet) {
+	// Defining a flag sets its variable to the default: keep what was
+	// given before the command name.
+	was := app.out
+	if fs.Lookup("quiet") == nil && fs.ShorthandLookup("q") == nil {
+		fs.BoolVarP(&app.out.quiet, "quiet", "q", false, "say nothing but results, warnings and errors")
+	}
+	if fs.Lookup("verbose") == nil && fs.ShorthandLookup("v") == nil {
+		fs.BoolVarP(&app.out.verbose, "verbose", "v", false, "also say each slow step and how long it took")
+	}
+	app.out = was
+}
+
+// checkGlobal refuses -q with -v: one of them would be ignored.
+func (app *App) checkGlobal(name string) error {
+	if app.out.quiet && app.out.verbose {
+		return &UserError{Err: errors.New("-q and -v contradict each other"), Hint: fmt.Sprintf("Run 'hjk %s --help' for usage.", name), Code: 2}
+	}
+	return nil
+}
+
+// Quiet reports whether -q was given.
+func (app *App) Quiet() bool { return app.out.quiet }
+
+// Verbose reports whether -v was given.
+func (app *App) Verbose() bool { return app.out.verbose }
+
+// Notef tells the user what hjk did, on stderr (stdout is for results):
+// "hjk: " and the message, unless -q.
+func (app *App) Notef(format string, a ...any) {
+	if app.out.quiet {
+		return
+	}
+	fmt.Fprintf(app.Stderr, "hjk: "+strings.TrimRight(format, "\n")+"\n", a...)
+}
+
+// Debugf says what only -v asks for.
+func (app *App) Debugf(format string, a ...any) {
+	if !app.out.verbose {
+		return
+	}
+	fmt.Fprintf(app.Stderr, "hjk: "+strings.TrimRight(format, "\n")+"\n", a...)
+}
+
+// isTerminal reports whether w is a terminal.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// colour reports whether hjk may paint what it writes to w: only on a
+// terminal that is not "dumb", and never with NO_COLOR set (no-color.org).
+// CLICOLOR_FORCE (not "0") paints on a pipe too, for pagers such as
+// 'less -R'; NO_COLOR still wins over it.
+func (app *App) colour(w io.Writer) bool {
+	if app.Getenv("NO_COLOR") != "" {
+		return false
+	}
+	if f := app.Getenv("CLICOLOR_FORCE"); f != "" && f != "0" {
+		return true
+	}
+	return app.Getenv("TERM") != "dumb" && isTerminal(w)
+}
+
+// Styles hjk paints with: few, and only where colour carries meaning.
+const (
+	green  = "32"
+	yellow = "33"
+	red    = "31"
+	bold   = "1"
+)
+
+// paint wraps s in the SGR style when colour is allowed on w.
+func (app *App) paint(w io.Writer, style, s string) string {
+	if !app.colour(w) {
+		return s
+	}
+	return "\x1b[" + style + "m" + s + "\x1b[0m"
+}
+
+// Step shows what hjk is doing during a slow step (creating a worktree,
+// building or pulling an image, starting a container) and returns the
+// function that ends it. On a terminal the line is drawn on stderr and
+// erased when done; on a pipe nothing is drawn (with -v, a line per step
+// with its duration is written instead). -q hides it.
+func (app *App) Step(what string) (done func()) {
+	if app.out.quiet {
+		return func() {}
+	}
+	start := time.Now()
+	if !app.out.verbose && !isTerminal(app.Stderr) {
+		return func() {}
+	}
+	if !isTerminal(app.Stderr) {
+		return func() { app.Debugf("%s (%s)", what, time.Since(start).Round(time.Millisecond)) }
+	}
+	p := &progress{w: app.Stderr, what: what, start: start, stop: make(chan struct{}), ended: make(chan struct{})}
+	p.draw()
+	go p.tick()
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			close(p.stop)
+			<-p.ended
+			// Erase the line: what follows starts where it began.
+			fmt.Fprint(p.w, "\r\x1b[K")
+			if app.out.verbose {
+				app.Debugf("%s (%s)", what, time.Since(start).Round(time.Millisecond))
+			}
+		})
+	}
+}
+
+// progress is one drawn step line, redrawn each second with the time spent.
+type progress struct {
+	w     io.Writer
+	what  string
+	start time.Time
+	stop  chan struct{}
+	ended chan struct{}
+}
+
+var spinner = []string{"|", "/", "-", `\`}
+
+func (p *progress) draw() {
+	s := time.Since(p.start)
+	fmt.Fprintf(p.w, "\r\x1b[K%s hjk: %s… %ds", spinner[int(s/(250*time.Millisecond))%len(spinner)], p.what, int(s.Seconds()))
+}
+
+func (p *progress) tick() {
+	defer close(p.ended)
+	t := time.NewTicker(250 * time.Millisecond)
+	defer t.Stop()
+	for {
+		select {
+		case <-p.stop:
+			return
+		case <-t.C:
+			p.draw()
+		}
+	}
+}
+
+// statusStyle paints hjk doctor's verdicts.
+var statusStyle = map[string]string{"ok": green, "warn": yellow, "fail": red + ";" + bold}
