@@ -1,8 +1,10 @@
 package cli
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 
 	"github.com/hjk-dev/hjk/internal/host/config"
@@ -12,6 +14,7 @@ import (
 type configOptions struct {
 	unset bool
 	path  bool
+	json  bool
 }
 
 func configCommand(app *App, args []string) error {
@@ -25,6 +28,7 @@ func configCommand(app *App, args []string) error {
 		"hjk config runtime podman")
 	fs.BoolVar(&o.unset, "unset", false, "remove the setting <key>")
 	fs.BoolVar(&o.path, "path", false, "print the settings file's path")
+	fs.BoolVar(&o.json, "json", false, "print every setting as JSON: file, agent, image, runtime, store, agents.<agent>.{args,env}")
 	// Flags come first: a value may itself start with "--" (agent args).
 	fs.SetInterspersed(false)
 	if err := app.parse(fs, args); err != nil {
@@ -49,6 +53,9 @@ func (app *App) config(o configOptions, args []string) error {
 		fmt.Fprintln(app.Stdout, file)
 		return nil
 	}
+	if o.json && (len(args) > 0 || o.unset) {
+		return usage("--json takes no key: it prints every setting")
+	}
 	if len(args) > 2 || (o.unset && len(args) != 1) {
 		return usage("hjk config takes at most a key and a value; --unset takes one key")
 	}
@@ -57,6 +64,8 @@ func (app *App) config(o configOptions, args []string) error {
 		return Hintf(err, "Fix the file by hand: hjk never overwrites a broken settings file.")
 	}
 	switch {
+	case o.json:
+		return printConfigJSON(app.Stdout, file, c)
 	case len(args) == 0:
 		for _, s := range c.Settings() {
 			fmt.Fprintf(app.Stdout, "%s = %s\n", s.Key, s.Value)
@@ -89,4 +98,37 @@ func (app *App) config(o configOptions, args []string) error {
 		fmt.Fprintf(app.Stderr, "hjk: note: rewrote %s without its comments\n", file)
 	}
 	return nil
+}
+
+// configJSON is `hjk config --json`: the settings file's path and every
+// setting, unset ones as "" (agents: {} when none). Field names are stable.
+type configJSON struct {
+	File    string                     `json:"file"`
+	Agent   string                     `json:"agent"`
+	Image   string                     `json:"image"`
+	Runtime string                     `json:"runtime"`
+	Store   string                     `json:"store"`
+	Agents  map[string]agentConfigJSON `json:"agents"`
+}
+
+type agentConfigJSON struct {
+	Args []string          `json:"args"` // [] when unset
+	Env  map[string]string `json:"env"`  // {} when unset
+}
+
+func printConfigJSON(w io.Writer, file string, c config.Config) error {
+	out := configJSON{File: file, Agent: c.Agent, Image: c.Image, Runtime: c.Runtime, Store: c.Store, Agents: map[string]agentConfigJSON{}}
+	for name, a := range c.Agents {
+		j := agentConfigJSON{Args: a.Args, Env: a.Env}
+		if j.Args == nil {
+			j.Args = []string{}
+		}
+		if j.Env == nil {
+			j.Env = map[string]string{}
+		}
+		out.Agents[name] = j
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(out)
 }
