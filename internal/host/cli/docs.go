@@ -113,7 +113,7 @@ func docPages() (map[string][]byte, error) {
 		file := "hjk_" + strings.Join(p, "_") + ".md"
 		s := summary[p[0]]
 		if len(p) > 1 {
-			s = firstLine(h.about)
+			s = firstSentence(h.about)
 		}
 		fmt.Fprintf(&index, "| [hjk %s](%s) | %s |\n", strings.Join(p, " "), file, s)
 		var b bytes.Buffer
@@ -129,7 +129,12 @@ func docPages() (map[string][]byte, error) {
 	return pages, nil
 }
 
-func firstLine(s string) string {
-	s, _, _ = strings.Cut(s, "\n")
-	return s
+// firstSentence is the first sentence of a help text, on one line.
+func firstSentence(s string) string {
+	s, _, _ = strings.Cut(s, "\n\n")
+	s = strings.Join(strings.Fields(s), " ")
+	if i := strings.Index(s, ". "); i >= 0 {
+		s = s[:i]
+	}
+	return strings.TrimSuffix(s, ".")
 }
