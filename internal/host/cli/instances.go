@@ -48,6 +48,7 @@ func (app *App) instances() (*instances, error) {
 			Data:    dirs.Data,
 			Runtime: app.runtimeNamed,
 			Shim:    func() (string, error) { return shimbin.Install(dirs.Data, goruntime.GOARCH) },
+			Step:    app.Step,
 		},
 	}
 	is.mgr.DefaultRuntime = func() (string, error) { return app.runtimeName("", cfg) }

@@ -41,6 +41,17 @@ type Manager struct {
 	DefaultRuntime func() (string, error)
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// Step, when set, is told of each slow step as it begins (a worktree
+	// made, a container created or started) and returns the function that
+	// ends it: the CLI draws a progress line with it.
+	Step func(what string) (done func())
+}
+
+func (m *Manager) step(format string, a ...any) (done func()) {
+	if m.Step == nil {
+		return func() {}
+	}
+	return m.Step(fmt.Sprintf(format, a...))
 }
 
 // Want is what the user asked of an instance. Empty fields keep what an
@@ -161,7 +172,10 @@ func (m *Manager) Ensure(ctx context.Context, w Want) (Instance, Action, error) 
 	case err != nil:
 		return Instance{}, "", err
 	case !c.Running():
-		if err := rt.Start(ctx, in.Name); err != nil {
+		done := m.step("starting the container of %q", in.Branch)
+		err := rt.Start(ctx, in.Name)
+		done()
+		if err != nil {
 			return Instance{}, "", err
 		}
 		act = Started
@@ -226,7 +240,10 @@ func (m *Manager) create(ctx context.Context, w Want) (Instance, error) {
 		}
 		return in, nil
 	}
-	if err := addWorktree(ctx, w.Repo, w.Branch, in.Worktree); err != nil {
+	done := m.step("making the worktree of %q", w.Branch)
+	err = addWorktree(ctx, w.Repo, w.Branch, in.Worktree)
+	done()
+	if err != nil {
 		return Instance{}, err
 	}
 	if err := m.createContainer(ctx, rt, w.Repo, in); err != nil {
@@ -245,6 +262,7 @@ func (m *Manager) createContainer(ctx context.Context, rt runtime.Runtime, repo 
 	if err != nil {
 		return err
 	}
+	defer m.step("creating and starting the container of %q (%s)", in.Branch, in.Image)()
 	return rt.Create(ctx, containerSpec(in, shim))
 }
 
