@@ -4,7 +4,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X github.com/hjk-dev/hjk/internal/version.Version=$(VERSION)
 PREFIX  ?= /usr/local
 
-.PHONY: all build hjk hjk-init images test-images test bench install clean quickstart
+.PHONY: all build hjk hjk-init images test-images test bench install clean quickstart release release-check
 
 all: build
 
@@ -53,5 +53,14 @@ quickstart: build
 	@if [ -z "$(IMAGE)" ] && ! $(DOCKER) image inspect hjk/agents:latest >/dev/null 2>&1; then $(MAKE) images; fi
 	bin/hjk run $(BRANCH) --agent $(AGENT) --runtime $(DOCKER) $(if $(IMAGE),--image $(IMAGE))
 
+# A release's files in dist/ (hjk for darwin and linux, amd64 and arm64;
+# hjk-init; SHA256SUMS), publishing nothing; it prints the multi-arch image
+# commands. release-check builds them in a temporary folder and checks them.
+release:
+	VERSION=$(VERSION) ./scripts/release dist
+
+release-check:
+	./scripts/release-check
+
 clean:
-	rm -rf bin internal/host/shimbin/bin/linux-*
+	rm -rf bin dist internal/host/shimbin/bin/linux-*
