@@ -1,0 +1,229 @@
+// Package export is `hjk-init export AGENT`: it reads back the credential
+// an agent keeps in its files and prints it in the transport format of the
+// agent's variable, so hjk on the host can bring home a login the agent
+// refreshed inside the container. Codex's refresh tokens are single-use: the
+// store's copy is dead after the first refresh in a container unless the new
+// one comes back.
+//
+// Usage:
+//
+//	hjk-init export AGENT
+//
+// What it prints, on standard output and nothing else:
+//
+//	codex   the whole of $CODEX_HOME/auth.json (else ~/.codex/auth.json):
+//	        CODEX_AUTH_JSON. The API-key form is not printed (exit 3): the
+//	        key came from the host and never changes in the container.
+//	gemini  {"oauth_creds": <oauth_creds.json>, "google_accounts":
+//	        <google_accounts.json>} from $GEMINI_CLI_HOME/.gemini (else
+//	        ~/.gemini): GEMINI_OAUTH_CREDS. google_accounts is left out
+//	        when its file is missing.
+//	claude  nothing (exit 3). hjk hands claude the setup-token
+//	        (CLAUDE_CODE_OAUTH_TOKEN), which never rotates and is never
+//	        written to disk; a normal login's .credentials.json has no
+//	        transport variable, so there is nothing hjk could take back.
+//
+// The home is the one the session wrote: HOME, or, when HJK_USER is set and
+// export runs as root, that user's home from /etc/passwd; export then
+// switches to that user before reading anything, so a file the agent
+// pointed elsewhere (a symbolic link to a file only root may read) is read
+// with the agent's own rights.
+//
+// Exit codes:
+//
+//	0    the credential was printed
+//	3    nothing to export: the agent has no login in its files
+//	125  export failed: bad arguments, a bad HJK_USER, an unreadable or
+//	     malformed file (named on standard error, never its content)
+package export
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/tidwall/gjson"
+
+	"github.com/hjk-dev/hjk/internal/agent"
+	"github.com/hjk-dev/hjk/internal/guest/privdrop"
+)
+
+// Exit codes of `hjk-init export`.
+const (
+	ExitNothing = 3
+	ExitFailure = 125
+)
+
+// ErrNothing says the agent's files hold no login to export.
+var ErrNothing = errors.New("nothing to export")
+
+// Main is the subcommand: args are the arguments after "export".
+func Main(args []string, stdout, stderr io.Writer) int {
+	if len(args) != 1 || strings.HasPrefix(args[0], "-") {
+		fmt.Fprintf(stderr, "hjk-init: usage: hjk-init export AGENT (one of %s)\n", strings.Join(agent.Names(), ", "))
+		return ExitFailure
+	}
+	a, err := agent.Lookup(args[0])
+	if err != nil {
+		fmt.Fprintf(stderr, "hjk-init: export: %v\n", err)
+		return ExitFailure
+	}
+	env := os.Environ()
+	home, err := switchUser(env, os.Getuid())
+	if err != nil {
+		fmt.Fprintf(stderr, "hjk-init: export: %v\n", err)
+		return ExitFailure
+	}
+	out, err := Read(a, home, env)
+	if errors.Is(err, ErrNothing) {
+		fmt.Fprintf(stderr, "hjk-init: export %s: %v\n", a.Name, err)
+		return ExitNothing
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "hjk-init: export %s: %v\n", a.Name, err)
+		return ExitFailure
+	}
+	if _, err := io.WriteString(stdout, out); err != nil {
+		fmt.Fprintf(stderr, "hjk-init: export %s: write: %v\n", a.Name, err)
+		return ExitFailure
+	}
+	return 0
+}
+
+// switchUser resolves HJK_USER as hjk-init does before a session and
+// returns the home to read from. As root it drops to that user first.
+func switchUser(env []string, uid int) (string, error) {
+	home := getenv(env, "HOME")
+	spec := getenv(env, agent.UserVar)
+	if spec == "" {
+		return home, nil
+	}
+	u, err := privdrop.Lookup(spec, privdrop.PasswdFile, privdrop.GroupFile)
+	if err != nil {
+		return "", fmt.Errorf("%s=%s: %w", agent.UserVar, spec, err)
+	}
+	switch {
+	case uid == 0 && u.UID != 0:
+		if err := privdrop.Drop(u); err != nil {
+			return "", fmt.Errorf("%s=%s: %w", agent.UserVar, spec, err)
+		}
+		return u.Home, nil
+	case uid == 0:
+		return u.Home, nil
+	case u.UID != uid:
+		return "", fmt.Errorf("%s=%s: running as uid %d, not root, and cannot read uid %d's files", agent.UserVar, spec, uid, u.UID)
+	}
+	return home, nil
+}
+
+// Read returns agent a's credential from its files under home (or the
+// directories env's CODEX_HOME, GEMINI_CLI_HOME name), in the transport
+// format. A login that is absent gives ErrNothing; errors name files,
+// never their content.
+func Read(a agent.Agent, home string, env []string) (string, error) {
+	if home == "" {
+		home = "/"
+	}
+	switch a.Name {
+	case agent.Codex.Name:
+		return codex(dirVar(env, agent.CodexHomeVar, filepath.Join(home, ".codex")))
+	case agent.Gemini.Name:
+		return gemini(filepath.Join(dirVar(env, agent.GeminiHomeVar, home), ".gemini"))
+	case agent.Claude.Name:
+		return "", fmt.Errorf("%w: claude's setup-token (%s) is not kept in files and never rotates", ErrNothing, agent.Claude.SubscriptionVar)
+	}
+	return "", fmt.Errorf("%w: no files known for %s", ErrNothing, a.Name)
+}
+
+func codex(dir string) (string, error) {
+	path := filepath.Join(dir, "auth.json")
+	b, ok, err := readFile(path)
+	if err != nil || !ok {
+		return "", err
+	}
+	s := strings.TrimSpace(string(b))
+	p, err := agent.ParseCodex(s)
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", path, err)
+	}
+	if p.APIKey {
+		return "", fmt.Errorf("%w: %s holds an API key, not a login", ErrNothing, path)
+	}
+	return s, nil
+}
+
+func gemini(dir string) (string, error) {
+	credsPath := filepath.Join(dir, "oauth_creds.json")
+	creds, ok, err := readFile(credsPath)
+	if err != nil || !ok {
+		return "", err
+	}
+	if !gjson.ValidBytes(creds) || !gjson.ParseBytes(creds).IsObject() {
+		return "", fmt.Errorf("%s is not a JSON object", credsPath)
+	}
+	var b strings.Builder
+	b.WriteString(`{"oauth_creds":`)
+	b.WriteString(strings.TrimSpace(string(creds)))
+	accPath := filepath.Join(dir, "google_accounts.json")
+	acc, ok, err := readFile(accPath)
+	switch {
+	case errors.Is(err, ErrNothing):
+	case err != nil:
+		return "", err
+	case ok && len(strings.TrimSpace(string(acc))) > 0:
+		if !gjson.ValidBytes(acc) || !gjson.ParseBytes(acc).IsObject() {
+			return "", fmt.Errorf("%s is not a JSON object", accPath)
+		}
+		b.WriteString(`,"google_accounts":`)
+		b.WriteString(strings.TrimSpace(string(acc)))
+	}
+	b.WriteString("}")
+	s := b.String()
+	if _, err := agent.ParseGemini(s); err != nil {
+		return "", fmt.Errorf("%s: %w", credsPath, err)
+	}
+	return s, nil
+}
+
+// readFile reads path; a missing file is ErrNothing.
+func readFile(path string) ([]byte, bool, error) {
+	b, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, false, fmt.Errorf("%w: no %s", ErrNothing, path)
+	}
+	if err != nil {
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		return nil, false, fmt.Errorf("read %s: %w", path, err)
+	}
+	return b, true, nil
+}
+
+// dirVar is the directory variable name holds (made absolute), else def,
+// as package creds resolves it when it writes the files.
+func dirVar(env []string, name, def string) string {
+	if v := getenv(env, name); v != "" {
+		if abs, err := filepath.Abs(v); err == nil {
+			return abs
+		}
+		return v
+	}
+	return def
+}
+
+// getenv returns a variable's value in env; the first entry wins, as
+// package creds reads it when it writes the files.
+func getenv(env []string, name string) string {
+	for _, kv := range env {
+		if k, v, ok := strings.Cut(kv, "="); ok && k == name {
+			return v
+		}
+	}
+	return ""
+}

@@ -1,0 +1,173 @@
+package export
+
+import (
+	"bytes"
+	"encoding/base64"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/tidwall/gjson"
+
+	"github.com/hjk-dev/hjk/internal/agent"
+)
+
+func fakeJWT(claims string) string {
+	enc := base64.RawURLEncoding.EncodeToString
+	return enc([]byte(`{"alg":"none"}`)) + "." + enc([]byte(claims)) + ".sig"
+}
+
+var codexAuth = `{"auth_mode":"chatgpt","OPENAI_API_KEY":null,"tokens":{"id_token":"` + fakeJWT(`{"exp":1893456000}`) +
+	`","access_token":"at-fake-export","refresh_token":"rt-fake-export","account_id":"acc"},"last_refresh":"2026-11-28T00:00:00Z"}`
+
+func write(t *testing.T, path, data string) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(data), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestRead(t *testing.T) {
+	t.Parallel()
+	oauth := `{"access_token":"ya29.fake-export","refresh_token":"1//fake-export","expiry_date":1893456000000}`
+	accounts := `{"active":"dev@example.com","old":[]}`
+	tests := []struct {
+		name    string
+		agent   agent.Agent
+		files   map[string]string // relative to the home
+		env     []string          // $H is the home
+		want    func(t *testing.T, out string)
+		nothing bool
+		errHas  string
+	}{
+		{name: "codex", agent: agent.Codex, files: map[string]string{".codex/auth.json": codexAuth + "\n"},
+			want: func(t *testing.T, out string) {
+				if out != codexAuth {
+					t.Errorf("codex export is not auth.json as it is")
+				}
+			}},
+		{name: "codex home", agent: agent.Codex, files: map[string]string{"ch/auth.json": codexAuth, ".codex/auth.json": "junk"},
+			env: []string{"CODEX_HOME=$H/ch"},
+			want: func(t *testing.T, out string) {
+				if out != codexAuth {
+					t.Errorf("codex export did not read $CODEX_HOME/auth.json")
+				}
+			}},
+		{name: "codex missing", agent: agent.Codex, nothing: true},
+		{name: "codex api key", agent: agent.Codex, files: map[string]string{".codex/auth.json": `{"auth_mode":"apikey","OPENAI_API_KEY":"sk-fake-export"}`}, nothing: true},
+		{name: "codex malformed", agent: agent.Codex, files: map[string]string{".codex/auth.json": `{"tokens": {"refresh_token": "rt-fake-export"`}, errHas: "auth.json"},
+		{name: "codex no id token", agent: agent.Codex, files: map[string]string{".codex/auth.json": strings.Replace(codexAuth, `"id_token"`, `"x"`, 1)}, errHas: "tokens.id_token"},
+		{name: "gemini", agent: agent.Gemini, files: map[string]string{".gemini/oauth_creds.json": oauth + "\n", ".gemini/google_accounts.json": accounts},
+			want: func(t *testing.T, out string) {
+				if gjson.Get(out, "oauth_creds.refresh_token").String() != "1//fake-export" || gjson.Get(out, "google_accounts.active").String() != "dev@example.com" {
+					t.Errorf("gemini export lacks the files' content")
+				}
+				if _, err := agent.ParseGemini(out); err != nil {
+					t.Errorf("gemini export is not a valid payload: %v", err)
+				}
+			}},
+		{name: "gemini home, no accounts", agent: agent.Gemini, files: map[string]string{"gh/.gemini/oauth_creds.json": oauth},
+			env: []string{"GEMINI_CLI_HOME=$H/gh"},
+			want: func(t *testing.T, out string) {
+				if gjson.Get(out, "google_accounts").Exists() || !gjson.Get(out, "oauth_creds").IsObject() {
+					t.Errorf("gemini export without google_accounts.json is wrong")
+				}
+			}},
+		{name: "gemini missing", agent: agent.Gemini, files: map[string]string{".gemini/settings.json": "{}"}, nothing: true},
+		{name: "gemini malformed", agent: agent.Gemini, files: map[string]string{".gemini/oauth_creds.json": `{"refresh_token":"1//fake-export",`}, errHas: "oauth_creds.json is not a JSON object"},
+		{name: "gemini no tokens", agent: agent.Gemini, files: map[string]string{".gemini/oauth_creds.json": `{"scope":"x"}`}, errHas: "neither refresh_token"},
+		{name: "gemini accounts malformed", agent: agent.Gemini, files: map[string]string{".gemini/oauth_creds.json": oauth, ".gemini/google_accounts.json": `["dev@example.com"`}, errHas: "google_accounts.json is not a JSON object"},
+		{name: "claude", agent: agent.Claude, files: map[string]string{".claude/.credentials.json": `{"claudeAiOauth":{"refreshToken":"sk-ant-ort01-fake-export"}}`}, nothing: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			home := t.TempDir()
+			for p, d := range tt.files {
+				write(t, filepath.Join(home, p), d)
+			}
+			var env []string
+			for _, e := range tt.env {
+				env = append(env, strings.ReplaceAll(e, "$H", home))
+			}
+			out, err := Read(tt.agent, home, env)
+			switch {
+			case tt.nothing:
+				if !errors.Is(err, ErrNothing) || out != "" {
+					t.Fatalf("want nothing to export, got err %v and %d bytes", err, len(out))
+				}
+			case tt.errHas != "":
+				if err == nil || !strings.Contains(err.Error(), tt.errHas) || errors.Is(err, ErrNothing) {
+					t.Fatalf("want an error naming %q, got %v", tt.errHas, err)
+				}
+				if strings.Contains(err.Error(), "fake-export") {
+					t.Fatalf("the error shows the file's content")
+				}
+			default:
+				if err != nil {
+					t.Fatal(err)
+				}
+				tt.want(t, out)
+			}
+		})
+	}
+}
+
+// Main's exit codes, and nothing on stdout but the credential.
+func TestMainExitCodes(t *testing.T) {
+	home := t.TempDir()
+	t.Setenv("HOME", home)
+	t.Setenv(agent.UserVar, "")
+	t.Setenv(agent.CodexHomeVar, "")
+	run := func(args ...string) (int, string, string) {
+		var out, errb bytes.Buffer
+		code := Main(args, &out, &errb)
+		return code, out.String(), errb.String()
+	}
+	if code, out, _ := run("codex"); code != ExitNothing || out != "" {
+		t.Errorf("export codex without auth.json: exit %d, stdout %q; want 3 and nothing", code, out)
+	}
+	write(t, filepath.Join(home, ".codex/auth.json"), codexAuth)
+	if code, out, _ := run("codex"); code != 0 || out != codexAuth {
+		t.Errorf("export codex: exit %d; want 0 and auth.json", code)
+	}
+	write(t, filepath.Join(home, ".codex/auth.json"), "{")
+	if code, out, errs := run("codex"); code != ExitFailure || out != "" || !strings.Contains(errs, "auth.json") {
+		t.Errorf("export codex of a broken file: exit %d, stdout %q, stderr %q", code, out, errs)
+	}
+	for _, args := range [][]string{nil, {"codex", "gemini"}, {"nope"}, {"--help"}} {
+		if code, out, _ := run(args...); code != ExitFailure || out != "" {
+			t.Errorf("export %q: exit %d, stdout %q; want 125 and nothing", args, code, out)
+		}
+	}
+	if code, _, _ := run("claude"); code != ExitNothing {
+		t.Errorf("export claude: exit %d, want 3", code)
+	}
+}
+
+// HJK_USER naming another uid, not as root: refused, as hjk-init refuses it.
+func TestOtherUserNotRoot(t *testing.T) {
+	if os.Getuid() == 0 {
+		t.Skip("runs as root: the refusal is for other users")
+	}
+	if _, err := switchUser([]string{agent.UserVar + "=0"}, os.Getuid()); err == nil {
+		t.Fatal("want an error")
+	}
+}
+
+// As root, HJK_USER's home is read (without a drop for uid 0 itself).
+func TestRootHome(t *testing.T) {
+	t.Parallel()
+	home, err := switchUser([]string{"HOME=/elsewhere", agent.UserVar + "=0"}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if home == "/elsewhere" {
+		t.Errorf("HJK_USER=0 as root kept HOME instead of root's home from /etc/passwd")
+	}
+}
