@@ -258,7 +258,13 @@ func (app *App) sessionNames(branch string) []string {
 	if sub.Run([]string{"ps", "--json", branch}) != 0 {
 		return nil
 	}
-	j := gjson.Parse(out.String())
+	return parseSessionNames(out.String())
+}
+
+// parseSessionNames reads the session names out of 'hjk ps BRANCH --json':
+// {"sessions": [{"name": ...}]}, or an array of such objects.
+func parseSessionNames(js string) []string {
+	j := gjson.Parse(js)
 	names := j.Get("sessions.#.name")
 	if !names.Exists() || len(names.Array()) == 0 {
 		names = j.Get("#.sessions.#.name|@flatten")
