@@ -6,6 +6,7 @@ import (
 	"runtime"
 
 	"github.com/hjk-dev/hjk/internal/guest/doctor"
+	"github.com/hjk-dev/hjk/internal/guest/export"
 	"github.com/hjk-dev/hjk/internal/version"
 )
 
@@ -25,6 +26,7 @@ func commands() []command {
 	return []command{
 		{"version", "print hjk-init's version", versionCommand},
 		{"doctor", "check that agent sessions can work in this image", doctor.Main},
+		{"export", "print an agent's login from its files, for hjk to take back (exit 3: none)", export.Main},
 	}
 }
 
