@@ -1,0 +1,143 @@
+// Package refresh brings a login an agent refreshed inside a container back
+// into the host's store, and tells when a stored login is about to expire.
+//
+// Codex's refresh tokens are single-use (claude's normal login too): once
+// the agent refreshed in a container, the store's copy is dead, and the next
+// session anywhere would fail with "refresh token was already used". So
+// after a session, and before a container is stopped, removed or replaced,
+// hjk asks hjk-init in the container for the agent's current login
+// (`hjk-init export AGENT`) and keeps it when agent.Newer says it is the
+// fresher copy of the same login.
+//
+// It may read and write the store; it reaches the container only through
+// the Exporter it is given, and never prints or logs a credential: the
+// exported value lives in memory only.
+package refresh
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/tidwall/gjson"
+
+	"github.com/hjk-dev/hjk/internal/agent"
+	"github.com/hjk-dev/hjk/internal/host/store"
+)
+
+// ErrNothing is what an Exporter returns when hjk-init found no login in
+// the agent's files (its exit status 3).
+var ErrNothing = errors.New("no login in the container")
+
+// ExitNothing is hjk-init export's exit status for "nothing to export".
+const ExitNothing = 3
+
+// Exporter runs `hjk-init export AGENT` in the container and returns what
+// it printed, or ErrNothing.
+type Exporter func(ctx context.Context, a agent.Agent) ([]byte, error)
+
+// Outcome says what Take did.
+type Outcome int
+
+const (
+	// Skipped: no exec was made (no subscription login handed to this
+	// agent, or an agent whose login never rotates).
+	Skipped Outcome = iota
+	// Unchanged: the container's copy is not newer than the store's.
+	Unchanged
+	// Updated: the store now holds the container's copy.
+	Updated
+)
+
+// Rotates reports whether a's subscription login can change inside a
+// container, which is when reading it back is worth an exec. Claude's
+// setup-token never rotates and is not written to disk.
+func Rotates(a agent.Agent) bool { return a.Name == agent.Codex.Name || a.Name == agent.Gemini.Name }
+
+// Take reads agent a's login back through export and stores it for account
+// when it is newer than the stored one. It runs export only when the store
+// hands a subscription login to a for account (an API key never changes).
+// The stored capture time is kept, so a later `hjk auth --api-key` still
+// wins over a refreshed login as it did over the captured one.
+func Take(ctx context.Context, st store.Store, a agent.Agent, account string, export Exporter) (Outcome, error) {
+	if !Rotates(a) {
+		return Skipped, nil
+	}
+	stored, err := store.LoadCredential(st, a, account)
+	if errors.Is(err, store.ErrNotFound) {
+		return Skipped, nil
+	}
+	if err != nil {
+		return Skipped, err
+	}
+	if stored.Kind != agent.Subscription {
+		return Skipped, nil
+	}
+	out, err := export(ctx, a)
+	if errors.Is(err, ErrNothing) {
+		return Unchanged, nil
+	}
+	if err != nil {
+		return Unchanged, fmt.Errorf("read the %s login back from the container: %w", a.Name, err)
+	}
+	cand := agent.Credential{Kind: agent.Subscription, Secret: strings.TrimSpace(string(out)), CapturedAt: stored.CapturedAt}
+	if err := agent.Validate(a, cand.Kind, cand.Secret); err != nil {
+		return Unchanged, fmt.Errorf("the %s login read back from the container is not valid: %w", a.Name, err)
+	}
+	if !SameLogin(a, stored, cand) || !agent.Newer(a, stored, cand) {
+		return Unchanged, nil
+	}
+	if err := store.SaveCredential(st, a, account, cand); err != nil {
+		return Unchanged, err
+	}
+	return Updated, nil
+}
+
+// SameLogin reports whether candidate can be the same login as stored: the
+// same codex account_id, the same active gemini account, when both tell
+// one. A container can hold another account's files (an instance moved to
+// another --account keeps the files of agents its later sessions did not
+// run), and those must never land under this account.
+func SameLogin(a agent.Agent, stored, candidate agent.Credential) bool {
+	path := ""
+	switch a.Name {
+	case agent.Codex.Name:
+		path = "tokens.account_id"
+	case agent.Gemini.Name:
+		path = "google_accounts.active"
+	default:
+		return false
+	}
+	s, c := gjson.Get(stored.Secret, path).String(), gjson.Get(candidate.Secret, path).String()
+	return s == "" || c == "" || s == c
+}
+
+// Soon is how far ahead Expiry warns.
+const Soon = 24 * time.Hour
+
+// Expiry says, when c expires before now+Soon, how: "expired 3h ago" or
+// "expires in 5h". It is "" for a login that tells no expiry or expires
+// later.
+func Expiry(a agent.Agent, c agent.Credential, now time.Time) string {
+	exp := agent.Describe(a, c).Expires
+	if exp.IsZero() || exp.After(now.Add(Soon)) {
+		return ""
+	}
+	if !exp.After(now) {
+		return "expired " + span(now.Sub(exp)) + " ago (" + exp.UTC().Format(time.RFC3339) + ")"
+	}
+	return "expires in " + span(exp.Sub(now)) + " (" + exp.UTC().Format(time.RFC3339) + ")"
+}
+
+// span is a duration as people say it: "40m", "5h", "3d".
+func span(d time.Duration) string {
+	switch {
+	case d < time.Hour:
+		return fmt.Sprintf("%dm", max(1, int(d/time.Minute)))
+	case d < 48*time.Hour:
+		return fmt.Sprintf("%dh", int(d/time.Hour))
+	}
+	return fmt.Sprintf("%dd", int(d/(24*time.Hour)))
+}

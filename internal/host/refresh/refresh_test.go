@@ -1,0 +1,170 @@
+package refresh
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tidwall/gjson"
+
+	"github.com/hjk-dev/hjk/internal/agent"
+	"github.com/hjk-dev/hjk/internal/host/store"
+)
+
+func jwt(claims string) string {
+	enc := base64.RawURLEncoding.EncodeToString
+	return enc([]byte(`{"alg":"none"}`)) + "." + enc([]byte(claims)) + ".sig"
+}
+
+func codexAuth(refresh, lastRefresh, account string) string {
+	return `{"tokens":{"id_token":"` + jwt(`{"exp":1893456000}`) + `","access_token":"at-fake","refresh_token":"` + refresh +
+		`","account_id":"` + account + `"},"last_refresh":"` + lastRefresh + `"}`
+}
+
+func geminiCreds(expiryMs int64, active string) string {
+	return fmt.Sprintf(`{"oauth_creds":{"access_token":"ya29.fake","refresh_token":"1//fake","expiry_date":%d},"google_accounts":{"active":%q}}`, expiryMs, active)
+}
+
+// exporter returns out once and counts its calls.
+type exporter struct {
+	out   string
+	err   error
+	calls int
+}
+
+func (e *exporter) export(context.Context, agent.Agent) ([]byte, error) {
+	e.calls++
+	return []byte(e.out), e.err
+}
+
+func TestTake(t *testing.T) {
+	t.Parallel()
+	captured := time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC)
+	old := codexAuth("rt-fake-old", "2026-11-20T00:00:00Z", "acc-1")
+	tests := []struct {
+		name      string
+		agent     agent.Agent
+		account   string
+		stored    *agent.Credential
+		apiKey    bool // an API key captured after the login is stored too
+		exp       exporter
+		want      Outcome
+		wantErr   string
+		wantCalls int
+		wantStore string // the secret stored afterwards ("" : unchanged)
+	}{
+		{name: "codex refreshed", agent: agent.Codex, account: "work",
+			stored:    &agent.Credential{Kind: agent.Subscription, Secret: old, CapturedAt: captured},
+			exp:       exporter{out: codexAuth("rt-fake-new", "2026-11-28T00:00:00Z", "acc-1") + "\n"},
+			want:      Updated, wantCalls: 1, wantStore: codexAuth("rt-fake-new", "2026-11-28T00:00:00Z", "acc-1")},
+		{name: "codex same", agent: agent.Codex,
+			stored: &agent.Credential{Kind: agent.Subscription, Secret: old, CapturedAt: captured},
+			exp:    exporter{out: old}, want: Unchanged, wantCalls: 1},
+		{name: "codex older in container", agent: agent.Codex,
+			stored: &agent.Credential{Kind: agent.Subscription, Secret: old, CapturedAt: captured},
+			exp:    exporter{out: codexAuth("rt-fake-new", "2026-11-01T00:00:00Z", "acc-1")}, want: Unchanged, wantCalls: 1},
+		{name: "codex other account", agent: agent.Codex,
+			stored: &agent.Credential{Kind: agent.Subscription, Secret: old, CapturedAt: captured},
+			exp:    exporter{out: codexAuth("rt-fake-new", "2026-11-28T00:00:00Z", "acc-2")}, want: Unchanged, wantCalls: 1},
+		{name: "codex nothing in container", agent: agent.Codex,
+			stored: &agent.Credential{Kind: agent.Subscription, Secret: old, CapturedAt: captured},
+			exp:    exporter{err: ErrNothing}, want: Unchanged, wantCalls: 1},
+		{name: "codex malformed from container", agent: agent.Codex,
+			stored: &agent.Credential{Kind: agent.Subscription, Secret: old, CapturedAt: captured},
+			exp:    exporter{out: `{"tokens":{"refresh_token":"rt-fake-new"}}`}, want: Unchanged, wantErr: "not valid", wantCalls: 1},
+		{name: "codex exec fails", agent: agent.Codex,
+			stored: &agent.Credential{Kind: agent.Subscription, Secret: old, CapturedAt: captured},
+			exp:    exporter{err: errors.New("container is not running")}, want: Unchanged, wantErr: "not running", wantCalls: 1},
+		{name: "codex api key handed over", agent: agent.Codex, apiKey: true,
+			stored: &agent.Credential{Kind: agent.Subscription, Secret: old, CapturedAt: captured},
+			exp:    exporter{out: codexAuth("rt-fake-new", "2026-11-28T00:00:00Z", "acc-1")}, want: Skipped},
+		{name: "codex nothing stored", agent: agent.Codex,
+			exp: exporter{out: codexAuth("rt-fake-new", "2026-11-28T00:00:00Z", "acc-1")}, want: Skipped},
+		{name: "gemini refreshed", agent: agent.Gemini,
+			stored:    &agent.Credential{Kind: agent.Subscription, Secret: geminiCreds(1_800_000_000_000, "dev@example.com"), CapturedAt: captured},
+			exp:       exporter{out: geminiCreds(1_800_000_360_000, "dev@example.com")},
+			want:      Updated, wantCalls: 1, wantStore: geminiCreds(1_800_000_360_000, "dev@example.com")},
+		{name: "gemini other account", agent: agent.Gemini,
+			stored: &agent.Credential{Kind: agent.Subscription, Secret: geminiCreds(1_800_000_000_000, "dev@example.com"), CapturedAt: captured},
+			exp:    exporter{out: geminiCreds(1_800_000_360_000, "other@example.com")}, want: Unchanged, wantCalls: 1},
+		{name: "claude never asked", agent: agent.Claude,
+			stored: &agent.Credential{Kind: agent.Subscription, Secret: "sk-ant-oat01-" + strings.Repeat("a", 60), CapturedAt: captured},
+			exp:    exporter{out: "x"}, want: Skipped},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			st := store.NewMemory()
+			if tt.stored != nil {
+				if err := store.SaveCredential(st, tt.agent, tt.account, *tt.stored); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if tt.apiKey {
+				if err := store.SaveCredential(st, tt.agent, tt.account, agent.Credential{Kind: agent.APIKey, Secret: "sk-fake-key-0123456789", CapturedAt: captured.Add(time.Hour)}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			exp := tt.exp
+			got, err := Take(context.Background(), st, tt.agent, tt.account, exp.export)
+			if got != tt.want {
+				t.Errorf("outcome %d, want %d", got, tt.want)
+			}
+			if tt.wantErr == "" && err != nil || tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)) {
+				t.Errorf("error %v, want one containing %q", err, tt.wantErr)
+			}
+			if err != nil && strings.Contains(err.Error(), "rt-fake") {
+				t.Errorf("the error shows a token")
+			}
+			if exp.calls != tt.wantCalls {
+				t.Errorf("%d execs, want %d", exp.calls, tt.wantCalls)
+			}
+			if tt.stored == nil {
+				return
+			}
+			now, err := store.LoadKind(st, tt.agent, agent.Subscription, tt.account)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := tt.wantStore
+			if want == "" {
+				want = tt.stored.Secret
+			}
+			if now.Secret != want {
+				t.Errorf("the store holds refresh token %q, want the secret %s", gjson.Get(now.Secret, "tokens.refresh_token"), map[bool]string{true: "updated", false: "unchanged"}[tt.wantStore != ""])
+			}
+			if !now.CapturedAt.Equal(captured) {
+				t.Errorf("capture time %v, want the stored one kept (%v)", now.CapturedAt, captured)
+			}
+		})
+	}
+}
+
+func TestExpiry(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
+	cred := func(exp time.Time) agent.Credential {
+		return agent.Credential{Kind: agent.Subscription, Secret: geminiCreds(exp.UnixMilli(), "dev@example.com")}
+	}
+	tests := []struct {
+		c    agent.Credential
+		want string
+	}{
+		{cred(now.Add(-3 * time.Hour)), "expired 3h ago"},
+		{cred(now.Add(-72 * time.Hour)), "expired 3d ago"},
+		{cred(now.Add(5 * time.Hour)), "expires in 5h"},
+		{cred(now.Add(10 * time.Minute)), "expires in 10m"},
+		{cred(now.Add(25 * time.Hour)), ""},
+		{agent.Credential{Kind: agent.APIKey, Secret: "sk-fake-key-0123456789"}, ""},
+	}
+	for _, tt := range tests {
+		got := Expiry(agent.Gemini, tt.c, now)
+		if tt.want == "" && got != "" || !strings.HasPrefix(got, tt.want) {
+			t.Errorf("Expiry = %q, want it to start with %q", got, tt.want)
+		}
+	}
+}
