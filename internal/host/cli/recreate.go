@@ -23,6 +23,7 @@ func recreateCommand(app *App, args []string) error {
 	if err != nil {
 		return err
 	}
+	app.takeBackAll(ctx, is, in)
 	_, err = is.mgr.Recreate(ctx, in, image)
 	return err
 }

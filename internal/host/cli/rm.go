@@ -46,5 +46,6 @@ func rmCommand(app *App, args []string) error {
 			return &UserError{Err: fmt.Errorf("not removed")}
 		}
 	}
+	app.takeBackAll(ctx, is, in)
 	return is.mgr.Remove(ctx, in)
 }

@@ -94,7 +94,9 @@ func runCommand(app *App, args []string) error {
 	spec.Cmd, spec.Workdir = base.Cmd, base.Workdir
 	spec.Env = append(base.Env, spec.Env...)
 	spec.Values = append(base.Values, spec.Values...)
-	return app.session(ctx, is, in, spec, fresh, ensure)
+	err = app.session(ctx, is, in, spec, fresh, ensure)
+	app.takeBack(ctx, is, in, name, account)
+	return err
 }
 
 // agentSession is the command and environment of a session of agent name:
@@ -138,6 +140,7 @@ func (app *App) agentSession(name, account, prompt string, extra []string, is *i
 	if err != nil {
 		return spec, err
 	}
+	app.warnExpiry(a, account, c)
 	v := a.Var(c.Kind)
 	spec.Env = append(spec.Env, v)
 	spec.Values = append(spec.Values, v+"="+c.Secret)

@@ -20,5 +20,6 @@ func stopCommand(app *App, args []string) error {
 	if err != nil {
 		return err
 	}
+	app.takeBackAll(ctx, is, in)
 	return is.mgr.Stop(ctx, in)
 }
