@@ -58,8 +58,18 @@ func authCommand(app *App, args []string) error {
 		fs.Usage()
 		return &UserError{Err: errors.New("auth: name an agent, or status or rm"), Code: 2}
 	}
-	_, err := agent.Lookup(fs.Arg(0))
-	return &UserError{Err: err, Hint: "Run 'hjk auth --help' for usage.", Code: 2}
+	if w := fs.Arg(0); w != "status" && w != "rm" {
+		if _, err := agent.Lookup(w); err != nil {
+			return &UserError{Err: err, Hint: "Run 'hjk auth --help' for usage.", Code: 2}
+		}
+	}
+	// Global flags came before the subcommand (hjk auth -q claude): the
+	// rest, with its "--", goes to it.
+	rest := fs.Args()
+	if d := fs.ArgsLenAtDash(); d >= 0 {
+		rest = append(append(append([]string(nil), rest[:d]...), "--"), rest[d:]...)
+	}
+	return authCommand(app, rest)
 }
 
 type authOptions struct {
