@@ -63,7 +63,7 @@ func sha(s string) string {
 // container; hjk takes the new single-use refresh token back into the store
 // when the session ends, and a session in a second instance gets it. An
 // instance keeps its account (--account work) for later sessions; `hjk
-// stop` takes back a refresh made outside a session; an older copy never
+// stop` and `hjk recreate` take back a refresh made outside a session; an older copy never
 // replaces a newer one (`hjk rm`). No token shows in hjk's output.
 func TestRefreshTakenBack(t *testing.T) {
 	t.Parallel()
@@ -97,7 +97,7 @@ func TestRefreshTakenBack(t *testing.T) {
 			}
 			return r.stdout
 		}
-		rotated, twice := rt+"-rotated", rt+"-rotated-rotated"
+		rotated, twice, thrice := rt+"-rotated", rt+"-rotated-rotated", rt+"-rotated-rotated-rotated"
 
 		// The agent refreshes in instance one, then exits.
 		out := run("run", "one", "--agent", "codex", "--account", "work", "--", "rotate")
@@ -141,10 +141,17 @@ func TestRefreshTakenBack(t *testing.T) {
 			t.Errorf("instance two is still running after hjk stop")
 		}
 
-		// Instance one still holds the older copy: removing it takes
+		// hjk recreate takes back what the old container refreshed.
+		run("exec", "two", "--", "codex", "rotate")
+		run("recreate", "two")
+		if got := stored(); got != thrice {
+			t.Fatal("hjk recreate did not take back the login refreshed in the old container")
+		}
+
+		// Instance one still holds an older copy: removing it takes
 		// nothing back.
 		run("rm", "one", "-f")
-		if got := stored(); got != twice {
+		if got := stored(); got != thrice {
 			t.Fatal("hjk rm replaced the newer login with instance one's older copy")
 		}
 
