@@ -46,24 +46,29 @@ func TestHelp(t *testing.T) {
 	}
 }
 
-// TestDocsCurrent fails when docs/cli is not what the commands' help
-// makes: regenerate with `go run ./cmd/hjk __docs docs/cli`.
+// TestDocsCurrent fails when docs/cli or docs/man is not what the
+// commands' help makes.
 func TestDocsCurrent(t *testing.T) {
 	t.Parallel()
-	dir := filepath.Join("..", "..", "..", "docs", "cli")
-	pages, err := docPages()
+	docsCurrent(t, "cli", docPages, "rm -r docs/cli && go run ./cmd/hjk __docs docs/cli")
+	docsCurrent(t, "man", manPages, "rm -r docs/man && go run ./cmd/hjk __docs --man docs/man")
+}
+
+func docsCurrent(t *testing.T, folder string, gen func() (map[string][]byte, error), regen string) {
+	dir := filepath.Join("..", "..", "..", "docs", folder)
+	pages, err := gen()
 	if err != nil {
 		t.Fatal(err)
 	}
-	const fix = "regenerate with: go run ./cmd/hjk __docs docs/cli (after deleting docs/cli)"
+	fix := "regenerate with: " + regen
 	for name, want := range pages {
 		got, err := os.ReadFile(filepath.Join(dir, name))
 		if err != nil {
-			t.Errorf("docs/cli/%s: %v: %s", name, err, fix)
+			t.Errorf("docs/%s/%s: %v: %s", folder, name, err, fix)
 			continue
 		}
 		if !bytes.Equal(got, want) {
-			t.Errorf("docs/cli/%s is stale: %s", name, fix)
+			t.Errorf("docs/%s/%s is stale: %s", folder, name, fix)
 		}
 	}
 	entries, err := os.ReadDir(dir)
@@ -72,7 +77,7 @@ func TestDocsCurrent(t *testing.T) {
 	}
 	for _, e := range entries {
 		if _, ok := pages[e.Name()]; !ok {
-			t.Errorf("docs/cli/%s belongs to no command: %s", e.Name(), fix)
+			t.Errorf("docs/%s/%s belongs to no command: %s", folder, e.Name(), fix)
 		}
 	}
 }
