@@ -15,6 +15,7 @@ import (
 	"github.com/tidwall/gjson"
 
 	"github.com/hjk-dev/hjk/internal/agent"
+	"github.com/hjk-dev/hjk/internal/host/instance"
 	"github.com/hjk-dev/hjk/internal/host/store"
 )
 
@@ -38,13 +39,16 @@ fi
 `
 
 // refreshImage builds, on the harness's image, one with the stand-in codex,
-// and makes it the image of new instances.
+// a user "agent" (uid 1000) and a file only root may read, and makes it the
+// image of new instances.
 func refreshImage(t *testing.T, h *harness) {
 	t.Helper()
 	dir := t.TempDir()
-	tag := fmt.Sprintf("hjke2e-refresh:%d", os.Getpid())
+	// One image per test: each removes its own when it ends.
+	tag := fmt.Sprintf("hjke2e-refresh-%s:%d", strings.ToLower(strings.NewReplacer("/", "-", "_", "-").Replace(t.Name())), os.Getpid())
 	os.WriteFile(filepath.Join(dir, "codex"), []byte(standInCodex), 0o755)
-	os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte("FROM "+h.image+"\nCOPY codex /usr/local/bin/codex\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte("FROM "+h.image+"\nCOPY codex /usr/local/bin/codex\n"+
+		"RUN useradd -m -u 1000 agent && printf root-only-e2eFAKE >/root/only-root && chmod 600 /root/only-root\n"), 0o644)
 	if out, err := exec.Command(h.engine, "build", "-q", "-t", tag, dir).CombinedOutput(); err != nil {
 		t.Fatalf("%s build: %v: %s", h.engine, err, out)
 	}
@@ -161,6 +165,66 @@ func TestRefreshTakenBack(t *testing.T) {
 					t.Fatal("a token is in hjk's output")
 				}
 			}
+		}
+	})
+}
+
+// TestExportAsUser: in a container running as root, `hjk-init export` with
+// HJK_USER reads the home hjk-init wrote for that user, as that user: a
+// file the agent pointed at something only root may read stays unread.
+func TestExportAsUser(t *testing.T) {
+	t.Parallel()
+	forEngine(t, func(t *testing.T, h *harness) {
+		refreshImage(t, h)
+		h.ok("run", "asuser", "--agent", "shell", "true")
+		name := h.ps()["asuser"].Name
+		claims := base64.RawURLEncoding.EncodeToString([]byte(`{"exp":1893456000}`))
+		auth := `{"tokens":{"id_token":"eyJhbGciOiJub25lIn0.` + claims + `.c2ln","access_token":"at-e2eFAKE","refresh_token":"rt-e2eFAKE-user","account_id":"a"},"last_refresh":"2026-11-27T00:00:00Z"}`
+		exe := func(env []string, args ...string) (string, string, int) {
+			t.Helper()
+			argv := []string{"exec"}
+			for _, e := range env {
+				k, _, _ := strings.Cut(e, "=")
+				argv = append(argv, "-e", k)
+			}
+			cmd := exec.Command(h.engine, append(append(argv, name), args...)...)
+			cmd.Env = append(os.Environ(), env...)
+			var out, errb strings.Builder
+			cmd.Stdout, cmd.Stderr = &out, &errb
+			err := cmd.Run()
+			code := 0
+			if ee, ok := err.(*exec.ExitError); ok {
+				code = ee.ExitCode()
+			} else if err != nil {
+				t.Fatal(err)
+			}
+			return out.String(), errb.String(), code
+		}
+		user := []string{agent.UserVar + "=agent"}
+		if out, _, code := exe(user, instance.InitPath, "export", "codex"); code != 3 || out != "" {
+			t.Fatalf("export before any login: exit %d, %d bytes out; want 3 and nothing", code, len(out))
+		}
+		if _, errs, code := exe(append(user, agent.Codex.SubscriptionVar+"="+auth), instance.InitPath, "--", "true"); code != 0 {
+			t.Fatalf("hjk-init writing the login for HJK_USER=agent: exit %d: %s", code, errs)
+		}
+		if owner, _, _ := exe(nil, "stat", "-c", "%U", "/home/agent/.codex/auth.json"); strings.TrimSpace(owner) != "agent" {
+			t.Fatalf("auth.json in agent's home belongs to %q", owner)
+		}
+		out, errs, code := exe(user, instance.InitPath, "export", "codex")
+		if code != 0 || strings.TrimSpace(out) != auth {
+			t.Fatalf("export as HJK_USER=agent: exit %d (%s), and %s", code, errs, map[bool]string{true: "the login as written", false: "not the login hjk-init wrote"}[strings.TrimSpace(out) == auth])
+		}
+		// As root without HJK_USER, root's home holds no login.
+		if _, _, code := exe(nil, instance.InitPath, "export", "codex"); code != 3 {
+			t.Errorf("export as root without HJK_USER: exit %d, want 3 (root's home has no login)", code)
+		}
+		exe(nil, "ln", "-sf", "/root/only-root", "/home/agent/.codex/auth.json")
+		out, errs, code = exe(user, instance.InitPath, "export", "codex")
+		if code != 125 || out != "" || !strings.Contains(errs, "permission denied") {
+			t.Errorf("export through a link to a root-only file: exit %d, %d bytes out, stderr %q; want 125, nothing, permission denied", code, len(out), errs)
+		}
+		if strings.Contains(out+errs, "root-only-e2eFAKE") || strings.Contains(out+errs, "rt-e2eFAKE") {
+			t.Error("export showed a file's content in its error")
 		}
 	})
 }
