@@ -147,6 +147,11 @@ func (app *App) complete(words []string) []string {
 		}
 	}
 	if valueOf != "" {
+		if cur == "=" && strings.HasPrefix(valueOf, "--") {
+			// bash at "--agent=": COMP_WORDS ends in "=", but readline
+			// completes the empty text after it.
+			cur = ""
+		}
 		return prefixed(app.flagValues(strings.TrimLeft(valueOf, "-")), cur)
 	}
 	if name, val, ok := strings.Cut(cur, "="); ok && strings.HasPrefix(name, "--") {

@@ -30,6 +30,7 @@ func TestComplete(t *testing.T) {
 		{[]string{"run", "b", "--agent", ""}, []string{"claude", "codex", "gemini", "shell"}},
 		{[]string{"run", "b", "--agent=s"}, []string{"--agent=shell"}},
 		{[]string{"run", "b", "--agent", "=", "co"}, []string{"codex"}},
+		{[]string{"run", "b", "--runtime", "="}, []string{"container", "docker", "podman"}},
 		// A flag's value is not taken for the branch.
 		{[]string{"run", "--image", "x", "b", "--ag"}, []string{"--agent"}},
 		// After --, the words are the agent's.
