@@ -7,6 +7,7 @@ import (
 
 	"github.com/hjk-dev/hjk/internal/guest/doctor"
 	"github.com/hjk-dev/hjk/internal/guest/export"
+	"github.com/hjk-dev/hjk/internal/guest/sessiond"
 	"github.com/hjk-dev/hjk/internal/version"
 )
 
@@ -27,6 +28,7 @@ func commands() []command {
 		{"version", "print hjk-init's version", versionCommand},
 		{"doctor", "check that agent sessions can work in this image", doctor.Main},
 		{"export", "print an agent's login from its files, for hjk to take back (exit 3: none)", export.Main},
+		{"session", "hold sessions that outlive the terminal (start, attach, list, kill)", sessiond.Main},
 	}
 }
 

@@ -1,0 +1,240 @@
+// Package sessiond is hjk-init's session server and client: sessions that
+// outlive the terminal. `session start` puts a command on a PTY held by a
+// small server process inside the container (reparented to the container's
+// init), which logs its output, records its state (package session) and
+// serves clients on a unix socket; `session attach`, run through
+// `<runtime> exec -it`, connects the terminal to it. Killing the client, or
+// the exec on the host, leaves the command running.
+//
+// It touches the PTY, its socket under session.RunDir, and the session's
+// log and state files; it never writes credentials: hjk runs the command
+// as `hjk-init -- AGENT`, which does that in the session itself.
+//
+// Signals: the server ends the session (TERM to the agent's process group,
+// HUP 2 s later, KILL 3.5 s later) on TERM or INT (a container stopping) or
+// `session kill`, and ignores HUP. The client passes WINCH on as the new
+// size; the terminal is raw, so Ctrl-C reaches the agent as a key.
+//
+// Exit codes: start 0 once the server runs (with --attach: as attach),
+// attach the session's exit status when it ends and 0 on detach, 1 when
+// the session is not running, 125 for bad arguments or a server that could
+// not start.
+package sessiond
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"github.com/hjk-dev/hjk/internal/session"
+)
+
+const usage = `usage: hjk-init session start --name NAME [--attach] [--detach-keys KEYS] -- COMMAND [ARG...]
+       hjk-init session attach [--detach-keys KEYS] NAME
+       hjk-init session list
+       hjk-init session kill [--signal N] NAME
+Detach keys: docker's syntax, default ` + session.DefaultDetachKeys + ` (or $` + session.DetachVar + `).
+`
+
+// Main runs `hjk-init session ARGS`.
+func Main(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		io.WriteString(stderr, usage)
+		return 125
+	}
+	o, err := parseArgs(args[1:])
+	if err != nil {
+		fmt.Fprintf(stderr, "hjk-init: session %s: %v\n%s", args[0], err, usage)
+		return 125
+	}
+	switch args[0] {
+	case "start":
+		return start(o, stderr)
+	case "serve": // started by start, never by hand
+		// fd 3 is start's pipe; the agent must not inherit it, or start
+		// would wait for the agent to end.
+		syscall.CloseOnExec(3)
+		ready := os.NewFile(3, "ready")
+		if o.name == "" || len(o.cmd) == 0 || ready == nil {
+			return 125
+		}
+		return serve(o.name, o.rows, o.cols, o.cmd, ready)
+	case "attach":
+		if len(o.pos) != 1 {
+			break
+		}
+		return attach(o.pos[0], o.keys, os.Stdin, os.Stdout, os.Stderr)
+	case "kill":
+		if len(o.pos) != 1 {
+			break
+		}
+		return kill(o.pos[0], o.signal, stderr)
+	case "list":
+		return list(stdout)
+	case "-h", "--help":
+		io.WriteString(stdout, usage)
+		return 0
+	}
+	io.WriteString(stderr, usage)
+	return 125
+}
+
+type options struct {
+	name       string
+	attach     bool
+	keys       []byte
+	signal     byte
+	rows, cols uint16
+	pos, cmd   []string
+}
+
+func parseArgs(args []string) (options, error) {
+	o := options{}
+	spec := os.Getenv(session.DetachVar)
+	if spec == "" {
+		spec = session.DefaultDetachKeys
+	}
+	num := func(s string, max int) (int, error) {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 0 || n > max {
+			return 0, fmt.Errorf("%q is not a number from 0 to %d", s, max)
+		}
+		return n, nil
+	}
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" {
+			o.cmd = args[i+1:]
+			break
+		}
+		if a == "--attach" {
+			o.attach = true
+			continue
+		}
+		if !strings.HasPrefix(a, "--") {
+			o.pos = append(o.pos, a)
+			continue
+		}
+		if i+1 >= len(args) {
+			return o, fmt.Errorf("%s needs a value", a)
+		}
+		v := args[i+1]
+		i++
+		var n int
+		var err error
+		switch a {
+		case "--name":
+			o.name, err = v, session.CheckName(v)
+		case "--detach-keys":
+			spec = v
+		case "--signal":
+			n, err = num(v, 64)
+			o.signal = byte(n)
+		case "--rows":
+			n, err = num(v, 65535)
+			o.rows = uint16(n)
+		case "--cols":
+			n, err = num(v, 65535)
+			o.cols = uint16(n)
+		default:
+			err = fmt.Errorf("unknown option %s", a)
+		}
+		if err != nil {
+			return o, err
+		}
+	}
+	for _, p := range o.pos {
+		if err := session.CheckName(p); err != nil {
+			return o, err
+		}
+	}
+	var err error
+	o.keys, err = session.ParseDetachKeys(spec)
+	return o, err
+}
+
+// start runs the session's server as a process of its own (a new session
+// of the kernel's, no terminal, so nothing of the caller's exec holds it),
+// waits until it runs the command, and returns, or attaches.
+func start(o options, stderr io.Writer) int {
+	if o.name == "" || len(o.cmd) == 0 {
+		fmt.Fprintf(stderr, "hjk-init: session start needs --name and a command after --\n%s", usage)
+		return 125
+	}
+	ws, _ := getSize(os.Stdin)
+	if o.rows > 0 {
+		ws.rows, ws.cols = o.rows, o.cols
+	}
+	r, w, err := os.Pipe()
+	if err != nil {
+		fmt.Fprintf(stderr, "hjk-init: session start: %v\n", err)
+		return 125
+	}
+	null, err := os.OpenFile(os.DevNull, os.O_RDWR, 0)
+	if err != nil {
+		fmt.Fprintf(stderr, "hjk-init: session start: %v\n", err)
+		return 125
+	}
+	argv := []string{"hjk-init", "session", "serve", "--name", o.name,
+		"--rows", strconv.Itoa(int(ws.rows)), "--cols", strconv.Itoa(int(ws.cols)), "--"}
+	pid, err := syscall.ForkExec("/proc/self/exe", append(argv, o.cmd...), &syscall.ProcAttr{
+		Env:   os.Environ(),
+		Files: []uintptr{null.Fd(), null.Fd(), null.Fd(), w.Fd()},
+		Sys:   &syscall.SysProcAttr{Setsid: true},
+	})
+	w.Close()
+	null.Close()
+	if err != nil {
+		fmt.Fprintf(stderr, "hjk-init: session start: %v\n", err)
+		return 125
+	}
+	// The server outlives this process (init adopts it); while both run,
+	// reap it here so it never lingers as a zombie.
+	go func() {
+		var ws syscall.WaitStatus
+		syscall.Wait4(pid, &ws, 0, nil)
+	}()
+	msg, _ := io.ReadAll(r)
+	r.Close()
+	if string(msg) != "ok" {
+		if len(msg) == 0 {
+			msg = []byte("the session server ended before it started the command")
+		}
+		fmt.Fprintf(stderr, "hjk-init: session %s: %s\n", o.name, msg)
+		return 125
+	}
+	if o.attach {
+		return attach(o.name, o.keys, os.Stdin, os.Stdout, os.Stderr)
+	}
+	return 0
+}
+
+// list prints the sessions in the state folder, in the folder's order:
+// name, state, command.
+func list(stdout io.Writer) int {
+	d, err := os.Open(stateDir())
+	if err != nil {
+		return 0 // no folder: no session yet
+	}
+	names, _ := d.Readdirnames(-1)
+	d.Close()
+	for _, n := range names {
+		name, ok := strings.CutSuffix(n, ".json")
+		if !ok {
+			continue
+		}
+		st, err := readState(name)
+		if err != nil {
+			continue
+		}
+		state := st.State
+		if state == session.Exited {
+			state += " " + strconv.Itoa(st.ExitCode)
+		}
+		fmt.Fprintf(stdout, "%s\t%s\t%s\n", st.Name, state, strings.Join(st.Command, " "))
+	}
+	return 0
+}

@@ -1,0 +1,394 @@
+package sessiond
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/hjk-dev/hjk/internal/session"
+)
+
+// replayMax is how much recent output a client that attaches is shown
+// first, before the redraw the resize triggers.
+const replayMax = 16 << 10
+
+// clientQueue is how many output chunks a client may lag behind before the
+// server drops it: a client that stopped reading (its exec was killed and
+// nobody drains its terminal) must never block the session.
+const clientQueue = 1024
+
+// Escalation when a session is ended (hjk kill, or TERM to the server when
+// the container stops): the first signal at once, HUP after hupAfter (an
+// interactive shell ignores TERM), KILL after killAfter. The idle init
+// waits 5 s for everything to exit, so the state is recorded before that.
+const (
+	hupAfter  = 2 * time.Second
+	killAfter = 3500 * time.Millisecond
+)
+
+// server holds one session: the agent on a PTY, its log, its state file
+// and the clients attached on its socket.
+type server struct {
+	dir, sock string
+	master    *os.File
+	log       *os.File
+	pid       int
+
+	mu      sync.Mutex
+	clients map[*client]bool
+	recent  []byte
+	size    winsize
+	st      session.State
+	ending  bool
+}
+
+type client struct {
+	conn *os.File
+	out  chan []byte // encoded frames
+	once sync.Once
+	done chan struct{} // closed when the writer has finished
+}
+
+func (c *client) close() { c.once.Do(func() { close(c.out) }) }
+
+// serve runs the server of session name until its agent exits; ready (fd 3
+// of the server) gets "ok" or what went wrong, for `session start`.
+func serve(name string, rows, cols uint16, cmd []string, ready *os.File) int {
+	s, err := newServer(name, rows, cols, cmd)
+	if err != nil {
+		fmt.Fprintf(ready, "%v", err)
+		return 125
+	}
+	io.WriteString(ready, "ok")
+	ready.Close()
+	return s.run()
+}
+
+func newServer(name string, rows, cols uint16, cmd []string) (*server, error) {
+	s := &server{dir: stateDir(), clients: map[*client]bool{}}
+	run := runDir()
+	if err := os.MkdirAll(run, 0o700); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(s.dir, 0o755); err != nil {
+		return nil, err
+	}
+	s.sock = filepath.Join(run, name+".sock")
+	if c, err := dial(s.sock); err == nil {
+		c.Close()
+		return nil, fmt.Errorf("session %s is already running", name)
+	}
+	os.Remove(s.sock) // a server that died left it
+	l, err := listen(s.sock)
+	if err != nil {
+		return nil, err
+	}
+	path, err := lookPath(cmd[0])
+	if err != nil {
+		l.close()
+		return nil, err
+	}
+	master, tty, err := openPTY()
+	if err != nil {
+		l.close()
+		return nil, fmt.Errorf("open a terminal: %w", err)
+	}
+	if rows == 0 || cols == 0 {
+		rows, cols = 24, 80
+	}
+	setSize(master, rows, cols)
+	s.size = winsize{rows: rows, cols: cols}
+	s.log, err = os.OpenFile(filepath.Join(s.dir, session.LogFile(name)), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+	if err != nil {
+		l.close()
+		return nil, err
+	}
+	wd, _ := os.Getwd()
+	// The agent leads a session of its own with the PTY as its terminal,
+	// so job control, Ctrl-C and SIGWINCH work inside.
+	s.pid, err = syscall.ForkExec(path, cmd, &syscall.ProcAttr{
+		Dir:   wd,
+		Env:   os.Environ(),
+		Files: []uintptr{tty.Fd(), tty.Fd(), tty.Fd()},
+		Sys:   &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0},
+	})
+	tty.Close()
+	if err != nil {
+		l.close()
+		return nil, fmt.Errorf("%s: %w", cmd[0], err)
+	}
+	s.master = master
+	s.st = session.State{Name: name, Command: cmd, PID: s.pid, State: session.Running, Started: time.Now().UTC()}
+	s.save()
+	go s.acceptLoop(l)
+	return s, nil
+}
+
+func (s *server) run() int {
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
+	go func() {
+		for sig := range sigs {
+			if sig != syscall.SIGHUP { // no terminal of its own: HUP means nothing
+				s.end(syscall.SIGTERM)
+			}
+		}
+	}()
+	drained := make(chan struct{})
+	go s.pump(drained)
+	var ws syscall.WaitStatus
+	for {
+		_, err := syscall.Wait4(s.pid, &ws, 0, nil)
+		if err != syscall.EINTR {
+			break
+		}
+	}
+	// Output still in the PTY comes through; a background process that
+	// kept the terminal open must not hold the session up.
+	s.master.SetReadDeadline(time.Now().Add(500 * time.Millisecond))
+	<-drained
+	code := ws.ExitStatus()
+	if ws.Signaled() {
+		code = 128 + int(ws.Signal())
+	}
+	now := time.Now().UTC()
+	s.mu.Lock()
+	s.st.State, s.st.ExitCode, s.st.Ended = session.Exited, code, &now
+	s.saveLocked()
+	os.Remove(s.sock)
+	exit := appendFrame(nil, frameExit, codePayload(code))
+	var writers []*client
+	for c := range s.clients {
+		select {
+		case c.out <- exit:
+		default:
+		}
+		c.close()
+		writers = append(writers, c)
+	}
+	s.clients = nil
+	s.mu.Unlock()
+	s.log.Close()
+	deadline := time.After(time.Second)
+	for _, c := range writers {
+		select {
+		case <-c.done:
+		case <-deadline:
+		}
+	}
+	return 0
+}
+
+// pump copies the PTY's output to the log, the replay buffer and every
+// attached client, until the terminal is closed.
+func (s *server) pump(done chan struct{}) {
+	defer close(done)
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := s.master.Read(buf)
+		if n > 0 {
+			s.log.Write(buf[:n])
+			f := appendFrame(nil, frameOutput, buf[:n])
+			s.mu.Lock()
+			s.recent = append(s.recent, buf[:n]...)
+			if len(s.recent) > replayMax {
+				s.recent = append(s.recent[:0], s.recent[len(s.recent)-replayMax:]...)
+			}
+			for c := range s.clients {
+				select {
+				case c.out <- f:
+				default: // too far behind: drop it
+					delete(s.clients, c)
+					c.close()
+				}
+			}
+			s.mu.Unlock()
+		}
+		if err != nil {
+			return // EIO once the agent and its children closed the terminal
+		}
+	}
+}
+
+func (s *server) acceptLoop(l *listener) {
+	for {
+		conn, err := l.accept()
+		if err != nil {
+			return
+		}
+		c := &client{conn: conn, out: make(chan []byte, clientQueue), done: make(chan struct{})}
+		go c.write()
+		go s.serveClient(c)
+	}
+}
+
+func (c *client) write() {
+	defer close(c.done)
+	defer c.conn.Close()
+	for f := range c.out {
+		c.conn.SetWriteDeadline(time.Now().Add(10 * time.Second))
+		if _, err := c.conn.Write(f); err != nil {
+			for range c.out {
+			}
+			return
+		}
+	}
+}
+
+// serveClient reads one client's frames until it goes away.
+func (s *server) serveClient(c *client) {
+	defer func() {
+		s.mu.Lock()
+		if s.clients != nil && s.clients[c] {
+			delete(s.clients, c)
+			c.close()
+		}
+		s.mu.Unlock()
+	}()
+	for {
+		f, err := readFrame(c.conn)
+		if err != nil {
+			return
+		}
+		switch f.kind {
+		case frameHello:
+			if !s.attach(c, f.data) {
+				return
+			}
+		case frameInput:
+			s.master.Write(f.data)
+		case frameSize:
+			if len(f.data) == 4 {
+				s.resize(u16(f.data), u16(f.data[2:]), false)
+			}
+		case frameKill:
+			sig := syscall.SIGHUP
+			if len(f.data) == 1 && f.data[0] != 0 && f.data[0] < 65 {
+				sig = syscall.Signal(f.data[0])
+			}
+			s.end(sig)
+			// Stay to tell it the exit status: the client waits for it.
+			s.mu.Lock()
+			if s.clients == nil {
+				s.mu.Unlock()
+				c.close()
+				return
+			}
+			s.clients[c] = true
+			s.mu.Unlock()
+		}
+	}
+}
+
+// attach adds c to the clients, shows it the recent output, and makes the
+// agent redraw by resizing its terminal to the client's size.
+func (s *server) attach(c *client, hello []byte) bool {
+	s.mu.Lock()
+	if s.clients == nil {
+		s.mu.Unlock()
+		return false
+	}
+	if len(s.recent) > 0 {
+		c.out <- appendFrame(nil, frameOutput, s.recent)
+	}
+	s.clients[c] = true
+	now := time.Now().UTC()
+	s.st.Attached = &now
+	s.saveLocked()
+	s.mu.Unlock()
+	rows, cols := s.size.rows, s.size.cols
+	if len(hello) == 4 && u16(hello) > 0 && u16(hello[2:]) > 0 {
+		rows, cols = u16(hello), u16(hello[2:])
+	}
+	s.resize(rows, cols, true)
+	return true
+}
+
+// resize sets the PTY's size; the kernel signals WINCH to the agent when it
+// changed. With redraw and no change, it is changed and changed back, so
+// the agent redraws its screen all the same. The last client to attach or
+// resize decides the size.
+func (s *server) resize(rows, cols uint16, redraw bool) {
+	if rows == 0 || cols == 0 {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if redraw && s.size.rows == rows && s.size.cols == cols && rows > 1 {
+		setSize(s.master, rows-1, cols)
+	}
+	setSize(s.master, rows, cols)
+	s.size = winsize{rows: rows, cols: cols}
+}
+
+// end signals the agent's process group with sig and escalates to HUP and
+// KILL while it stays.
+func (s *server) end(sig syscall.Signal) {
+	s.mu.Lock()
+	if s.ending || s.clients == nil {
+		s.mu.Unlock()
+		return
+	}
+	s.ending = true
+	s.mu.Unlock()
+	pid := s.pid
+	signalGroup(pid, sig)
+	time.AfterFunc(hupAfter, func() { signalGroup(pid, syscall.SIGHUP) })
+	time.AfterFunc(killAfter, func() { signalGroup(pid, syscall.SIGKILL) })
+}
+
+// signalGroup signals the agent's process group (it leads it), else the
+// agent alone.
+func signalGroup(pid int, sig syscall.Signal) {
+	if syscall.Kill(-pid, sig) != nil {
+		syscall.Kill(pid, sig)
+	}
+}
+
+func (s *server) save() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.saveLocked()
+}
+
+// saveLocked writes the state file atomically: a reader (hjk on the host)
+// never sees half of it.
+func (s *server) saveLocked() {
+	b, err := json.MarshalIndent(s.st, "", "  ")
+	if err != nil {
+		return
+	}
+	p := filepath.Join(s.dir, session.StateFile(s.st.Name))
+	tmp := p + ".tmp"
+	if err := os.WriteFile(tmp, append(b, '\n'), 0o644); err != nil {
+		return
+	}
+	os.Rename(tmp, p)
+}
+
+// lookPath finds a command with no slash on PATH (hjk passes absolute
+// paths; this is for people typing in the container).
+func lookPath(name string) (string, error) {
+	if strings.Contains(name, "/") {
+		return name, nil
+	}
+	path := os.Getenv("PATH")
+	if path == "" {
+		path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+	}
+	for _, d := range filepath.SplitList(path) {
+		p := filepath.Join(d, name)
+		if fi, err := os.Stat(p); err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0 {
+			return p, nil
+		}
+	}
+	return "", fmt.Errorf("%s: %w", name, errors.New("command not found in PATH"))
+}

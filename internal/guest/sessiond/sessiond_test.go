@@ -1,0 +1,317 @@
+package sessiond
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/creack/pty"
+
+	"github.com/hjk-dev/hjk/internal/session"
+)
+
+// bin is hjk-init, built once: the server and client run as the real
+// binary, outside any container.
+var bin string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "sessiond-")
+	if err != nil {
+		panic(err)
+	}
+	bin = filepath.Join(dir, "hjk-init")
+	cmd := exec.Command("go", "build", "-o", bin, "../../../cmd/hjk-init")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "build hjk-init: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// world is one test's session folders.
+type world struct {
+	t   *testing.T
+	env []string
+	dir string
+}
+
+func newWorld(t *testing.T) *world {
+	d := t.TempDir()
+	w := &world{t: t, dir: filepath.Join(d, "state")}
+	w.env = append(os.Environ(), session.DirVar+"="+w.dir, session.RunVar+"="+filepath.Join(d, "run"))
+	t.Cleanup(func() {
+		// End every session this test left running.
+		names, _ := filepath.Glob(filepath.Join(w.dir, "*.json"))
+		for _, n := range names {
+			if st := w.state(strings.TrimSuffix(filepath.Base(n), ".json")); st.State == session.Running {
+				syscall.Kill(-st.PID, syscall.SIGKILL)
+			}
+		}
+	})
+	return w
+}
+
+func (w *world) cmd(args ...string) *exec.Cmd {
+	c := exec.Command(bin, append([]string{"session"}, args...)...)
+	c.Env = w.env
+	return c
+}
+
+func (w *world) run(args ...string) (string, int) {
+	w.t.Helper()
+	var out bytes.Buffer
+	c := w.cmd(args...)
+	c.Stdout, c.Stderr = &out, &out
+	err := c.Run()
+	if ee, ok := err.(*exec.ExitError); ok {
+		return out.String(), ee.ExitCode()
+	}
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return out.String(), 0
+}
+
+func (w *world) state(name string) session.State {
+	var st session.State
+	b, err := os.ReadFile(filepath.Join(w.dir, session.StateFile(name)))
+	if err == nil {
+		err = json.Unmarshal(b, &st)
+	}
+	if err != nil {
+		w.t.Fatalf("state of %s: %v", name, err)
+	}
+	return st
+}
+
+func (w *world) waitState(name, want string) session.State {
+	w.t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if st := w.state(name); st.State == want {
+			return st
+		}
+	}
+	w.t.Fatalf("session %s never reached %s: %+v", name, want, w.state(name))
+	return session.State{}
+}
+
+// term is an attach client on a real PTY.
+type term struct {
+	t   *testing.T
+	cmd *exec.Cmd
+	pty *os.File
+	mu  sync.Mutex
+	out bytes.Buffer
+}
+
+func (w *world) attach(args ...string) *term {
+	c := w.cmd(append([]string{"attach"}, args...)...)
+	f, err := pty.StartWithSize(c, &pty.Winsize{Rows: 30, Cols: 100})
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	tm := &term{t: w.t, cmd: c, pty: f}
+	go func() {
+		b := make([]byte, 4096)
+		for {
+			n, err := f.Read(b)
+			tm.mu.Lock()
+			tm.out.Write(b[:n])
+			tm.mu.Unlock()
+			if err != nil {
+				return
+			}
+		}
+	}()
+	w.t.Cleanup(func() { c.Process.Kill(); f.Close() })
+	return tm
+}
+
+func (tm *term) screen() string {
+	tm.mu.Lock()
+	defer tm.mu.Unlock()
+	return tm.out.String()
+}
+
+func (tm *term) waitFor(s string) {
+	tm.t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if strings.Contains(tm.screen(), s) {
+			return
+		}
+	}
+	tm.t.Fatalf("never showed %q; shows:\n%q", s, tm.screen())
+}
+
+func (tm *term) exit() int {
+	tm.t.Helper()
+	done := make(chan error, 1)
+	go func() { done <- tm.cmd.Wait() }()
+	select {
+	case err := <-done:
+		if ee, ok := err.(*exec.ExitError); ok {
+			return ee.ExitCode()
+		}
+		return 0
+	case <-time.After(10 * time.Second):
+		tm.t.Fatalf("attach did not end; shows:\n%q", tm.screen())
+		return -1
+	}
+}
+
+// echoLoop answers each line with it and the terminal's size.
+const echoLoop = `while read l; do echo "got:$l size:$(stty size)"; done; exit 3`
+
+func TestAttachDetachResizeKill9(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	if out, code := w.run("start", "--name", "one", "--", "/bin/sh", "-c", echoLoop); code != 0 {
+		t.Fatalf("start: %d %s", code, out)
+	}
+	a := w.attach("one")
+	io.WriteString(a.pty, "first\r")
+	a.waitFor("got:first size:30 100")
+
+	// A second client on the same session sees what the first types.
+	b := w.attach("one")
+	b.waitFor("got:first") // replayed on attach
+	io.WriteString(a.pty, "second\r")
+	b.waitFor("got:second")
+
+	// Resize reaches the agent.
+	pty.Setsize(a.pty, &pty.Winsize{Rows: 20, Cols: 70})
+	time.Sleep(200 * time.Millisecond)
+	io.WriteString(a.pty, "third\r")
+	a.waitFor("got:third size:20 70")
+
+	// Detach: Ctrl-B then d; a broken prefix passes through.
+	io.WriteString(a.pty, "\x02x\r")
+	a.waitFor("got:\x02x")
+	io.WriteString(a.pty, "\x02d")
+	if code := a.exit(); code != 0 {
+		t.Errorf("detach: exit %d", code)
+	}
+	a.waitFor("[detached from session one]")
+
+	// kill -9 the other client: the session runs on.
+	b.cmd.Process.Kill()
+	b.cmd.Wait()
+	if st := w.state("one"); st.State != session.Running {
+		t.Fatalf("after kill -9 of a client: %+v", st)
+	}
+	c := w.attach("--detach-keys", "ctrl-p,ctrl-q", "one")
+	c.waitFor("got:third")
+	io.WriteString(c.pty, "fourth\r")
+	c.waitFor("got:fourth size:30 100")
+	io.WriteString(c.pty, "\x10\x11")
+	if code := c.exit(); code != 0 {
+		t.Errorf("detach with ctrl-p,ctrl-q: exit %d", code)
+	}
+
+	// The log holds everything; ending input ends the agent with its code.
+	d := w.attach("one")
+	d.waitFor("got:fourth")
+	io.WriteString(d.pty, "\x04")
+	if code := d.exit(); code != 3 {
+		t.Errorf("attach of a session that exits 3: exit %d\n%q", code, d.screen())
+	}
+	st := w.waitState("one", session.Exited)
+	if st.ExitCode != 3 || st.Ended == nil || st.Attached == nil {
+		t.Errorf("state: %+v", st)
+	}
+	log, _ := os.ReadFile(filepath.Join(w.dir, "one.log"))
+	for _, s := range []string{"got:first", "got:second", "got:third size:20 70", "got:fourth"} {
+		if !bytes.Contains(log, []byte(s)) {
+			t.Errorf("log lacks %q:\n%q", s, log)
+		}
+	}
+	if out, code := w.run("attach", "one"); code != 1 || !strings.Contains(out, "exited with code 3") {
+		t.Errorf("attach to an ended session: %d %q", code, out)
+	}
+	if out, _ := w.run("list"); !strings.Contains(out, "one\texited 3\t") {
+		t.Errorf("list: %q", out)
+	}
+}
+
+func TestKillAndTerm(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	trap := `trap 'echo got TERM; exit 7' TERM; echo up; while :; do sleep 0.05; done`
+	for _, n := range []string{"k", "t"} {
+		if out, code := w.run("start", "--name", n, "--", "/bin/sh", "-c", trap); code != 0 {
+			t.Fatalf("start: %d %s", code, out)
+		}
+	}
+	if out, code := w.run("start", "--name", "k", "--", "/bin/true"); code != 125 || !strings.Contains(out, "already running") {
+		t.Errorf("a second start of one name: %d %q", code, out)
+	}
+	// kill with TERM waits for the end.
+	if out, code := w.run("kill", "--signal", "15", "k"); code != 0 {
+		t.Fatalf("kill: %d %s", code, out)
+	}
+	if st := w.state("k"); st.State != session.Exited || st.ExitCode != 7 {
+		t.Errorf("after kill: %+v", st)
+	}
+	// TERM to the server (what init sends when the container stops)
+	// reaches the agent, and the state is recorded.
+	time.Sleep(100 * time.Millisecond)
+	out, _ := exec.Command("pgrep", "-f", "session serve --name t ").Output()
+	pids := strings.Fields(string(out))
+	if len(pids) != 1 {
+		t.Fatalf("server of t: %q", out)
+	}
+	var pid int
+	fmt.Sscan(pids[0], &pid)
+	syscall.Kill(pid, syscall.SIGTERM)
+	st := w.waitState("t", session.Exited)
+	if st.ExitCode != 7 {
+		t.Errorf("after TERM to the server: %+v", st)
+	}
+	log, _ := os.ReadFile(filepath.Join(w.dir, "t.log"))
+	if !bytes.Contains(log, []byte("got TERM")) {
+		t.Errorf("log: %q", log)
+	}
+	// An interactive shell ignores TERM: kill escalates to HUP.
+	if out, code := w.run("start", "--name", "sh", "--", "/bin/sh", "-i"); code != 0 {
+		t.Fatalf("start: %d %s", code, out)
+	}
+	if out, code := w.run("kill", "sh"); code != 0 {
+		t.Fatalf("kill: %d %s", code, out)
+	}
+	if st := w.state("sh"); st.State != session.Exited || st.ExitCode != 128+int(syscall.SIGHUP) {
+		t.Errorf("interactive shell after kill: %+v", st)
+	}
+}
+
+func TestBadArgs(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	for _, args := range [][]string{
+		{"start", "--", "/bin/true"},
+		{"start", "--name", "../x", "--", "/bin/true"},
+		{"start", "--name", "x"},
+		{"start", "--name", "x", "--detach-keys", "ctrl-1", "--", "/bin/true"},
+		{"start", "--name", "x", "--", "no-such-command-here"},
+		{"attach"},
+		{"frobnicate"},
+	} {
+		if out, code := w.run(args...); code != 125 || !strings.Contains(out, "hjk-init") && !strings.Contains(out, "usage") {
+			t.Errorf("%q: exit %d, %q", args, code, out)
+		}
+	}
+	if out, code := w.run("attach", "nothing"); code != 1 || !strings.Contains(out, "no running session nothing") {
+		t.Errorf("attach to no session: %d %q", code, out)
+	}
+}
