@@ -262,8 +262,14 @@ func (m *Manager) createContainer(ctx context.Context, rt runtime.Runtime, repo 
 	if err != nil {
 		return err
 	}
+	spec := containerSpec(in, shim)
+	sessions, err := m.sessionsMount(in)
+	if err != nil {
+		return err
+	}
+	spec.Mounts = append(spec.Mounts, sessions)
 	defer m.step("creating and starting the container of %q (%s)", in.Branch, in.Image)()
-	return rt.Create(ctx, containerSpec(in, shim))
+	return rt.Create(ctx, spec)
 }
 
 // containerSpec is the container of an instance: hjk-init as PID 1 with

@@ -1,0 +1,33 @@
+package instance
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/hjk-dev/hjk/internal/host/runtime"
+	"github.com/hjk-dev/hjk/internal/session"
+)
+
+// SessionsDir is the host folder of the sessions of the container named
+// name: their logs and states (package session), mounted at
+// session.GuestDir so they outlive the container.
+func SessionsDir(data, name string) string { return filepath.Join(data, "logs", name) }
+
+// sessionsMount makes an instance's sessions folder and returns its mount.
+// The container's user (the agent image's uid 1000, or root) writes there,
+// whoever owns the host folder: the folder is open to all, and its parent
+// (0700) keeps other host users out.
+func (m *Manager) sessionsMount(in Instance) (runtime.Mount, error) {
+	dir := SessionsDir(m.Data, in.Name)
+	if err := os.MkdirAll(filepath.Dir(dir), 0o700); err != nil {
+		return runtime.Mount{}, fmt.Errorf("sessions folder: %w", err)
+	}
+	if err := os.Mkdir(dir, 0o777); err != nil && !os.IsExist(err) {
+		return runtime.Mount{}, fmt.Errorf("sessions folder: %w", err)
+	}
+	if err := os.Chmod(dir, 0o777); err != nil {
+		return runtime.Mount{}, fmt.Errorf("sessions folder: %w", err)
+	}
+	return runtime.Mount{Source: dir, Target: session.GuestDir}, nil
+}
