@@ -30,7 +30,7 @@ func runCommand(app *App, args []string) error {
 			"The agent 'shell' opens a shell (its prompt, if given, is the command to run).",
 		"hjk run fix-login --agent codex 'make the login tests pass'")
 	fs.StringVar(&o.agent, "agent", "", "agent to run: "+strings.Join(append(agent.Names(), ShellAgent), ", ")+" (default: the instance's, the config's agent, else claude)")
-	fs.StringVar(&o.account, "account", "", "named account of the agent's credentials (default: the instance's)")
+	fs.StringVar(&o.account, "account", "", "named account of the agent's credentials (default: the instance's; another one switches the instance to it)")
 	fs.StringVar(&o.image, "image", "", "image of a new instance (default: the config's image, else "+DefaultImage+")")
 	fs.StringVar(&o.runtime, "runtime", "", "container runtime of a new instance: docker, podman or container (env HJK_RUNTIME)")
 	if err := app.parse(fs, args); err != nil {
@@ -76,6 +76,9 @@ func runCommand(app *App, args []string) error {
 	spec, err := app.agentSession(name, account, prompt, extra, is)
 	if err != nil {
 		return err
+	}
+	if !isNew && o.account != "" && o.account != in.Account {
+		app.Notef("the instance of %q now uses account %s (was %s)", branch, o.account, firstOf(in.Account, "the default"))
 	}
 	fresh := false
 	if isNew || o.runtime != "" && o.runtime != in.Runtime || o.account != "" && o.account != in.Account || o.agent != "" && o.agent != in.Agent {

@@ -226,5 +226,14 @@ func TestExportAsUser(t *testing.T) {
 		if strings.Contains(out+errs, "root-only-e2eFAKE") || strings.Contains(out+errs, "rt-e2eFAKE") {
 			t.Error("export showed a file's content in its error")
 		}
+
+		// Another --account switches the instance, and says so.
+		r := h.hjk("run", "asuser", "--agent", "shell", "--account", "personal", "true")
+		if r.code != 0 || !strings.Contains(r.stderr, `the instance of "asuser" now uses account personal (was the default)`) {
+			t.Errorf("switching the account: exit %d, stderr %q", r.code, r.stderr)
+		}
+		if acc := h.ps()["asuser"].Account; acc != "personal" {
+			t.Errorf("after --account personal, hjk ps shows account %q", acc)
+		}
 	})
 }
