@@ -32,6 +32,9 @@ func commands() []command {
 		{"rm", "remove a branch's instance (container and worktree)", rmCommand},
 		{"recreate", "replace a branch's container, keeping its worktree", recreateCommand},
 		{"exec", "run a command in a branch's instance", execCommand},
+		{"attach", "attach the terminal to a session that runs in an instance", attachCommand},
+		{"logs", "print a session's output", logsCommand},
+		{"kill", "end a session", killCommand},
 		{"completion", "print a shell's completion script (bash, zsh or fish)", completionCommand},
 		// Hidden (not in --help): the shells' completion calls and the docs
 		// generator.

@@ -12,20 +12,26 @@ import (
 
 func psCommand(app *App, args []string) error {
 	var asJSON, all bool
-	fs := app.flags("ps", "hjk ps [--json] [-a]",
+	fs := app.flags("ps", "hjk ps [--json] [-a] [<branch>]",
 		"List the instances of the current repository (every repository's with -a, or outside\n"+
 			"one) with their container's state as the engine reports it now: running, exited,\n"+
 			"or missing when the container was removed behind hjk's back ('hjk run' brings it back).\n"+
 			"--json prints an array of objects with the fields name, repo, git_dir, branch,\n"+
-			"worktree, agent, account, image, runtime, created and state.",
+			"worktree, agent, account, image, runtime, created and state.\n"+
+			"With a branch, list its instance's sessions instead: name, state (running, exited\n"+
+			"with its code, or lost), start and command; --json fields name, command, pid, state,\n"+
+			"exit_code, started, ended, attached.",
 		"hjk ps -a --json | jq -r '.[] | select(.state != \"running\") | .branch'")
 	fs.BoolVar(&asJSON, "json", false, "print JSON")
 	fs.BoolVarP(&all, "all", "a", false, "list the instances of every repository")
 	if err := app.parse(fs, args); err != nil {
 		return err
 	}
-	if fs.NArg() > 0 {
-		return &UserError{Err: fmt.Errorf("ps takes no arguments"), Hint: "Run 'hjk ps --help' for usage.", Code: 2}
+	if fs.NArg() == 1 {
+		return app.psSessions(fs.Arg(0), asJSON)
+	}
+	if fs.NArg() > 1 {
+		return &UserError{Err: fmt.Errorf("ps takes at most a branch"), Hint: "Run 'hjk ps --help' for usage.", Code: 2}
 	}
 	ctx := context.Background()
 	is, err := app.instances()

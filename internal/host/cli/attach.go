@@ -1,0 +1,96 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+
+	"github.com/hjk-dev/hjk/internal/host/instance"
+	"github.com/hjk-dev/hjk/internal/session"
+)
+
+func attachCommand(app *App, args []string) error {
+	var keys string
+	fs := app.flags("attach", "hjk attach [<branch> [<session>]] [--detach-keys <keys>]",
+		"Attach the terminal to a session that runs in an instance: the named one, else the\n"+
+			"branch's most recently used, else (no branch) the most recently used of the\n"+
+			"repository. The screen is redrawn at your terminal's size; several terminals may\n"+
+			"attach at once. Detach with Ctrl-B then d (the session runs on); when the session\n"+
+			"ends, hjk exits with its status.",
+		"hjk attach fix-login claude-2")
+	fs.StringVar(&keys, "detach-keys", "", "keys that detach, docker's syntax (env "+session.DetachVar+", default "+session.DefaultDetachKeys+")")
+	if err := app.parse(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 2 {
+		return &UserError{Err: fmt.Errorf("attach takes at most a branch and a session"), Hint: "Run 'hjk attach --help' for usage.", Code: 2}
+	}
+	keys, err := app.detachKeys(keys)
+	if err != nil {
+		return err
+	}
+	ctx := context.Background()
+	var is *instances
+	var in instance.Instance
+	var st session.State
+	if fs.NArg() == 0 {
+		is, in, st, err = app.recentSession(ctx)
+	} else {
+		is, _, in, err = app.lookup(ctx, fs.Arg(0))
+		if err == nil {
+			st, err = is.pickSession(in, fs.Arg(1))
+		}
+	}
+	if err != nil {
+		return err
+	}
+	if st.State != session.Running {
+		return Hintf(fmt.Errorf("session %s of %q has exited with code %d", st.Name, in.Branch, st.ExitCode), "Run 'hjk logs %s %s' for its output.", in.Branch, st.Name)
+	}
+	rt, err := is.mgr.Runtime(in.Runtime)
+	if err != nil {
+		return err
+	}
+	spec := in.Exec(nil)
+	spec.Cmd = []string{instance.InitPath, "session", "attach", "--detach-keys", keys, st.Name}
+	spec.Env, spec.Values = nil, nil
+	spec.Stdin, spec.Stdout, spec.Stderr = app.Stdin, app.Stdout, app.Stderr
+	spec.Interactive, spec.TTY = true, app.stdinTerminal()
+	return exitStatus(rt.Exec(ctx, spec))
+}
+
+// recentSession is the running session of the current repository's
+// instances that was used last.
+func (app *App) recentSession(ctx context.Context) (*instances, instance.Instance, session.State, error) {
+	is, err := app.instances()
+	if err != nil {
+		return nil, instance.Instance{}, session.State{}, err
+	}
+	repo, err := app.repo(ctx)
+	if err != nil {
+		return nil, instance.Instance{}, session.State{}, err
+	}
+	list, _, err := is.mgr.List(ctx)
+	if err != nil {
+		return nil, instance.Instance{}, session.State{}, err
+	}
+	var best session.State
+	var bestIn instance.Instance
+	for _, in := range filterRepo(list, repo) {
+		sts, _ := readSessions(is.sessionsDir(in))
+		for _, st := range sts {
+			if st.State == session.Running && in.State == "running" && st.LastUsed().After(best.LastUsed()) {
+				best, bestIn = st, in
+			}
+		}
+	}
+	if best.Name == "" {
+		return nil, instance.Instance{}, session.State{}, Hintf(fmt.Errorf("no running session in this repository"), "Run 'hjk run -d BRANCH' to start one.")
+	}
+	return is, bestIn, best, nil
+}
+
+// sessionLog is the host path of a session's log.
+func (is *instances) sessionLog(in instance.Instance, name string) string {
+	return filepath.Join(is.sessionsDir(in), session.LogFile(name))
+}

@@ -1,0 +1,106 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/hjk-dev/hjk/internal/session"
+)
+
+func logsCommand(app *App, args []string) error {
+	var follow bool
+	var lines int
+	fs := app.flags("logs", "hjk logs <branch> [<session>] [-f] [-n <lines>]",
+		"Print what a session wrote to its terminal (the named one, else the branch's most\n"+
+			"recently used), as it was written, escape sequences included. The logs live on the\n"+
+			"host, under $XDG_DATA_HOME/hjk/logs/, and outlive a stop or a recreate. With -f,\n"+
+			"go on printing what it writes until it ends.",
+		"hjk logs fix-login -f -n 50")
+	fs.BoolVarP(&follow, "follow", "f", false, "follow the log until the session ends")
+	fs.IntVarP(&lines, "tail", "n", -1, "print only the last lines")
+	if err := app.parse(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() < 1 || fs.NArg() > 2 {
+		return &UserError{Err: fmt.Errorf("logs needs a branch, and may name a session"), Hint: "Run 'hjk logs --help' for usage.", Code: 2}
+	}
+	ctx := context.Background()
+	is, _, in, err := app.lookup(ctx, fs.Arg(0))
+	if err != nil {
+		return err
+	}
+	name := fs.Arg(1)
+	if name == "" {
+		list, err := readSessions(is.sessionsDir(in))
+		if err != nil {
+			return err
+		}
+		if len(list) == 0 {
+			return Hintf(fmt.Errorf("no session in the instance of %q", in.Branch), "Run 'hjk run -d %s' to start one.", in.Branch)
+		}
+		name = list[0].Name
+	} else if _, err := is.pickSession(in, name); err != nil {
+		return err
+	}
+	f, err := os.Open(is.sessionLog(in, name))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil // started, nothing written yet
+	}
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if lines >= 0 {
+		if err := seekLastLines(f, lines); err != nil {
+			return err
+		}
+	}
+	if _, err := io.Copy(app.Stdout, f); err != nil {
+		return err
+	}
+	for follow {
+		st, err := readSession(is.sessionsDir(in), name)
+		done := err != nil || st.State != session.Running
+		time.Sleep(100 * time.Millisecond)
+		if _, err := io.Copy(app.Stdout, f); err != nil {
+			return err
+		}
+		if done {
+			return nil // what it wrote before it ended is out
+		}
+	}
+	return nil
+}
+
+// seekLastLines moves f to the start of its last n lines (a last line
+// without a newline counts as one).
+func seekLastLines(f *os.File, n int) error {
+	end, err := f.Seek(0, io.SeekEnd)
+	if err != nil || n == 0 {
+		return err
+	}
+	pos, seen := end, 0
+	buf := make([]byte, 32<<10)
+	for pos > 0 {
+		k := min(int64(len(buf)), pos)
+		pos -= k
+		if _, err := f.ReadAt(buf[:k], pos); err != nil {
+			return err
+		}
+		for i := k - 1; i >= 0; i-- {
+			if buf[i] != '\n' || pos+i == end-1 {
+				continue
+			}
+			if seen++; seen == n {
+				_, err := f.Seek(pos+i+1, io.SeekStart)
+				return err
+			}
+		}
+	}
+	_, err = f.Seek(0, io.SeekStart)
+	return err
+}
