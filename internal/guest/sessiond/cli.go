@@ -165,8 +165,12 @@ func start(o options, stderr io.Writer) int {
 		return 125
 	}
 	ws, _ := getSize(os.Stdin)
-	if o.rows > 0 {
+	switch {
+	case o.rows > 0 && o.cols > 0:
 		ws.rows, ws.cols = o.rows, o.cols
+	case (ws.rows == 0 || ws.cols == 0) && !o.attach:
+		// Nobody will tell the size soon: a terminal's usual one.
+		ws.rows, ws.cols = 24, 80
 	}
 	r, w, err := os.Pipe()
 	if err != nil {

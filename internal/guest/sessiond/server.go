@@ -101,10 +101,7 @@ func newServer(name string, rows, cols uint16, cmd []string) (*server, error) {
 		l.close()
 		return nil, fmt.Errorf("open a terminal: %w", err)
 	}
-	if rows == 0 || cols == 0 {
-		rows, cols = 24, 80
-	}
-	setSize(master, rows, cols)
+	setSize(master, rows, cols) // 0x0, "unknown", until a client tells
 	s.size = winsize{rows: rows, cols: cols}
 	s.log, err = os.OpenFile(filepath.Join(s.dir, session.LogFile(name)), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
 	if err != nil {

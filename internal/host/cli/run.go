@@ -19,6 +19,8 @@ const ShellAgent = "shell"
 
 type runOptions struct {
 	agent, account, image, runtime string
+	detach                         bool
+	name                           string // the session's
 }
 
 func runCommand(app *App, args []string) error {
@@ -33,6 +35,8 @@ func runCommand(app *App, args []string) error {
 	fs.StringVar(&o.account, "account", "", "named account of the agent's credentials (default: the instance's; another one switches the instance to it)")
 	fs.StringVar(&o.image, "image", "", "image of a new instance (default: the config's image, else "+DefaultImage+")")
 	fs.StringVar(&o.runtime, "runtime", "", "container runtime of a new instance: docker, podman or container (env HJK_RUNTIME)")
+	fs.BoolVarP(&o.detach, "detach", "d", false, "start the session detached ('hjk attach' shows it); on a terminal a session outlives hjk anyway")
+	fs.StringVar(&o.name, "name", "", "name of the session (default: the agent's, numbered)")
 	if err := app.parse(fs, args); err != nil {
 		return err
 	}
@@ -97,7 +101,7 @@ func runCommand(app *App, args []string) error {
 	spec.Cmd, spec.Workdir = base.Cmd, base.Workdir
 	spec.Env = append(base.Env, spec.Env...)
 	spec.Values = append(base.Values, spec.Values...)
-	err = app.session(ctx, is, in, spec, fresh, ensure)
+	err = app.runSession(ctx, is, in, spec, name, o.name, o.detach, fresh, ensure)
 	app.takeBack(ctx, is, in, name, account)
 	return err
 }

@@ -87,6 +87,20 @@ func (is *instances) sessionsDir(in instance.Instance) string {
 	return instance.SessionsDir(is.mgr.Data, in.Name)
 }
 
+// runSession runs a session of `hjk run`: under hjk-init's session server
+// when it is detached, named, or on a terminal (so the agent outlives the
+// terminal), else (a pipe, a script) as a plain exec whose streams are the
+// agent's.
+func (app *App) runSession(ctx context.Context, is *instances, in instance.Instance, spec runtime.ExecSpec, agentName, name string, detach, fresh bool, ensure func() (instance.Instance, instance.Action, error)) error {
+	if !detach && name == "" && !app.stdinTerminal() {
+		return app.session(ctx, is, in, spec, fresh, ensure)
+	}
+	if name == "" {
+		name = sessionName(is.sessionsDir(in), agentName)
+	}
+	return app.startSession(ctx, is, in, spec, name, detach, fresh, ensure)
+}
+
 // startSession runs spec (an agent through `hjk-init --`) as session name
 // under hjk-init's session server: attached to the terminal unless detach.
 func (app *App) startSession(ctx context.Context, is *instances, in instance.Instance, spec runtime.ExecSpec, name string, detach, fresh bool, ensure func() (instance.Instance, instance.Action, error)) error {
