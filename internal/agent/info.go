@@ -9,9 +9,16 @@ import (
 // Info is what a payload tells about itself without revealing it: when it
 // expires and when it was last refreshed. Zero times mean "not known".
 type Info struct {
-	Expires   time.Time // gemini expiry_date, codex id_token exp
+	Expires   time.Time // gemini expiry_date, codex id_token exp, claude token's year
 	Refreshed time.Time // codex last_refresh
+	// Renews says the agent renews Expires by itself with a refresh token:
+	// an access token running out is then routine, not the user's problem.
+	Renews bool
 }
+
+// ClaudeTokenLifetime is how long a `claude setup-token` token is good for.
+// The token tells nothing itself, so its capture time stands for its issue.
+const ClaudeTokenLifetime = 365 * 24 * time.Hour
 
 // Describe reads Info from a credential's secret. It never fails: a payload
 // it cannot read simply tells nothing.
@@ -21,11 +28,17 @@ func Describe(a Agent, c Credential) Info {
 	}
 	var in Info
 	switch a.Name {
+	case Claude.Name:
+		if !c.CapturedAt.IsZero() {
+			in.Expires = c.CapturedAt.Add(ClaudeTokenLifetime).UTC()
+		}
 	case Gemini.Name:
+		in.Renews = gjson.Get(c.Secret, "oauth_creds.refresh_token").String() != ""
 		if ms := gjson.Get(c.Secret, "oauth_creds.expiry_date"); ms.Type == gjson.Number {
 			in.Expires = time.UnixMilli(ms.Int()).UTC()
 		}
 	case Codex.Name:
+		in.Renews = gjson.Get(c.Secret, "tokens.refresh_token").String() != ""
 		if claims, err := jwtClaims(gjson.Get(c.Secret, "tokens.id_token").String()); err == nil {
 			if exp := claims.Get("exp"); exp.Type == gjson.Number {
 				in.Expires = time.Unix(exp.Int(), 0).UTC()

@@ -169,3 +169,17 @@ func TestNewer(t *testing.T) {
 		}
 	}
 }
+
+func TestDescribeRenewsAndClaudeYear(t *testing.T) {
+	captured := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	in := Describe(Claude, Credential{Kind: Subscription, Secret: "sk-ant-oat01-x", CapturedAt: captured})
+	if !in.Expires.Equal(captured.Add(ClaudeTokenLifetime)) || in.Renews {
+		t.Errorf("Describe(claude) = %+v, want a year after capture, not renewing", in)
+	}
+	if in := Describe(Gemini, Credential{Kind: Subscription, Secret: `{"oauth_creds":{"refresh_token":"r","expiry_date":1}}`}); !in.Renews {
+		t.Errorf("gemini with a refresh token: Renews = false")
+	}
+	if in := Describe(Gemini, Credential{Kind: Subscription, Secret: `{"oauth_creds":{"access_token":"a","expiry_date":1}}`}); in.Renews {
+		t.Errorf("gemini without a refresh token: Renews = true")
+	}
+}

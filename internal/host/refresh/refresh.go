@@ -121,8 +121,11 @@ const Soon = 24 * time.Hour
 // "expires in 5h". It is "" for a login that tells no expiry or expires
 // later.
 func Expiry(a agent.Agent, c agent.Credential, now time.Time) string {
-	exp := agent.Describe(a, c).Expires
-	if exp.IsZero() || exp.After(now.Add(Soon)) {
+	in := agent.Describe(a, c)
+	exp := in.Expires
+	// An access token that the agent renews with its refresh token runs out
+	// every hour: warning about it would be noise on every run.
+	if in.Renews || exp.IsZero() || exp.After(now.Add(Soon)) {
 		return ""
 	}
 	if !exp.After(now) {

@@ -147,24 +147,35 @@ func TestTake(t *testing.T) {
 func TestExpiry(t *testing.T) {
 	t.Parallel()
 	now := time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
-	cred := func(exp time.Time) agent.Credential {
-		return agent.Credential{Kind: agent.Subscription, Secret: geminiCreds(exp.UnixMilli(), "dev@example.com")}
+	// An access token without a refresh token: the login ends with it.
+	access := func(exp time.Time) agent.Credential {
+		return agent.Credential{Kind: agent.Subscription, Secret: fmt.Sprintf(`{"oauth_creds":{"access_token":"ya29.fake","expiry_date":%d}}`, exp.UnixMilli())}
 	}
+	claude := func(captured time.Time) agent.Credential {
+		return agent.Credential{Kind: agent.Subscription, Secret: "sk-ant-oat01-fake", CapturedAt: captured}
+	}
+	year := agent.ClaudeTokenLifetime
 	tests := []struct {
+		a    agent.Agent
 		c    agent.Credential
 		want string
 	}{
-		{cred(now.Add(-3 * time.Hour)), "expired 3h ago"},
-		{cred(now.Add(-72 * time.Hour)), "expired 3d ago"},
-		{cred(now.Add(5 * time.Hour)), "expires in 5h"},
-		{cred(now.Add(10 * time.Minute)), "expires in 10m"},
-		{cred(now.Add(25 * time.Hour)), ""},
-		{agent.Credential{Kind: agent.APIKey, Secret: "sk-fake-key-0123456789"}, ""},
+		{agent.Gemini, access(now.Add(-3 * time.Hour)), "expired 3h ago"},
+		{agent.Gemini, access(now.Add(-72 * time.Hour)), "expired 3d ago"},
+		{agent.Gemini, access(now.Add(5 * time.Hour)), "expires in 5h"},
+		{agent.Gemini, access(now.Add(10 * time.Minute)), "expires in 10m"},
+		{agent.Gemini, access(now.Add(25 * time.Hour)), ""},
+		// gemini renews its hourly access token itself: no warning.
+		{agent.Gemini, agent.Credential{Kind: agent.Subscription, Secret: geminiCreds(now.Add(-3*time.Hour).UnixMilli(), "dev@example.com")}, ""},
+		{agent.Claude, claude(now.Add(-year).Add(5 * time.Hour)), "expires in 5h"},
+		{agent.Claude, claude(now.Add(-year).Add(-49 * time.Hour)), "expired 2d ago"},
+		{agent.Claude, claude(now.Add(-300 * 24 * time.Hour)), ""},
+		{agent.Gemini, agent.Credential{Kind: agent.APIKey, Secret: "sk-fake-key-0123456789"}, ""},
 	}
 	for _, tt := range tests {
-		got := Expiry(agent.Gemini, tt.c, now)
+		got := Expiry(tt.a, tt.c, now)
 		if tt.want == "" && got != "" || !strings.HasPrefix(got, tt.want) {
-			t.Errorf("Expiry = %q, want it to start with %q", got, tt.want)
+			t.Errorf("Expiry(%s) = %q, want it to start with %q", tt.a.Name, got, tt.want)
 		}
 	}
 }
