@@ -266,14 +266,17 @@ func TestKillAndTerm(t *testing.T) {
 	}
 	// TERM to the server (what init sends when the container stops)
 	// reaches the agent, and the state is recorded.
-	time.Sleep(100 * time.Millisecond)
-	out, _ := exec.Command("pgrep", "-f", "session serve --name t ").Output()
-	pids := strings.Fields(string(out))
-	if len(pids) != 1 {
-		t.Fatalf("server of t: %q", out)
+	// The server is the agent's parent.
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", w.state("t").PID))
+	if err != nil {
+		t.Fatal(err)
 	}
 	var pid int
-	fmt.Sscan(pids[0], &pid)
+	fields := strings.Fields(string(stat[bytes.LastIndexByte(stat, ')')+1:]))
+	fmt.Sscan(fields[1], &pid)
+	if cmdline, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid)); !bytes.Contains(cmdline, []byte("serve")) {
+		t.Fatalf("the agent's parent %d is not the server: %q", pid, cmdline)
+	}
 	syscall.Kill(pid, syscall.SIGTERM)
 	st := w.waitState("t", session.Exited)
 	if st.ExitCode != 7 {
