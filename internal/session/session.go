@@ -35,6 +35,9 @@ const (
 const (
 	Running = "running"
 	Exited  = "exited"
+	// Lost: recorded as running, but its container went away or was made
+	// anew without the server recording the end (docker kill, rm -f).
+	Lost = "lost"
 )
 
 // State is a session's NAME.json, written by the session server. Its field
@@ -43,7 +46,7 @@ type State struct {
 	Name    string   `json:"name"`
 	Command []string `json:"command"`
 	PID     int      `json:"pid,omitempty"` // the agent's, in the container
-	State   string   `json:"state"`         // Running or Exited
+	State   string   `json:"state"`         // Running, Exited or Lost
 	// ExitCode is the agent's exit status, 128+N when signal N ended it;
 	// set when State is Exited.
 	ExitCode int        `json:"exit_code"`

@@ -44,6 +44,9 @@ func attachCommand(app *App, args []string) error {
 	if err != nil {
 		return err
 	}
+	if st.State == session.Lost {
+		return fmt.Errorf("session %s of %q was lost with its container", st.Name, in.Branch)
+	}
 	if st.State != session.Running {
 		return Hintf(fmt.Errorf("session %s of %q has exited with code %d", st.Name, in.Branch, st.ExitCode), "Run 'hjk logs %s %s' for its output.", in.Branch, st.Name)
 	}

@@ -31,6 +31,9 @@ func killCommand(app *App, args []string) error {
 	if err != nil {
 		return err
 	}
+	if st.State == session.Lost {
+		return fmt.Errorf("session %s of %q was lost with its container", name, branch)
+	}
 	if st.State != session.Running {
 		return fmt.Errorf("session %s of %q has already exited with code %d", name, branch, st.ExitCode)
 	}

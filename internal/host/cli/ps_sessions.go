@@ -33,7 +33,7 @@ func (app *App) psSessions(branch string, asJSON bool) error {
 	}
 	for i := range list {
 		if list[i].State == session.Running && !running {
-			list[i].State = stateLost
+			list[i].State = session.Lost
 		}
 	}
 	if asJSON {

@@ -22,10 +22,6 @@ import (
 // and states from the host folder mounted into the container, so both
 // outlive a stop or a recreate.
 
-// stateLost is shown for a session recorded as running in a container that
-// is not: its server was killed before it could record the end.
-const stateLost = "lost"
-
 // readSessions returns the sessions recorded in dir, most recently used
 // first. A missing folder holds none.
 func readSessions(dir string) ([]session.State, error) {

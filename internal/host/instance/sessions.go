@@ -1,9 +1,11 @@
 package instance
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/hjk-dev/hjk/internal/host/runtime"
 	"github.com/hjk-dev/hjk/internal/session"
@@ -29,5 +31,34 @@ func (m *Manager) sessionsMount(in Instance) (runtime.Mount, error) {
 	if err := os.Chmod(dir, 0o777); err != nil {
 		return runtime.Mount{}, fmt.Errorf("sessions folder: %w", err)
 	}
+	markLost(dir)
 	return runtime.Mount{Source: dir, Target: session.GuestDir}, nil
+}
+
+// markLost records as lost every session of dir still marked running: a
+// new container runs none, so their servers died unrecorded with the old
+// one (rm -f, a killed engine). Best effort: a file that cannot be read or
+// replaced stays as it is.
+func markLost(dir string) {
+	ents, _ := os.ReadDir(dir)
+	for _, e := range ents {
+		name, ok := strings.CutSuffix(e.Name(), ".json")
+		if !ok || session.CheckName(name) != nil {
+			continue
+		}
+		p := filepath.Join(dir, e.Name())
+		b, err := os.ReadFile(p)
+		var st session.State
+		if err != nil || json.Unmarshal(b, &st) != nil || st.State != session.Running {
+			continue
+		}
+		st.State = session.Lost
+		if b, err = json.MarshalIndent(st, "", "  "); err != nil {
+			continue
+		}
+		tmp := p + ".tmp"
+		if os.WriteFile(tmp, append(b, '\n'), 0o644) == nil {
+			os.Rename(tmp, p)
+		}
+	}
 }
