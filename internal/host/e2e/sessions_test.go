@@ -172,6 +172,19 @@ func TestSessions(t *testing.T) {
 		if logs := h.ok("logs", "s", "echo"); !strings.Contains(logs, "got-TERM") {
 			t.Errorf("echo's log after stop: %q", logs)
 		}
+
+		// Logs and states outlive a recreate. A session that went with the
+		// old container is recorded as ended (podman rm -f stops it first)
+		// or, when it was killed unrecorded (docker rm -f), as lost.
+		h.ok("run", "-d", "s", "--agent", "shell", "--name", "doomed", "sleep 600")
+		h.waitSession("s", "doomed", "running")
+		h.ok("recreate", "s")
+		if logs := h.ok("logs", "s", "echo"); !strings.Contains(logs, "got:five") {
+			t.Errorf("echo's log after recreate: %q", logs)
+		}
+		if s := h.sessions("s"); (s["doomed"].State != "lost" && s["doomed"].State != "exited") || s["three"].State != "exited" {
+			t.Errorf("sessions after recreate: %+v", s)
+		}
 	})
 }
 
