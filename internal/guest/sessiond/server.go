@@ -132,6 +132,7 @@ func newServer(name string, rows, cols uint16, cmd []string) (*server, error) {
 func (s *server) run() int {
 	sigs := make(chan os.Signal, 4)
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
+	defer signal.Stop(sigs)
 	go func() {
 		for sig := range sigs {
 			if sig != syscall.SIGHUP { // no terminal of its own: HUP means nothing

@@ -1,0 +1,100 @@
+package sessiond
+
+import (
+	"bytes"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hjk-dev/hjk/internal/session"
+)
+
+// TestServerInProcess runs the server in the test process, so the race
+// detector watches it: two clients, input from one, output to both, a
+// client that goes away mid-session, the exit status to every client.
+func TestServerInProcess(t *testing.T) {
+	d := t.TempDir()
+	t.Setenv(session.DirVar, filepath.Join(d, "state"))
+	t.Setenv(session.RunVar, filepath.Join(d, "run"))
+	s, err := newServer("inproc", 24, 80, []string{"/bin/sh", "-c", `read l; echo "got:$l size:$(stty size)"; read l; exit 4`})
+	if err != nil {
+		t.Fatal(err)
+	}
+	code := make(chan int, 1)
+	go func() { code <- s.run() }()
+
+	type peer struct {
+		out    bytes.Buffer
+		exit   chan int
+		frames chan []byte
+	}
+	connect := func() (*peer, func(byte, []byte)) {
+		c, err := dial(sockPath("inproc"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		p := &peer{exit: make(chan int, 1), frames: make(chan []byte, 1024)}
+		go func() {
+			for {
+				f, err := readFrame(c)
+				if err != nil {
+					close(p.frames)
+					return
+				}
+				switch f.kind {
+				case frameOutput:
+					p.frames <- f.data
+				case frameExit:
+					p.exit <- payloadCode(f.data)
+				}
+			}
+		}()
+		return p, func(k byte, b []byte) { writeFrame(c, k, b) }
+	}
+	a, sendA := connect()
+	b, sendB := connect()
+	gone, sendGone := connect()
+	sendA(frameHello, sizePayload(33, 99))
+	sendB(frameHello, sizePayload(0, 0)) // keeps the size
+	sendGone(frameHello, sizePayload(0, 0))
+	time.Sleep(100 * time.Millisecond)
+	_ = gone
+	sendA(frameInput, []byte("hello\r"))
+	waitOutput := func(p *peer, s string) {
+		t.Helper()
+		deadline := time.After(10 * time.Second)
+		for !strings.Contains(p.out.String(), s) {
+			select {
+			case data, ok := <-p.frames:
+				p.out.Write(data)
+				if !ok {
+					t.Fatalf("connection closed; output %q", p.out.String())
+				}
+			case <-deadline:
+				t.Fatalf("never got %q", s)
+			}
+		}
+	}
+	waitOutput(a, "got:hello size:33 99")
+	waitOutput(b, "got:hello size:33 99")
+	sendB(frameInput, []byte("bye\r"))
+	for _, p := range []*peer{a, b} {
+		select {
+		case c := <-p.exit:
+			if c != 4 {
+				t.Errorf("exit frame %d, want 4", c)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("no exit frame")
+		}
+	}
+	if c := <-code; c != 0 {
+		t.Errorf("server returned %d", c)
+	}
+	st, err := readState("inproc")
+	if err != nil || st.State != session.Exited || st.ExitCode != 4 {
+		t.Errorf("state %+v, %v", st, err)
+	}
+}
