@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -191,7 +192,7 @@ func TestSessions(t *testing.T) {
 // killExec kills -9 the runtime CLI hjk (pid) started.
 func killExec(t *testing.T, pid int) {
 	t.Helper()
-	out, _ := exec.Command("pgrep", "-P", strconv.Itoa(pid)).Output()
+	out, _ := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", pid, pid))
 	kids := strings.Fields(string(out))
 	if len(kids) != 1 {
 		t.Fatalf("hjk %d has children %q, want the runtime's exec", pid, kids)
