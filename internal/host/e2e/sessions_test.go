@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -192,8 +193,13 @@ func TestSessions(t *testing.T) {
 // killExec kills -9 the runtime CLI hjk (pid) started.
 func killExec(t *testing.T, pid int) {
 	t.Helper()
-	out, _ := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", pid, pid))
-	kids := strings.Fields(string(out))
+	// Any of hjk's threads may have forked it.
+	var kids []string
+	tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/children", pid))
+	for _, task := range tasks {
+		out, _ := os.ReadFile(task)
+		kids = append(kids, strings.Fields(string(out))...)
+	}
 	if len(kids) != 1 {
 		t.Fatalf("hjk %d has children %q, want the runtime's exec", pid, kids)
 	}
