@@ -449,6 +449,11 @@ func (m *Manager) Remove(ctx context.Context, in Instance) error {
 	if err := removeWorktree(ctx, repo, in.Worktree); err != nil {
 		return err
 	}
+	// The sessions' logs hold whatever the agents printed: they go with the
+	// instance (a recreate keeps them; only rm ends the instance).
+	if err := os.RemoveAll(SessionsDir(m.Data, in.Name)); err != nil {
+		return fmt.Errorf("remove session logs: %w", err)
+	}
 	list, err := m.catalog().Load()
 	if err != nil {
 		return err

@@ -331,6 +331,11 @@ func TestRemoveKeepsBranch(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(in.Worktree, "new.txt")); err != nil {
 		t.Error("recreate lost the worktree's files")
 	}
+	logs := SessionsDir(m.Data, in.Name)
+	if err := os.MkdirAll(logs, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(logs, "claude.log"), []byte("agent output"), 0o600)
 	if got, _ := m.Get(r, "work"); got.Image != "img:2" {
 		t.Errorf("catalog image = %q after recreate", got.Image)
 	}
@@ -339,6 +344,9 @@ func TestRemoveKeepsBranch(t *testing.T) {
 	}
 	if _, err := os.Stat(in.Worktree); !os.IsNotExist(err) {
 		t.Errorf("worktree still there: %v", err)
+	}
+	if _, err := os.Stat(logs); !os.IsNotExist(err) {
+		t.Errorf("session logs still there after rm: %v", err)
 	}
 	run(t, r.Dir, "git", "rev-parse", "--verify", "refs/heads/work")
 	if _, err := m.Get(r, "work"); err == nil || err.Error() != `no instance for branch "work": run 'hjk run work'` {
