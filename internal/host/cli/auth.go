@@ -94,7 +94,7 @@ func authAgentCommand(app *App, a agent.Agent, args []string) error {
 		return &UserError{Err: err, Code: 2}
 	}
 	if len(o.args) > 0 && (o.apiKey || a.Name == agent.Gemini.Name) {
-		return &UserError{Err: fmt.Errorf("auth %s: unexpected arguments %q", a.Name, o.args), Hint: "Only a login that hjk runs (claude, codex) takes arguments, after --.", Code: 2}
+		return &UserError{Err: fmt.Errorf("auth %s: unexpected arguments (%d given)", a.Name, len(o.args)), Hint: "Only a login that hjk runs (claude, codex) takes arguments, after --.", Code: 2}
 	}
 
 	// Check the store before asking the user to log in: a locked keyring

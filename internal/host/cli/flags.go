@@ -42,9 +42,24 @@ func (app *App) parse(fs *pflag.FlagSet, args []string) error {
 		return errHelp
 	}
 	if err != nil {
-		return &UserError{Err: err, Hint: fmt.Sprintf("Run 'hjk %s --help' for usage.", fs.Name()), Code: 2}
+		return &UserError{Err: withoutValue(err), Hint: fmt.Sprintf("Run 'hjk %s --help' for usage.", fs.Name()), Code: 2}
 	}
 	return app.checkGlobal(fs.Name())
+}
+
+// withoutValue keeps a flag's value out of its error: the value given to a
+// mistyped flag is often the secret itself (`--api-key=sk-...`), and errors
+// end up in terminals' scrollback and CI logs.
+func withoutValue(err error) error {
+	var iv *pflag.InvalidValueError
+	if errors.As(err, &iv) {
+		f := iv.GetFlag()
+		if f.Value.Type() == "bool" {
+			return fmt.Errorf("--%s takes no value (it is a switch)", f.Name)
+		}
+		return fmt.Errorf("invalid value for --%s", f.Name)
+	}
+	return err
 }
 
 type discard struct{}
