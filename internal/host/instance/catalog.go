@@ -34,8 +34,16 @@ func newCatalog(data string) catalog {
 // hjk processes. The lock goes with the process, so a crashed hjk never
 // leaves it held.
 func (c catalog) Lock() (unlock func(), err error) {
-	if err := os.MkdirAll(filepath.Dir(c.lock), 0o700); err != nil {
+	data := filepath.Dir(c.lock)
+	if err := os.MkdirAll(data, 0o700); err != nil {
 		return nil, fmt.Errorf("create data folder: %w", err)
+	}
+	// Only the owner may enter: the sessions folders under it are open to
+	// all (the container's user writes there), their logs readable.
+	if fi, err := os.Stat(data); err == nil && fi.Mode().Perm()&0o077 != 0 {
+		if err := os.Chmod(data, fi.Mode().Perm()&0o700); err != nil {
+			return nil, fmt.Errorf("data folder: %w", err)
+		}
 	}
 	f, err := os.OpenFile(c.lock, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
