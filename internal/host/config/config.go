@@ -83,5 +83,14 @@ func Load(path string) (Config, error) {
 	if u := md.Undecoded(); len(u) > 0 {
 		return Config{}, fmt.Errorf("config file %s: unknown setting %q (settings are %s)", path, u[0].String(), Keys)
 	}
+	// A variable's name reaches the engine as "-e NAME": podman reads
+	// "-e OPENAI*" as every host variable starting with OPENAI.
+	for n, a := range c.Agents {
+		for v := range a.Env {
+			if !envName.MatchString(v) {
+				return Config{}, fmt.Errorf("config file %s: agents.%s.env: %q is not a variable name (letters, digits and _, not starting with a digit)", path, n, v)
+			}
+		}
+	}
 	return c, nil
 }

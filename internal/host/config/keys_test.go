@@ -108,6 +108,8 @@ func TestBrokenFileKept(t *testing.T) {
 		"syntax":  "runtime = \"docker\"\nimage = [\n",
 		"typo":    "runtim = \"docker\"\n",
 		"badtype": "runtime = 3\n",
+		"envglob": "[agents.codex.env]\n\"OPENAI*\" = \"x\"\n",
+		"envdash": "[agents.codex.env]\n\"A-B\" = \"x\"\n",
 	} {
 		path := filepath.Join(t.TempDir(), "config.toml")
 		if err := os.WriteFile(path, []byte(text), 0o600); err != nil {

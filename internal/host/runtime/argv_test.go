@@ -121,6 +121,10 @@ func TestExecArgsRefusesValuesInArgv(t *testing.T) {
 		{Container: "c", Cmd: []string{"sh"}, Values: []string{"TOKEN=" + fakeSecret}},
 		{Container: "c", Cmd: []string{"sh"}, Env: []string{"A"}, Values: []string{"B=" + fakeSecret}},
 		{Container: "c"},
+		{Container: "c", Cmd: []string{"sh"}, Env: []string{"OPENAI*"}},
+		{Container: "c", Cmd: []string{"sh"}, Env: []string{"1A"}},
+		{Container: "c", Cmd: []string{"sh"}, Env: []string{"A-B"}},
+		{Container: "c", Cmd: []string{"sh"}, Env: []string{"A\tB"}},
 	} {
 		args, err := d.execArgs(spec)
 		if err == nil {

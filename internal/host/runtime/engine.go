@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os/exec"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -224,6 +225,10 @@ func (e *engine) execArgs(spec ExecSpec) ([]string, error) {
 // execFlags are exec's flags, alike in every CLI. Secrets go as `-e NAME`
 // only: a name holding '=' is refused, so no value can reach argv, and
 // every value must belong to a named variable.
+// varName is what an exec variable's name may be. Anything else is refused:
+// podman reads "-e NAME*" as every host variable starting with NAME.
+var varName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
 func execFlags(spec ExecSpec) ([]string, error) {
 	if spec.Container == "" || len(spec.Cmd) == 0 {
 		return nil, errors.New("exec needs a container and a command")
@@ -243,10 +248,10 @@ func execFlags(spec ExecSpec) ([]string, error) {
 	}
 	named := map[string]bool{}
 	for _, n := range spec.Env {
-		if n == "" || strings.ContainsAny(n, "= \n") {
+		if !varName.MatchString(n) {
 			// Name only what comes before '=': the rest may be a secret.
 			name, _, _ := strings.Cut(n, "=")
-			return nil, fmt.Errorf("exec variable %q must be a bare name: values travel in the environment, not argv", name)
+			return nil, fmt.Errorf("exec variable %q must be a bare name ([A-Za-z_][A-Za-z0-9_]*): values travel in the environment, not argv, and podman takes a name with '*' as a pattern of host variables", name)
 		}
 		named[n] = true
 		args = append(args, "-e", n)
