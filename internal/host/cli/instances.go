@@ -9,6 +9,7 @@ import (
 	goruntime "runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/term"
@@ -136,18 +137,19 @@ func (app *App) session(ctx context.Context, is *instances, in instance.Instance
 	}
 	hold := newHoldWriter(app.Stderr, holdFor)
 	spec.Stderr = hold
-	if !spec.TTY {
-		// Output on stdout means the session runs: show its errors at
-		// once, in order with it. (With a terminal both go to stdout.)
-		spec.Stdout = releaser{app.Stdout, hold}
-	}
+	// Output on stdout means the session runs: show its errors at once,
+	// in order with it. (With a terminal both go to stdout.)
+	out := &releaser{w: app.Stdout, hold: hold}
+	spec.Stdout = out
 	err = rt.Exec(ctx, spec)
 	if err == nil {
 		hold.release()
 		return nil
 	}
+	// Only the engine's own refusal is retried, never a session that
+	// failed with such words on its stderr: the session would run twice.
 	holding := hold.settle()
-	if !holding && !refused(hold.head()) {
+	if !holding || out.wrote.Load() || !engineRefused(rt.Name(), err, hold.head()) {
 		hold.release()
 		return exitStatus(err)
 	}
@@ -157,11 +159,6 @@ func (app *App) session(ctx context.Context, is *instances, in instance.Instance
 		// error says what to start, better than the exec's complaint.
 		hold.drop()
 		return eerr
-	}
-	if act == instance.Ready && !refused(hold.head()) {
-		// It was running: the failure is the session's own.
-		hold.release()
-		return exitStatus(err)
 	}
 	hold.drop()
 	app.noteAction(in2, act)
@@ -191,6 +188,30 @@ var refusals = []string{
 	"no such container",            // docker, podman
 	"container state improper",     // podman
 	"no container with name or id", // podman
+}
+
+// engineRefused reports whether an exec's failure err, with stderr
+// beginning with head, is the engine refusing to run it (no container, or
+// one not running), not the session's process failing: docker exits 1 with
+// "Error response from daemon:" first, podman 125 with "Error:" first. A
+// process in the container can print anything and exit with any status, so
+// head must start with the engine's prefix and its first line name a
+// refusal.
+func engineRefused(engine string, err error, head string) bool {
+	code, ok := runtime.ExitCode(err)
+	if !ok {
+		return false
+	}
+	switch engine {
+	case "docker":
+		ok = code == 1 && strings.HasPrefix(head, "Error response from daemon: ")
+	case "podman":
+		ok = code == 125 && strings.HasPrefix(head, "Error: ")
+	default: // Apple's container: its CLI's errors start "Error: ".
+		ok = code != 0 && strings.HasPrefix(head, "Error: ")
+	}
+	line, _, _ := strings.Cut(head, "\n")
+	return ok && refused(line)
 }
 
 func refused(stderr string) bool {
@@ -283,14 +304,19 @@ func (h *holdWriter) head() string {
 	return string(h.first)
 }
 
-// releaser releases a holdWriter on the first write through it.
+// releaser releases a holdWriter on the first write through it, and
+// remembers that something was written.
 type releaser struct {
-	w    io.Writer
-	hold *holdWriter
+	w     io.Writer
+	hold  *holdWriter
+	wrote atomic.Bool
 }
 
-func (r releaser) Write(p []byte) (int, error) {
-	r.hold.release()
+func (r *releaser) Write(p []byte) (int, error) {
+	if len(p) > 0 {
+		r.wrote.Store(true)
+		r.hold.release()
+	}
 	return r.w.Write(p)
 }
 

@@ -2,6 +2,8 @@ package cli
 
 import (
 	"bytes"
+	"context"
+	"errors"
 	"io"
 	"strings"
 	"testing"
@@ -9,6 +11,8 @@ import (
 
 	"github.com/hjk-dev/hjk/internal/agent"
 	"github.com/hjk-dev/hjk/internal/host/config"
+	"github.com/hjk-dev/hjk/internal/host/instance"
+	"github.com/hjk-dev/hjk/internal/host/runtime"
 	"github.com/hjk-dev/hjk/internal/host/store"
 )
 
@@ -52,7 +56,7 @@ func TestHoldWriter(t *testing.T) {
 	h = newHoldWriter(&out, time.Hour)
 	h.Write([]byte("warning: x\n"))
 	var stdout bytes.Buffer
-	releaser{&stdout, h}.Write([]byte("result\n"))
+	(&releaser{w: &stdout, hold: h}).Write([]byte("result\n"))
 	if out.String() != "warning: x\n" || stdout.String() != "result\n" {
 		t.Errorf("after stdout: stderr %q, stdout %q", out.String(), stdout.String())
 	}
@@ -126,5 +130,82 @@ func TestRefused(t *testing.T) {
 	}
 	if refused("make: *** [test] Error 1\n") {
 		t.Error("a session's own error taken for the engine's refusal")
+	}
+}
+
+// sessionEngine plays one exec per entry of runs: what it writes to stderr
+// and stdout and the exit status; it counts the execs.
+type sessionEngine struct {
+	runtime.Runtime
+	name  string
+	runs  []sessionRun
+	execs int
+}
+
+type sessionRun struct {
+	stdout, stderr string
+	code           int
+}
+
+func (e *sessionEngine) Name() string { return e.name }
+
+func (e *sessionEngine) Exec(_ context.Context, spec runtime.ExecSpec) error {
+	r := e.runs[min(e.execs, len(e.runs)-1)]
+	e.execs++
+	io.WriteString(spec.Stdout, r.stdout)
+	io.WriteString(spec.Stderr, r.stderr)
+	if r.code != 0 {
+		return &runtime.ExitError{Code: r.code}
+	}
+	return nil
+}
+
+// Only the engine's own refusal makes hjk start the container and run the
+// session again; a session that fails saying "is not running" runs once.
+func TestSessionRetriesOnlyRefusals(t *testing.T) {
+	t.Parallel()
+	ok := sessionRun{stdout: "done\n"}
+	for _, tt := range []struct {
+		name      string
+		engine    string
+		runs      []sessionRun
+		wantExecs int
+		wantCode  int
+		wantErr   string
+	}{
+		{"own stderr, docker", "docker", []sessionRun{{stderr: "db is not running\n", code: 1}, ok}, 1, 1, "db is not running"},
+		{"own stderr, podman", "podman", []sessionRun{{stderr: "no such container here\n", code: 125}, ok}, 1, 125, "no such container"},
+		{"own copy of docker's words", "docker", []sessionRun{{stderr: "x\nError response from daemon: No such container: c\n", code: 1}, ok}, 1, 1, "No such container"},
+		{"docker's words, other status", "docker", []sessionRun{{stderr: "Error response from daemon: No such container: c\n", code: 2}, ok}, 1, 2, "No such container"},
+		{"docker's words after stdout", "docker", []sessionRun{{stdout: "x", stderr: "Error response from daemon: No such container: c\n", code: 1}, ok}, 1, 1, "No such container"},
+		{"docker refuses", "docker", []sessionRun{{stderr: "Error response from daemon: Container 0123 is not running\n", code: 1}, ok}, 2, 0, ""},
+		{"podman refuses", "podman", []sessionRun{{stderr: `Error: no container with name or ID "c" found: no such container` + "\n", code: 125}, ok}, 2, 0, ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			var stdout, stderr bytes.Buffer
+			app := NewApp(nil, &stdout, &stderr, func(string) string { return "" })
+			eng := &sessionEngine{name: tt.engine, runs: tt.runs}
+			is := &instances{mgr: &instance.Manager{Runtime: func(string) (runtime.Runtime, error) { return eng, nil }}}
+			in := instance.Instance{Name: "hjk-r-b", Branch: "b", Runtime: tt.engine}
+			ensured := 0
+			ensure := func() (instance.Instance, instance.Action, error) { ensured++; return in, instance.Started, nil }
+			err := app.session(context.Background(), is, in, runtime.ExecSpec{Cmd: []string{"sh"}}, false, ensure)
+			if eng.execs != tt.wantExecs {
+				t.Errorf("%d execs, want %d (ensure ran %d times)", eng.execs, tt.wantExecs, ensured)
+			}
+			var ee *ExitError
+			if code := 0; errors.As(err, &ee) {
+				code = ee.Code
+				if code != tt.wantCode {
+					t.Errorf("exit %d, want %d", code, tt.wantCode)
+				}
+			} else if err != nil || tt.wantCode != 0 {
+				t.Errorf("err = %v, want exit %d", err, tt.wantCode)
+			}
+			if !strings.Contains(stderr.String(), tt.wantErr) || tt.wantErr == "" && strings.Contains(stderr.String(), "Error") {
+				t.Errorf("stderr %q, want %q", stderr.String(), tt.wantErr)
+			}
+		})
 	}
 }
