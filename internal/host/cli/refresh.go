@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"path/filepath"
 	"sort"
 	"time"
 
@@ -41,6 +42,15 @@ func (app *App) takeBackAll(ctx context.Context, is *instances, in instance.Inst
 			return
 		}
 	}
+}
+
+// credentialsLock is the host-wide lock take-backs hold while they compare
+// and save ($XDG_DATA_HOME/hjk/credentials.lock).
+func (app *App) credentialsLock(is *instances) refresh.Lock {
+	if is.mgr == nil || is.mgr.Data == "" {
+		return nil
+	}
+	return refresh.FileLock(filepath.Join(is.mgr.Data, "credentials.lock"))
 }
 
 // take runs refresh.Take for one agent and says what came of it. It
@@ -94,7 +104,7 @@ func (app *App) take(ctx context.Context, is *instances, in instance.Instance, a
 	if account != "" {
 		what += " of account " + account
 	}
-	switch res, err := refresh.Take(ctx, st, a, account, export); {
+	switch res, err := refresh.Take(ctx, st, app.credentialsLock(is), a, account, export); {
 	case notRunning:
 		app.Debugf("%s is not running: no login to take back", in.Name)
 		return false

@@ -61,7 +61,11 @@ func Rotates(a agent.Agent) bool { return a.Name == agent.Codex.Name || a.Name =
 // hands a subscription login to a for account (an API key never changes).
 // The stored capture time is kept, so a later `hjk auth --api-key` still
 // wins over a refreshed login as it did over the captured one.
-func Take(ctx context.Context, st store.Store, a agent.Agent, account string, export Exporter) (Outcome, error) {
+//
+// lock (nil: none) is held from reloading the stored login, just before
+// comparing, to saving: the export can take long, and another hjk may have
+// stored a newer copy meanwhile.
+func Take(ctx context.Context, st store.Store, lock Lock, a agent.Agent, account string, export Exporter) (Outcome, error) {
 	if !Rotates(a) {
 		return Skipped, nil
 	}
@@ -86,6 +90,25 @@ func Take(ctx context.Context, st store.Store, a agent.Agent, account string, ex
 	if err := agent.Validate(a, cand.Kind, cand.Secret); err != nil {
 		return Unchanged, fmt.Errorf("the %s login read back from the container is not valid: %w", a.Name, err)
 	}
+	if lock != nil {
+		unlock, err := lock()
+		if err != nil {
+			return Unchanged, err
+		}
+		defer unlock()
+	}
+	// Compare with the store as it is now, not as it was before the export.
+	stored, err = store.LoadCredential(st, a, account)
+	if errors.Is(err, store.ErrNotFound) {
+		return Unchanged, nil // removed meanwhile: not brought back
+	}
+	if err != nil {
+		return Unchanged, err
+	}
+	if stored.Kind != agent.Subscription {
+		return Unchanged, nil
+	}
+	cand.CapturedAt = stored.CapturedAt
 	if !SameLogin(a, stored, cand) || !agent.Newer(a, stored, cand) {
 		return Unchanged, nil
 	}

@@ -110,7 +110,7 @@ func TestTake(t *testing.T) {
 				}
 			}
 			exp := tt.exp
-			got, err := Take(context.Background(), st, tt.agent, tt.account, exp.export)
+			got, err := Take(context.Background(), st, nil, tt.agent, tt.account, exp.export)
 			if got != tt.want {
 				t.Errorf("outcome %d, want %d", got, tt.want)
 			}
@@ -177,5 +177,70 @@ func TestExpiry(t *testing.T) {
 		if tt.want == "" && got != "" || !strings.HasPrefix(got, tt.want) {
 			t.Errorf("Expiry(%s) = %q, want it to start with %q", tt.a.Name, got, tt.want)
 		}
+	}
+}
+
+// Two take-backs at once: the one whose export returns last must compare
+// with the store as it is then, or its older copy replaces the newer one
+// the other just saved.
+func TestTakeComparesWithTheStoreOfNow(t *testing.T) {
+	t.Parallel()
+	st := store.NewMemory()
+	captured := time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC)
+	old := codexAuth("rt-fake-old", "2026-11-20T00:00:00Z", "acc-1")
+	newer := codexAuth("rt-fake-newer", "2026-11-28T00:00:00Z", "acc-1")
+	older := codexAuth("rt-fake-mid", "2026-11-24T00:00:00Z", "acc-1")
+	if err := store.SaveCredential(st, agent.Codex, "work", agent.Credential{Kind: agent.Subscription, Secret: old, CapturedAt: captured}); err != nil {
+		t.Fatal(err)
+	}
+	lock := FileLock(t.TempDir() + "/credentials.lock")
+	// B's export is slow: A runs all of its take-back meanwhile.
+	slow := func(ctx context.Context, a agent.Agent) ([]byte, error) {
+		got, err := Take(ctx, st, lock, a, "work", (&exporter{out: newer}).export)
+		if got != Updated || err != nil {
+			t.Errorf("A: %d, %v", got, err)
+		}
+		return []byte(older), nil
+	}
+	if got, err := Take(context.Background(), st, lock, agent.Codex, "work", slow); got != Unchanged || err != nil {
+		t.Errorf("B: %d, %v; want Unchanged", got, err)
+	}
+	c, err := store.LoadKind(st, agent.Codex, agent.Subscription, "work")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(c.Secret, "rt-fake-newer") {
+		t.Error("the older login replaced the newer one")
+	}
+}
+
+// FileLock keeps a second holder out until the first lets go.
+func TestFileLock(t *testing.T) {
+	t.Parallel()
+	lock := FileLock(t.TempDir() + "/d/credentials.lock")
+	unlock, err := lock()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan struct{})
+	go func() {
+		u, err := lock()
+		if err != nil {
+			t.Error(err)
+		} else {
+			u()
+		}
+		close(got)
+	}()
+	select {
+	case <-got:
+		t.Fatal("the lock was taken twice")
+	case <-time.After(100 * time.Millisecond):
+	}
+	unlock()
+	select {
+	case <-got:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the lock was not released")
 	}
 }
