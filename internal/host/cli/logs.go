@@ -8,6 +8,8 @@ import (
 	"os"
 	"time"
 
+	"github.com/hjk-dev/hjk/internal/host/instance"
+	"github.com/hjk-dev/hjk/internal/host/runtime"
 	"github.com/hjk-dev/hjk/internal/session"
 )
 
@@ -46,7 +48,7 @@ func logsCommand(app *App, args []string) error {
 	} else if _, err := is.pickSession(in, name); err != nil {
 		return err
 	}
-	f, err := os.Open(is.sessionLog(in, name))
+	f, err := instance.OpenSessionFile(is.sessionLog(in, name))
 	if errors.Is(err, os.ErrNotExist) {
 		return nil // started, nothing written yet
 	}
@@ -62,18 +64,59 @@ func logsCommand(app *App, args []string) error {
 	if _, err := io.Copy(app.Stdout, f); err != nil {
 		return err
 	}
-	for follow {
+	if !follow {
+		return nil
+	}
+	ended := func() bool {
 		st, err := readSession(is.sessionsDir(in), name)
-		done := err != nil || st.State != session.Running
-		time.Sleep(100 * time.Millisecond)
-		if _, err := io.Copy(app.Stdout, f); err != nil {
+		return err != nil || st.State != session.Running
+	}
+	return followLog(app.Stdout, f, ended, app.containerRunning(ctx, in), followPoll, followCheck)
+}
+
+// How often `hjk logs -f` looks for more output, and how often it asks the
+// engine whether the session's container still runs.
+const (
+	followPoll  = 100 * time.Millisecond
+	followCheck = 2 * time.Second
+)
+
+// followLog copies to out what f gains until the session ends: ended says
+// its state no longer is running, or running (asked every check) says its
+// container stopped, which kills the session before its state can say so.
+// What the session wrote before it ended is out when it returns.
+func followLog(out io.Writer, f *os.File, ended, running func() bool, poll, check time.Duration) error {
+	last := time.Now()
+	for {
+		done := ended()
+		if !done && time.Since(last) >= check {
+			done, last = !running(), time.Now()
+		}
+		time.Sleep(poll)
+		if _, err := io.Copy(out, f); err != nil {
 			return err
 		}
 		if done {
-			return nil // what it wrote before it ended is out
+			return nil
 		}
 	}
-	return nil
+}
+
+// containerRunning reports whether in's container runs, as its engine
+// says; an engine that cannot answer counts as running (a passing error
+// must not end a follow).
+func (app *App) containerRunning(ctx context.Context, in instance.Instance) func() bool {
+	return func() bool {
+		rt, err := app.runtimeNamed(in.Runtime)
+		if err != nil {
+			return true
+		}
+		c, err := rt.Inspect(ctx, in.Name)
+		if errors.Is(err, runtime.ErrNoSuchContainer) {
+			return false
+		}
+		return err != nil || c.Running()
+	}
 }
 
 // seekLastLines moves f to the start of its last n lines (a last line

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -49,15 +48,7 @@ func readSessions(dir string) ([]session.State, error) {
 }
 
 func readSession(dir, name string) (session.State, error) {
-	var st session.State
-	b, err := os.ReadFile(filepath.Join(dir, session.StateFile(name)))
-	if err != nil {
-		return st, err
-	}
-	if err := json.Unmarshal(b, &st); err != nil {
-		return st, fmt.Errorf("%s: %w", filepath.Join(dir, session.StateFile(name)), err)
-	}
-	return st, nil
+	return instance.ReadSessionState(filepath.Join(dir, session.StateFile(name)))
 }
 
 // sessionName is the name of a new session of agent: the agent's name,
@@ -72,7 +63,7 @@ func sessionName(dir, agentName string) string {
 		if i > 1 {
 			n += "-" + strconv.Itoa(i)
 		}
-		if _, err := os.Stat(filepath.Join(dir, session.StateFile(n))); errors.Is(err, os.ErrNotExist) {
+		if _, err := os.Lstat(filepath.Join(dir, session.StateFile(n))); errors.Is(err, os.ErrNotExist) {
 			return n
 		}
 	}
