@@ -346,3 +346,46 @@ func TestContainerForeground(t *testing.T) {
 		}
 	}
 }
+
+// With HJK_USER, the files are written as that user, not as root: links
+// the user planted in their home to root's files (~/.codex/auth.json ->
+// a root-owned file, ~/.claude.json -> a root-only secret) must neither be
+// written through nor read and moved aside as root.
+func TestContainerUserLinksOutsideHome(t *testing.T) {
+	t.Parallel()
+	img := image(t)
+	script := `bb=/bin/busybox
+$bb mkdir -p /home/agent/.codex && $bb chown 1000:1000 /home/agent/.codex
+echo outside > /etc/outside && $bb chmod 644 /etc/outside
+echo 'root only' > /etc/secret && $bb chmod 600 /etc/secret
+$bb ln -s /etc/outside /home/agent/.codex/auth.json
+$bb ln -s /etc/secret /home/agent/.claude.json
+/hjk-init -- /probe exit 0
+echo "rc=$?"
+$bb cat /etc/outside /etc/secret
+$bb ls -ln /etc
+`
+	cmd := exec.Command("docker", "run", "--rm", "--entrypoint", "/bin/sh",
+		"-e", "HJK_USER=agent", "-e", "CLAUDE_CODE_OAUTH_TOKEN", "-e", "CODEX_AUTH_JSON",
+		img, "-c", script)
+	cmd.Env = append(os.Environ(), "CLAUDE_CODE_OAUTH_TOKEN="+fakeClaudeToken, "CODEX_AUTH_JSON="+fakeCodexPayload())
+	r := runCmd(t, cmd)
+	if r.code != 0 {
+		t.Fatalf("exit %d, stderr %q", r.code, r.stderr)
+	}
+	if !strings.Contains(r.stdout, "\noutside\nroot only\n") {
+		t.Errorf("a file outside the user's home was changed through a link")
+	}
+	if strings.Contains(r.stdout, "broken") {
+		t.Errorf("a file outside the user's home was moved aside")
+	}
+	for _, l := range strings.Split(r.stdout, "\n") {
+		if strings.HasSuffix(l, " outside") && !strings.Contains(l, " 0 ") {
+			t.Errorf("the outside file changed owner: %s", l)
+		}
+	}
+	if strings.Contains(r.stdout, "rc=0") {
+		t.Errorf("hjk-init succeeded writing through links it must refuse; stderr %q", r.stderr)
+	}
+	assertNoSecret(t, "output", r.stdout+r.stderr)
+}

@@ -14,11 +14,13 @@
 //  1. When HJK_USER is set (NAME, UID, NAME:GROUP or UID:GID) and hjk-init
 //     runs as root, resolve it from /etc/passwd and /etc/group. Not root,
 //     HJK_USER must name the current uid, else it is an error.
-//  2. Write each agent's credential files from its variables (package creds)
+//  2. Switch to that user (groups, gid, uid) and set HOME, as gosu does:
+//     before any file is touched, so that a link the user planted in their
+//     home never makes root write or read through it.
+//  3. Write each agent's credential files from its variables (package creds)
 //     into HOME, which is that user's home from /etc/passwd when switching
-//     ("/" for a uid with no entry, as docker and gosu do), owned by them.
+//     ("/" for a uid with no entry, as docker and gosu do), as that user.
 //     All payloads are checked before any file is written.
-//  3. Switch to that user (groups, gid, uid) and set HOME, as gosu does.
 //  4. Remove GEMINI_OAUTH_CREDS and CODEX_AUTH_JSON from the environment the
 //     command gets: the files carry them now.
 //  5. Not PID 1: exec COMMAND in place (no process stays behind), or exit 0
@@ -157,20 +159,24 @@ func (s *shim) prepare() ([]string, error) {
 		switch {
 		case s.uid == 0:
 			switchTo = &u
-			o.UID, o.GID, o.Home = u.UID, u.GID, u.Home
+			o.Home = u.Home
 			env = setenv(env, "HOME", u.Home)
 		case u.UID != s.uid:
 			return nil, fmt.Errorf("%s=%s: hjk-init runs as uid %d, not root, and cannot switch to uid %d", agent.UserVar, spec, s.uid, u.UID)
 		}
 	}
-	o.Env = env
-	if err := creds.Apply(o); err != nil {
-		return nil, err
-	}
+	// Drop before any file work: the home is the user's, and root
+	// following a link they planted there (~/.codex/auth.json ->
+	// /etc/passwd) would write or read outside it. As the user, the
+	// kernel's permissions decide, and the files are theirs without chown.
 	if switchTo != nil {
 		if err := privdrop.Drop(*switchTo); err != nil {
 			return nil, fmt.Errorf("%s=%s: %w", agent.UserVar, getenv(env, agent.UserVar), err)
 		}
+	}
+	o.Env = env
+	if err := creds.Apply(o); err != nil {
+		return nil, err
 	}
 	return creds.Scrub(env), nil
 }
