@@ -40,14 +40,25 @@ var Forwarded = []os.Signal{
 // default for TERM, INT and HUP would end init with exit code 2.
 type Init struct {
 	sigs chan os.Signal
+	// chld is CHLD's own channel: signal.Notify drops a signal when the
+	// channel is full, and a burst of WINCH must never crowd out the CHLD
+	// that says the command exited. One pending CHLD is enough, since
+	// reaping loops until no exited child is left.
+	chld chan os.Signal
 }
 
 // Listen starts catching the Forwarded signals and CHLD. The handlers are
 // reset to the default in every child before it execs.
 func Listen() *Init {
-	i := &Init{sigs: make(chan os.Signal, 64)}
-	signal.Notify(i.sigs, append(Forwarded, syscall.SIGCHLD)...)
+	i := &Init{sigs: make(chan os.Signal, 64), chld: make(chan os.Signal, 1)}
+	signal.Notify(i.chld, syscall.SIGCHLD)
+	signal.Notify(i.sigs, Forwarded...)
 	return i
+}
+
+func (i *Init) stop() {
+	signal.Stop(i.sigs)
+	signal.Stop(i.chld)
 }
 
 // Run starts path with argv and env as init's command, in its own process
@@ -58,7 +69,7 @@ func Listen() *Init {
 // or 128+N when signal N killed it. err is set only when the command could
 // not be started (the exec error, for the caller to turn into 126 or 127).
 func (i *Init) Run(path string, argv, env []string) (status int, err error) {
-	defer signal.Stop(i.sigs)
+	defer i.stop()
 	sys := &syscall.SysProcAttr{Setpgid: true}
 	if isForeground(0) {
 		sys.Foreground, sys.Ctty = true, 0
@@ -75,12 +86,13 @@ func (i *Init) Run(path string, argv, env []string) (status int, err error) {
 		if st, done := reap(pid); done {
 			return st, nil
 		}
-		s := <-i.sigs
-		if s == syscall.SIGCHLD {
-			continue
+		select {
+		case <-i.chld:
+		case s := <-i.sigs:
+			// ESRCH: the command just exited; the CHLD that follows ends
+			// the loop.
+			_ = syscall.Kill(pid, s.(syscall.Signal))
 		}
-		// ESRCH: the command just exited; the CHLD that follows ends the loop.
-		_ = syscall.Kill(pid, s.(syscall.Signal))
 	}
 }
 
@@ -89,13 +101,16 @@ func (i *Init) Run(path string, argv, env []string) (status int, err error) {
 // grace for them to go, and returns 0. It replaces `sleep infinity` as the
 // entrypoint of a container that sessions are exec'd into.
 func (i *Init) Idle(grace time.Duration) int {
-	defer signal.Stop(i.sigs)
+	defer i.stop()
 	for {
 		reap(0)
-		switch <-i.sigs {
-		case syscall.SIGTERM, syscall.SIGINT:
-			shutdown(grace)
-			return 0
+		select {
+		case <-i.chld:
+		case s := <-i.sigs:
+			if s == syscall.SIGTERM || s == syscall.SIGINT {
+				shutdown(grace)
+				return 0
+			}
 		}
 	}
 }

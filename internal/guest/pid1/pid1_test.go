@@ -72,3 +72,62 @@ func TestRunForwards(t *testing.T) {
 		t.Errorf("Run = %d, %v; want 42 from the USR2 trap", got, err)
 	}
 }
+
+// A burst of WINCH (a terminal being resized) fills the forwarded signals'
+// channel, where signal.Notify drops what does not fit; CHLD has its own
+// channel, so the CHLD of an exiting child still arrives.
+func TestChildSignalSurvivesBurst(t *testing.T) {
+	noTerminal(t)
+	i := Listen()
+	defer i.stop()
+	// The runtime merges a signal still pending into one: send them apart.
+	deadline := time.Now().Add(5 * time.Second)
+	for len(i.sigs) < cap(i.sigs) && time.Now().Before(deadline) {
+		syscall.Kill(os.Getpid(), syscall.SIGWINCH)
+		time.Sleep(100 * time.Microsecond)
+	}
+	if len(i.sigs) != cap(i.sigs) {
+		t.Fatalf("the burst did not fill the channel (%d of %d)", len(i.sigs), cap(i.sigs))
+	}
+	pid, err := syscall.ForkExec("/bin/true", []string{"true"}, &syscall.ProcAttr{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-i.chld:
+	case <-time.After(5 * time.Second):
+		t.Fatal("CHLD was lost behind the WINCH burst")
+	}
+	var ws syscall.WaitStatus
+	syscall.Wait4(pid, &ws, 0, nil)
+}
+
+// Run ends with its command's status while WINCH keeps arriving.
+func TestRunUnderWinchFlood(t *testing.T) {
+	noTerminal(t)
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() {
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+				syscall.Kill(os.Getpid(), syscall.SIGWINCH)
+			}
+		}
+	}()
+	done := make(chan int, 1)
+	go func() {
+		st, _ := Listen().Run("/bin/sh", []string{"sh", "-c", "sleep 0.2; exit 5"}, nil)
+		done <- st
+	}()
+	select {
+	case st := <-done:
+		if st != 5 {
+			t.Errorf("Run = %d, want 5", st)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("Run never returned under a WINCH flood")
+	}
+}
