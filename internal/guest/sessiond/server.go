@@ -38,6 +38,8 @@ const (
 // and the clients attached on its socket.
 type server struct {
 	dir, sock string
+	lock      *os.File // NAME.lock, flocked while the server runs
+	l         *listener
 	master    *os.File
 	log       *os.File
 	pid       int
@@ -72,7 +74,7 @@ func serve(name string, rows, cols uint16, cmd []string, ready *os.File) int {
 	return s.run()
 }
 
-func newServer(name string, rows, cols uint16, cmd []string) (*server, error) {
+func newServer(name string, rows, cols uint16, cmd []string) (_ *server, err error) {
 	s := &server{dir: stateDir(), clients: map[*client]bool{}}
 	run := runDir()
 	if err := os.MkdirAll(run, 0o700); err != nil {
@@ -81,31 +83,53 @@ func newServer(name string, rows, cols uint16, cmd []string) (*server, error) {
 	if err := os.MkdirAll(s.dir, 0o755); err != nil {
 		return nil, err
 	}
+	defer func() {
+		if err != nil {
+			if s.l != nil {
+				s.l.close()
+			}
+			if s.lock != nil {
+				s.lock.Close()
+			}
+		}
+	}()
+	// The lock, held for the server's life (the kernel drops it when the
+	// process ends, however it ends), makes "is it running" and "take the
+	// socket" one step: a second server of the same name would otherwise
+	// remove the first one's socket between its check and its listen.
+	s.lock, err = os.OpenFile(filepath.Join(run, name+".lock"), os.O_RDWR|os.O_CREATE|syscall.O_NOFOLLOW, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	if err := syscall.Flock(int(s.lock.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		if err == syscall.EWOULDBLOCK {
+			return nil, fmt.Errorf("session %s is already running", name)
+		}
+		return nil, fmt.Errorf("lock session %s: %w", name, err)
+	}
 	s.sock = filepath.Join(run, name+".sock")
 	if c, err := dial(s.sock); err == nil {
 		c.Close()
 		return nil, fmt.Errorf("session %s is already running", name)
 	}
 	os.Remove(s.sock) // a server that died left it
-	l, err := listen(s.sock)
-	if err != nil {
+	if s.l, err = listen(s.sock); err != nil {
 		return nil, err
 	}
 	path, err := lookPath(cmd[0])
 	if err != nil {
-		l.close()
 		return nil, err
 	}
 	master, tty, err := openPTY()
 	if err != nil {
-		l.close()
 		return nil, fmt.Errorf("open a terminal: %w", err)
 	}
 	setSize(master, rows, cols) // 0x0, "unknown", until a client tells
 	s.size = winsize{rows: rows, cols: cols}
 	s.log, err = os.OpenFile(filepath.Join(s.dir, session.LogFile(name)), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
 	if err != nil {
-		l.close()
+		master.Close()
+		tty.Close()
 		return nil, err
 	}
 	wd, _ := os.Getwd()
@@ -119,13 +143,14 @@ func newServer(name string, rows, cols uint16, cmd []string) (*server, error) {
 	})
 	tty.Close()
 	if err != nil {
-		l.close()
+		master.Close()
+		s.log.Close()
 		return nil, fmt.Errorf("%s: %w", cmd[0], err)
 	}
 	s.master = master
 	s.st = session.State{Name: name, Command: cmd, PID: s.pid, State: session.Running, Started: time.Now().UTC()}
 	s.save()
-	go s.acceptLoop(l)
+	go s.acceptLoop(s.l)
 	return s, nil
 }
 
@@ -161,6 +186,9 @@ func (s *server) run() int {
 	s.mu.Lock()
 	s.st.State, s.st.ExitCode, s.st.Ended = session.Exited, code, &now
 	s.saveLocked()
+	// No new client once the agent is gone; the attached ones get the exit
+	// status below.
+	s.l.close()
 	os.Remove(s.sock)
 	exit := appendFrame(nil, frameExit, codePayload(code))
 	var writers []*client
@@ -182,6 +210,8 @@ func (s *server) run() int {
 		case <-deadline:
 		}
 	}
+	s.master.Close()
+	s.lock.Close()
 	return 0
 }
 

@@ -98,3 +98,67 @@ func TestServerInProcess(t *testing.T) {
 		t.Errorf("state %+v, %v", st, err)
 	}
 }
+
+// Servers of one name started at once: exactly one runs, the others say
+// the session is already running (none takes over the first's socket).
+// Once its agent exits, the server closes its listener and lock, and the
+// name can be used again.
+func TestServerSameNameOnce(t *testing.T) {
+	d := t.TempDir()
+	t.Setenv(session.DirVar, filepath.Join(d, "state"))
+	t.Setenv(session.RunVar, filepath.Join(d, "run"))
+	const n = 8
+	type result struct {
+		s   *server
+		err error
+	}
+	results := make(chan result, n)
+	start := make(chan struct{})
+	for range n {
+		go func() {
+			<-start
+			s, err := newServer("dup", 24, 80, []string{"/bin/sh", "-c", "sleep 0.3"})
+			results <- result{s, err}
+		}()
+	}
+	close(start)
+	var running []*server
+	for range n {
+		r := <-results
+		switch {
+		case r.err == nil:
+			running = append(running, r.s)
+		case !strings.Contains(r.err.Error(), "session dup is already running"):
+			t.Errorf("second server: %v, want it to say the session is already running", r.err)
+		}
+	}
+	if len(running) != 1 {
+		t.Errorf("%d servers of session dup run at once, want 1", len(running))
+	}
+	for _, s := range running {
+		if c := s.run(); c != 0 {
+			t.Errorf("server returned %d", c)
+		}
+		accepted := make(chan error, 1)
+		go func() {
+			c, err := s.l.accept()
+			if c != nil {
+				c.Close()
+			}
+			accepted <- err
+		}()
+		select {
+		case err := <-accepted:
+			if err == nil {
+				t.Errorf("the listener accepted a client after the agent exited")
+			}
+		case <-time.After(2 * time.Second):
+			t.Errorf("the listener is still open after the agent exited")
+		}
+	}
+	s, err := newServer("dup", 24, 80, []string{"/bin/true"})
+	if err != nil {
+		t.Fatalf("the name is not free after the session ended: %v", err)
+	}
+	s.run()
+}
