@@ -3,6 +3,7 @@ package cli
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -29,14 +30,20 @@ func rmCommand(app *App, args []string) error {
 	if err != nil {
 		return err
 	}
-	dirty, err := instance.Dirty(ctx, in.Worktree)
-	if err != nil {
-		return err
-	}
-	if dirty && !force {
-		return &UserError{
-			Err:  fmt.Errorf("the worktree of branch %q has uncommitted changes (%s)", branch, in.Worktree),
-			Hint: fmt.Sprintf("Commit them, or run 'hjk rm %s -f' to discard them.", branch),
+	hint := fmt.Sprintf("Commit them, or run 'hjk rm %s -f' to discard them.", branch)
+	if !force {
+		// A first look, so a dirty worktree is refused before anything is
+		// stopped. The agent may still write until its container stops:
+		// Remove stops it first, and git refuses what is dirty by then.
+		dirty, err := instance.Dirty(ctx, in.Worktree)
+		if err != nil {
+			return &UserError{Err: fmt.Errorf("cannot tell whether the worktree of branch %q holds uncommitted changes: %w", branch, err), Hint: hint}
+		}
+		if dirty {
+			return &UserError{
+				Err:  fmt.Errorf("the worktree of branch %q has uncommitted changes (%s)", branch, in.Worktree),
+				Hint: hint,
+			}
 		}
 	}
 	if !force && app.stdinTerminal() {
@@ -47,5 +54,13 @@ func rmCommand(app *App, args []string) error {
 		}
 	}
 	app.takeBackAll(ctx, is, in)
-	return is.mgr.Remove(ctx, in)
+	err = is.mgr.Remove(ctx, in, force)
+	var de *instance.DirtyError
+	if errors.As(err, &de) {
+		return &UserError{
+			Err:  fmt.Errorf("kept the instance of %q (its container is stopped): %w", branch, err),
+			Hint: hint,
+		}
+	}
+	return err
 }

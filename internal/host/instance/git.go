@@ -143,19 +143,49 @@ func addWorktree(ctx context.Context, r Repo, branch, path string) error {
 	return err
 }
 
-// removeWorktree removes the worktree at path (the branch stays).
-func removeWorktree(ctx context.Context, r Repo, path string) error {
-	if _, err := os.Stat(r.GitDir); errors.Is(err, os.ErrNotExist) {
-		// The repository is gone: git has nothing to update, and the
-		// worktree (without its git dir) is only files.
-		return os.RemoveAll(path)
-	}
+// DirtyError is Remove's refusal of a worktree holding uncommitted work.
+type DirtyError struct {
+	Worktree string
+	Err      error // git's refusal, or why git could not be asked
+}
+
+func (e *DirtyError) Error() string {
+	return fmt.Sprintf("the worktree %s has uncommitted changes, or could not be checked: %v", e.Worktree, e.Err)
+}
+
+func (e *DirtyError) Unwrap() error { return e.Err }
+
+// removeWorktree removes the worktree at path (the branch stays). Without
+// force, git refuses a worktree with modified or untracked files, and a
+// worktree whose repository is gone (nothing can tell what in it is
+// committed) is kept: both are a *DirtyError.
+func removeWorktree(ctx context.Context, r Repo, path string, force bool) error {
 	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+		if _, err := os.Stat(r.GitDir); errors.Is(err, os.ErrNotExist) {
+			return nil
+		}
 		_, err := git(ctx, r.Dir, "worktree", "prune")
 		return err
 	}
-	_, err := git(ctx, r.Dir, "worktree", "remove", "--force", path)
-	return err
+	if _, err := os.Stat(r.GitDir); errors.Is(err, os.ErrNotExist) {
+		// The repository is gone: git has nothing to update, and the
+		// worktree (without its git dir) is only files.
+		if !force {
+			return &DirtyError{Worktree: path, Err: fmt.Errorf("its repository %s is gone", r.Dir)}
+		}
+		return os.RemoveAll(path)
+	}
+	args := []string{"worktree", "remove", path}
+	if force {
+		args = []string{"worktree", "remove", "--force", path}
+	}
+	if _, err := git(ctx, r.Dir, args...); err != nil {
+		if !force {
+			return &DirtyError{Worktree: path, Err: err}
+		}
+		return err
+	}
+	return nil
 }
 
 // Dirty reports whether the worktree at path holds changes not committed:

@@ -431,8 +431,13 @@ func (m *Manager) Stop(ctx context.Context, in Instance) error {
 }
 
 // Remove removes the instance's container, its worktree (not its branch)
-// and its catalog entry. The caller checks for uncommitted work first.
-func (m *Manager) Remove(ctx context.Context, in Instance) error {
+// and its catalog entry. Without force a worktree holding uncommitted
+// changes is kept, and so is the instance: the container is stopped first,
+// so nothing an agent writes can slip in between git's check and the
+// removal, and git itself refuses a worktree that is not clean
+// (*DirtyError). With force the worktree goes whatever it holds, even when
+// its repository is gone.
+func (m *Manager) Remove(ctx context.Context, in Instance, force bool) error {
 	unlock, err := m.catalog().Lock()
 	if err != nil {
 		return err
@@ -442,12 +447,22 @@ func (m *Manager) Remove(ctx context.Context, in Instance) error {
 	if err != nil {
 		return err
 	}
+	repo := Repo{Dir: in.Repo, GitDir: in.GitDir}
+	if !force {
+		if err := rt.Stop(ctx, in.Name, StopTimeout); err != nil && !errors.Is(err, runtime.ErrNoSuchContainer) {
+			return err
+		}
+		if err := removeWorktree(ctx, repo, in.Worktree, false); err != nil {
+			return err
+		}
+	}
 	if err := rt.Remove(ctx, in.Name); err != nil && !errors.Is(err, runtime.ErrNoSuchContainer) {
 		return err
 	}
-	repo := Repo{Dir: in.Repo, GitDir: in.GitDir}
-	if err := removeWorktree(ctx, repo, in.Worktree); err != nil {
-		return err
+	if force {
+		if err := removeWorktree(ctx, repo, in.Worktree, true); err != nil {
+			return err
+		}
 	}
 	// The sessions' logs hold whatever the agents printed: they go with the
 	// instance (a recreate keeps them; only rm ends the instance).

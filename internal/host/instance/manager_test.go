@@ -3,6 +3,7 @@ package instance
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -339,7 +340,15 @@ func TestRemoveKeepsBranch(t *testing.T) {
 	if got, _ := m.Get(r, "work"); got.Image != "img:2" {
 		t.Errorf("catalog image = %q after recreate", got.Image)
 	}
-	if err := m.Remove(ctx, in); err != nil {
+	if err := m.Remove(ctx, in, false); err == nil {
+		t.Fatal("Remove without force removed a dirty worktree")
+	} else if !errors.As(err, new(*DirtyError)) {
+		t.Fatalf("Remove of a dirty worktree: %v, want a *DirtyError", err)
+	}
+	if _, err := os.Stat(filepath.Join(in.Worktree, "new.txt")); err != nil {
+		t.Fatal("a refused Remove lost the worktree's files")
+	}
+	if err := m.Remove(ctx, in, true); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := os.Stat(in.Worktree); !os.IsNotExist(err) {
@@ -354,6 +363,48 @@ func TestRemoveKeepsBranch(t *testing.T) {
 	}
 	if len(f.containers) != 0 {
 		t.Errorf("containers left: %v", f.containers)
+	}
+}
+
+// stopWrites is an engine whose Stop comes after the agent wrote one more
+// file: what rm checked before is not what it would delete.
+type stopWrites struct {
+	*fakeRuntime
+	path string
+}
+
+func (s stopWrites) Stop(ctx context.Context, name string, d time.Duration) error {
+	os.WriteFile(s.path, []byte("late work"), 0o644)
+	return s.fakeRuntime.Stop(ctx, name, d)
+}
+
+// The container stops before git looks at the worktree, and git without
+// --force refuses what the agent wrote up to then.
+func TestRemoveKeepsLateWork(t *testing.T) {
+	ctx := context.Background()
+	r := newRepo(t)
+	f := newFake(testImage)
+	m := newManager(t, f)
+	in, _, err := m.Ensure(ctx, want(r, "late"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d, err := Dirty(ctx, in.Worktree); err != nil || d {
+		t.Fatalf("fresh worktree dirty = %v, %v", d, err)
+	}
+	late := filepath.Join(in.Worktree, "late.txt")
+	m.Runtime = func(string) (runtime.Runtime, error) { return stopWrites{f, late}, nil }
+	if err := m.Remove(ctx, in, false); !errors.As(err, new(*DirtyError)) {
+		t.Fatalf("Remove = %v, want a *DirtyError", err)
+	}
+	if b, err := os.ReadFile(late); err != nil || string(b) != "late work" {
+		t.Fatalf("the agent's late work is lost: %v", err)
+	}
+	if f.count("stop") != 1 {
+		t.Errorf("%d stops, want 1", f.count("stop"))
+	}
+	if _, err := m.Get(r, "late"); err != nil {
+		t.Errorf("the refused instance left the catalog: %v", err)
 	}
 }
 
@@ -387,7 +438,13 @@ func TestRemoveAfterRepoDeleted(t *testing.T) {
 	if err := os.RemoveAll(r.Dir); err != nil {
 		t.Fatal(err)
 	}
-	if err := m.Remove(ctx, in); err != nil {
+	if err := m.Remove(ctx, in, false); !errors.As(err, new(*DirtyError)) {
+		t.Fatalf("Remove without force, the repository gone: %v, want a *DirtyError", err)
+	}
+	if _, err := os.Stat(in.Worktree); err != nil {
+		t.Fatalf("Remove without force deleted the worktree of a gone repository: %v", err)
+	}
+	if err := m.Remove(ctx, in, true); err != nil {
 		t.Fatalf("Remove with the repository gone: %v", err)
 	}
 	if _, err := os.Stat(in.Worktree); !os.IsNotExist(err) {
