@@ -8,7 +8,10 @@
 //
 // It touches the PTY, its socket under session.RunDir, and the session's
 // log and state files; it never writes credentials: hjk runs the command
-// as `hjk-init -- AGENT`, which does that in the session itself.
+// as `hjk-init -- AGENT`, which does that in the session itself. The
+// payload variables (GEMINI_OAUTH_CREDS, CODEX_AUTH_JSON) are kept out of
+// the long-lived server's environment: `session start` passes them over a
+// pipe, and the server adds them to the command's environment only.
 //
 // Signals: the server ends the session (TERM to the agent's process group,
 // HUP 2 s later, KILL 3.5 s later) on TERM or INT (a container stopping) or
@@ -22,6 +25,7 @@
 package sessiond
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"os"
@@ -29,6 +33,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/hjk-dev/hjk/internal/guest/creds"
 	"github.com/hjk-dev/hjk/internal/session"
 )
 
@@ -57,11 +62,18 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		// fd 3 is start's pipe; the agent must not inherit it, or start
 		// would wait for the agent to end.
 		syscall.CloseOnExec(3)
+		syscall.CloseOnExec(4)
 		ready := os.NewFile(3, "ready")
-		if o.name == "" || len(o.cmd) == 0 || ready == nil {
+		payloads := os.NewFile(4, "payloads")
+		if o.name == "" || len(o.cmd) == 0 || ready == nil || payloads == nil {
 			return 125
 		}
-		return serve(o.name, o.rows, o.cols, o.cmd, ready)
+		extra, err := readPayloads(payloads)
+		if err != nil {
+			fmt.Fprintf(ready, "read the credentials from session start: %v", err)
+			return 125
+		}
+		return serve(o.name, o.rows, o.cols, o.cmd, extra, ready)
 	case "attach":
 		if len(o.pos) != 1 {
 			break
@@ -182,19 +194,37 @@ func start(o options, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "hjk-init: session start: %v\n", err)
 		return 125
 	}
+	// The server lives as long as the session, and the agent's own user
+	// may read /proc/<server>/environ: it is started without the payload
+	// variables, which reach the agent's command alone over a pipe.
+	env, payloads := splitPayloads(os.Environ())
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		null.Close()
+		w.Close()
+		fmt.Fprintf(stderr, "hjk-init: session start: %v\n", err)
+		return 125
+	}
 	argv := []string{"hjk-init", "session", "serve", "--name", o.name,
 		"--rows", strconv.Itoa(int(ws.rows)), "--cols", strconv.Itoa(int(ws.cols)), "--"}
 	pid, err := syscall.ForkExec("/proc/self/exe", append(argv, o.cmd...), &syscall.ProcAttr{
-		Env:   os.Environ(),
-		Files: []uintptr{null.Fd(), null.Fd(), null.Fd(), w.Fd()},
+		Env:   env,
+		Files: []uintptr{null.Fd(), null.Fd(), null.Fd(), w.Fd(), pr.Fd()},
 		Sys:   &syscall.SysProcAttr{Setsid: true},
 	})
 	w.Close()
 	null.Close()
+	pr.Close()
 	if err != nil {
+		pw.Close()
 		fmt.Fprintf(stderr, "hjk-init: session start: %v\n", err)
 		return 125
 	}
+	// A server that fails early stops reading; its error comes on r.
+	go func() {
+		pw.Write(payloads)
+		pw.Close()
+	}()
 	// The server outlives this process (init adopts it); while both run,
 	// reap it here so it never lingers as a zombie.
 	go func() {
@@ -214,6 +244,38 @@ func start(o options, stderr io.Writer) int {
 		return attach(o.name, o.keys, os.Stdin, os.Stdout, os.Stderr)
 	}
 	return 0
+}
+
+// splitPayloads separates the variables that carry credential payloads
+// (the ones creds.Scrub removes) from the rest of env, the former as
+// NUL-terminated NAME=VALUE entries.
+func splitPayloads(env []string) (rest []string, payloads []byte) {
+	for _, kv := range env {
+		if len(creds.Scrub([]string{kv})) == 0 {
+			payloads = append(append(payloads, kv...), 0)
+		} else {
+			rest = append(rest, kv)
+		}
+	}
+	return rest, payloads
+}
+
+// readPayloads reads what splitPayloads wrote, to its end.
+func readPayloads(f *os.File) ([]string, error) {
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, 4<<20))
+	if err != nil {
+		return nil, err
+	}
+	var env []string
+	for len(b) > 0 {
+		kv, rest, ok := bytes.Cut(b, []byte{0})
+		if !ok {
+			return nil, fmt.Errorf("truncated entry")
+		}
+		env, b = append(env, string(kv)), rest
+	}
+	return env, nil
 }
 
 // list prints the sessions in the state folder, in the folder's order:

@@ -63,8 +63,8 @@ func (c *client) close() { c.once.Do(func() { close(c.out) }) }
 
 // serve runs the server of session name until its agent exits; ready (fd 3
 // of the server) gets "ok" or what went wrong, for `session start`.
-func serve(name string, rows, cols uint16, cmd []string, ready *os.File) int {
-	s, err := newServer(name, rows, cols, cmd)
+func serve(name string, rows, cols uint16, cmd, extraEnv []string, ready *os.File) int {
+	s, err := newServer(name, rows, cols, cmd, extraEnv)
 	if err != nil {
 		fmt.Fprintf(ready, "%v", err)
 		return 125
@@ -74,7 +74,9 @@ func serve(name string, rows, cols uint16, cmd []string, ready *os.File) int {
 	return s.run()
 }
 
-func newServer(name string, rows, cols uint16, cmd []string) (_ *server, err error) {
+// newServer starts cmd with the server's environment and extraEnv (the
+// payloads, which the server's own environment must not hold).
+func newServer(name string, rows, cols uint16, cmd, extraEnv []string) (_ *server, err error) {
 	s := &server{dir: stateDir(), clients: map[*client]bool{}}
 	run := runDir()
 	if err := os.MkdirAll(run, 0o700); err != nil {
@@ -137,7 +139,7 @@ func newServer(name string, rows, cols uint16, cmd []string) (_ *server, err err
 	// so job control, Ctrl-C and SIGWINCH work inside.
 	s.pid, err = syscall.ForkExec(path, cmd, &syscall.ProcAttr{
 		Dir:   wd,
-		Env:   os.Environ(),
+		Env:   append(os.Environ(), extraEnv...),
 		Files: []uintptr{tty.Fd(), tty.Fd(), tty.Fd()},
 		Sys:   &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0},
 	})
@@ -331,8 +333,8 @@ func (s *server) attach(c *client, hello []byte) bool {
 	now := time.Now().UTC()
 	s.st.Attached = &now
 	s.saveLocked()
+	rows, cols := s.size.rows, s.size.cols // resize writes it under mu
 	s.mu.Unlock()
-	rows, cols := s.size.rows, s.size.cols
 	if len(hello) == 4 && u16(hello) > 0 && u16(hello[2:]) > 0 {
 		rows, cols = u16(hello), u16(hello[2:])
 	}

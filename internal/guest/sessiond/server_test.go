@@ -17,7 +17,7 @@ func TestServerInProcess(t *testing.T) {
 	d := t.TempDir()
 	t.Setenv(session.DirVar, filepath.Join(d, "state"))
 	t.Setenv(session.RunVar, filepath.Join(d, "run"))
-	s, err := newServer("inproc", 24, 80, []string{"/bin/sh", "-c", `read l; echo "got:$l size:$(stty size)"; read l; exit 4`})
+	s, err := newServer("inproc", 24, 80, []string{"/bin/sh", "-c", `read l; echo "got:$l size:$(stty size)"; read l; exit 4`}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -117,7 +117,7 @@ func TestServerSameNameOnce(t *testing.T) {
 	for range n {
 		go func() {
 			<-start
-			s, err := newServer("dup", 24, 80, []string{"/bin/sh", "-c", "sleep 0.3"})
+			s, err := newServer("dup", 24, 80, []string{"/bin/sh", "-c", "sleep 0.3"}, nil)
 			results <- result{s, err}
 		}()
 	}
@@ -156,7 +156,7 @@ func TestServerSameNameOnce(t *testing.T) {
 			t.Errorf("the listener is still open after the agent exited")
 		}
 	}
-	s, err := newServer("dup", 24, 80, []string{"/bin/true"})
+	s, err := newServer("dup", 24, 80, []string{"/bin/true"}, nil)
 	if err != nil {
 		t.Fatalf("the name is not free after the session ended: %v", err)
 	}

@@ -2,6 +2,7 @@ package sessiond
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -316,5 +317,60 @@ func TestBadArgs(t *testing.T) {
 	}
 	if out, code := w.run("attach", "nothing"); code != 1 || !strings.Contains(out, "no running session nothing") {
 		t.Errorf("attach to no session: %d %q", code, out)
+	}
+}
+
+// The session server lives as long as the session, and the agent's user
+// can read /proc/<server>/environ: the payload variables must not be in it,
+// nor in the agent's, yet the agent's hjk-init still writes the files.
+func TestPayloadsNotInServerEnviron(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	home := t.TempDir()
+	const refresh = "FAKEsessiondCODEXrefresh0123456789"
+	enc := base64.RawURLEncoding.EncodeToString
+	jwt := enc([]byte(`{"alg":"RS256","typ":"JWT"}`)) + "." + enc([]byte(`{"email":"dev@example.com","exp":1900000000}`)) + "." + enc([]byte("FAKEsig"))
+	payload := `{"OPENAI_API_KEY":null,"tokens":{"id_token":"` + jwt + `","access_token":"FAKEsessiondACCESS","refresh_token":"` + refresh + `","account_id":"acct-fake"},"last_refresh":"2026-11-27T00:00:00Z"}`
+	w.env = append(w.env, "HOME="+home, "CODEX_AUTH_JSON="+payload)
+	ready := filepath.Join(home, "ready")
+	out, code := w.run("start", "--name", "env", "--", bin, "--", "/bin/sh", "-c", `touch "$0"; exec sleep 30`, ready)
+	if code != 0 {
+		t.Fatalf("start: exit %d, %q", code, out)
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if _, err := os.Stat(ready); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the agent never started")
+		}
+	}
+	agent := w.state("env").PID
+	defer syscall.Kill(-agent, syscall.SIGKILL)
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", agent))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var server int
+	fields := strings.Fields(string(stat[bytes.LastIndexByte(stat, ')')+1:]))
+	fmt.Sscan(fields[1], &server)
+	for _, p := range []struct {
+		who string
+		pid int
+	}{{"server", server}, {"agent", agent}} {
+		environ, err := os.ReadFile(fmt.Sprintf("/proc/%d/environ", p.pid))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Contains(environ, []byte(session.DirVar+"=")) {
+			t.Errorf("read the wrong process as the %s (pid %d)", p.who, p.pid)
+		}
+		if bytes.Contains(environ, []byte("CODEX_AUTH_JSON")) || bytes.Contains(environ, []byte(refresh)) {
+			t.Errorf("the %s's environment (pid %d) holds CODEX_AUTH_JSON", p.who, p.pid)
+		}
+	}
+	b, err := os.ReadFile(filepath.Join(home, ".codex", "auth.json"))
+	if err != nil || !bytes.Contains(b, []byte(refresh)) {
+		t.Errorf("the agent's hjk-init did not write .codex/auth.json from the payload: %v", err)
 	}
 }
