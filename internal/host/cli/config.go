@@ -91,11 +91,19 @@ func (app *App) config(o configOptions, args []string) error {
 		}
 	}
 	old, _ := os.ReadFile(file)
+	// The rewrite cannot keep the user's comments: the file as it was is
+	// kept beside it first, so nothing of theirs is lost.
+	commented := config.HasComments(old)
+	if commented {
+		if err := os.WriteFile(file+".bak", old, 0o600); err != nil {
+			return fmt.Errorf("keep a copy of %s before rewriting it without its comments: %w", file, err)
+		}
+	}
 	if err := config.Save(file, c); err != nil {
 		return Hintf(err, "Fix the file by hand: hjk never overwrites a broken settings file.")
 	}
-	if config.HasComments(old) {
-		fmt.Fprintf(app.Stderr, "hjk: note: rewrote %s without its comments\n", file)
+	if commented {
+		fmt.Fprintf(app.Stderr, "hjk: note: rewrote %s without its comments; the file as it was is in %s.bak\n", file, file)
 	}
 	return nil
 }
