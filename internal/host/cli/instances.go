@@ -193,7 +193,8 @@ var refusals = []string{
 // engineRefused reports whether an exec's failure err, with stderr
 // beginning with head, is the engine refusing to run it (no container, or
 // one not running), not the session's process failing: docker exits 1 with
-// "Error response from daemon:" first, podman 125 with "Error:" first. A
+// "Error response from daemon:" first, podman 125 (no such container) or
+// 255 (container state improper) with "Error:" first. A
 // process in the container can print anything and exit with any status, so
 // head must start with the engine's prefix and its first line name a
 // refusal.
@@ -206,7 +207,7 @@ func engineRefused(engine string, err error, head string) bool {
 	case "docker":
 		ok = code == 1 && strings.HasPrefix(head, "Error response from daemon: ")
 	case "podman":
-		ok = code == 125 && strings.HasPrefix(head, "Error: ")
+		ok = (code == 125 || code == 255) && strings.HasPrefix(head, "Error: ")
 	default: // Apple's container: its CLI's errors start "Error: ".
 		ok = code != 0 && strings.HasPrefix(head, "Error: ")
 	}

@@ -179,6 +179,7 @@ func TestSessionRetriesOnlyRefusals(t *testing.T) {
 		{"docker's words, other status", "docker", []sessionRun{{stderr: "Error response from daemon: No such container: c\n", code: 2}, ok}, 1, 2, "No such container"},
 		{"docker's words after stdout", "docker", []sessionRun{{stdout: "x", stderr: "Error response from daemon: No such container: c\n", code: 1}, ok}, 1, 1, "No such container"},
 		{"docker refuses", "docker", []sessionRun{{stderr: "Error response from daemon: Container 0123 is not running\n", code: 1}, ok}, 2, 0, ""},
+		{"podman refuses a stopped container", "podman", []sessionRun{{stderr: "Error: can only create exec sessions on running containers: container state improper\n", code: 255}, ok}, 2, 0, ""},
 		{"podman refuses", "podman", []sessionRun{{stderr: `Error: no container with name or ID "c" found: no such container` + "\n", code: 125}, ok}, 2, 0, ""},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
