@@ -59,7 +59,7 @@ func attachCommand(app *App, args []string) error {
 	spec.Env, spec.Values = nil, nil
 	spec.Stdin, spec.Stdout, spec.Stderr = app.Stdin, app.Stdout, app.Stderr
 	spec.Interactive, spec.TTY = true, app.stdinTerminal()
-	return exitStatus(rt.Exec(ctx, spec))
+	return app.afterSession(ctx, is, in, exitStatus(rt.Exec(ctx, spec)))
 }
 
 // recentSession is the running session of the current repository's

@@ -48,5 +48,5 @@ func killCommand(app *App, args []string) error {
 	}
 	spec.Env, spec.Values = nil, nil
 	spec.Stdout, spec.Stderr = app.Stderr, app.Stderr
-	return rt.Exec(ctx, spec)
+	return app.afterSession(ctx, is, in, rt.Exec(ctx, spec))
 }

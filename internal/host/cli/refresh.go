@@ -31,6 +31,17 @@ func (app *App) takeBack(ctx context.Context, is *instances, in instance.Instanc
 	app.take(ctx, is, in, a, account)
 }
 
+// afterSession takes back every login that can have rotated in the
+// instance's container once hjk attach or hjk kill is done with a session
+// (it ended, was detached or killed): a session started with -d is
+// otherwise taken back only at stop, rm or recreate, and a later session of
+// another account or with an API key replaces the login in the container.
+// It returns err, the command's own result.
+func (app *App) afterSession(ctx context.Context, is *instances, in instance.Instance, err error) error {
+	app.takeBackAll(ctx, is, in)
+	return err
+}
+
 // takeBackAll brings home every login that can have rotated in the
 // instance's container, before hjk stops, removes or replaces it: one exec
 // per agent that the store hands a subscription login for the instance's

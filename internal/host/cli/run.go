@@ -82,6 +82,10 @@ func runCommand(app *App, args []string) error {
 		return err
 	}
 	if !isNew && o.account != "" && o.account != in.Account {
+		// The container holds the old account's login, maybe refreshed by
+		// a session still running or started with -d: hjk-init replaces it
+		// with the new account's, so it is taken back first.
+		app.takeBackAll(ctx, is, in)
 		app.Notef("the instance of %q now uses account %s (was %s)", branch, o.account, firstOf(in.Account, "the default"))
 	}
 	fresh := false

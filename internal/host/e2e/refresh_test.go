@@ -159,6 +159,19 @@ func TestRefreshTakenBack(t *testing.T) {
 			t.Fatal("hjk rm replaced the newer login with instance one's older copy")
 		}
 
+		// Moving an instance to another account takes back the old
+		// account's login first: the new session's login replaces it.
+		other := strings.NewReplacer("acc-work", "acc-other", rt, "rt-e2eFAKEother").Replace(auth)
+		if err := store.SaveCredential(st, agent.Codex, "other", agent.Credential{Kind: agent.Subscription, Secret: other}); err != nil {
+			t.Fatal(err)
+		}
+		run("run", "two", "--agent", "codex")
+		run("exec", "two", "--", "codex", "rotate")
+		run("run", "two", "--agent", "codex", "--account", "other")
+		if got := stored(); got != thrice+"-rotated" {
+			t.Fatal("switching the instance to another account lost the login refreshed in it")
+		}
+
 		for _, o := range outputs {
 			for _, secret := range []string{rt, "at-e2eFAKE"} {
 				if strings.Contains(o, secret) {
