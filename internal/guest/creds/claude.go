@@ -1,15 +1,13 @@
 package creds
 
 import (
-	"path/filepath"
-
 	"github.com/hjk-dev/hjk/internal/agent"
 )
 
 // claude merges what lets claude start straight at its prompt into
 // .claude.json. Claude reads the token or key from its environment itself.
 func (p *planner) claude(token, key string) error {
-	path := filepath.Join(p.dirVar(agent.ClaudeConfigDirVar, p.home), ".claude.json")
+	path := ClaudeConfig(p.env, p.home)
 	edits := []jsonEdit{{path: []string{"hasCompletedOnboarding"}, value: true}}
 	for _, wd := range p.workdirs {
 		edits = append(edits, jsonEdit{path: []string{"projects", wd, "hasTrustDialogAccepted"}, value: true})

@@ -15,7 +15,7 @@ import (
 // (any other store may move it into a keyring and delete it) and trust the
 // work folder.
 func (p *planner) codex(payload, key string) error {
-	dir := p.dirVar(agent.CodexHomeVar, filepath.Join(p.home, ".codex"))
+	dir := CodexDir(p.env, p.home)
 	auth := filepath.Join(dir, "auth.json")
 	varName := agent.Codex.SubscriptionVar
 	if payload != "" {

@@ -238,17 +238,6 @@ func (p *planner) plan(a agent.Agent) error {
 	return nil
 }
 
-// dirVar resolves a directory an agent takes from a variable, else def.
-func (p *planner) dirVar(name, def string) string {
-	if v := lookup(p.env, name); v != "" {
-		if abs, err := filepath.Abs(v); err == nil {
-			return abs
-		}
-		return v
-	}
-	return def
-}
-
 // mergeJSON plans a merge of edits into the JSON file at path.
 func (p *planner) mergeJSON(varName, path string, jsonc bool, edits []jsonEdit) error {
 	path, old, exists, err := p.read(varName, path)

@@ -11,7 +11,7 @@ import (
 // strips comments from settings.json and trustedFolders.json, so ours keep
 // them.
 func (p *planner) gemini(creds, key string) error {
-	dir := filepath.Join(p.dirVar(agent.GeminiHomeVar, p.home), ".gemini")
+	dir := GeminiDir(p.env, p.home)
 	varName, authType := agent.Gemini.APIKeyVar, "gemini-api-key"
 	if creds != "" {
 		varName, authType = agent.Gemini.SubscriptionVar, "oauth-personal"
@@ -37,7 +37,7 @@ func (p *planner) gemini(creds, key string) error {
 	if err != nil {
 		return err
 	}
-	trusted := p.dirVar("GEMINI_CLI_TRUSTED_FOLDERS_PATH", "")
+	trusted := envDir(p.env, "GEMINI_CLI_TRUSTED_FOLDERS_PATH", "")
 	if trusted == "" {
 		trusted = filepath.Join(dir, "trustedFolders.json")
 	}

@@ -49,6 +49,7 @@ import (
 	"github.com/tidwall/gjson"
 
 	"github.com/hjk-dev/hjk/internal/agent"
+	"github.com/hjk-dev/hjk/internal/guest/creds"
 	"github.com/hjk-dev/hjk/internal/guest/privdrop"
 )
 
@@ -97,8 +98,8 @@ func Main(args []string, stdout, stderr io.Writer) int {
 // switchUser resolves HJK_USER as hjk-init does before a session and
 // returns the home to read from. As root it drops to that user first.
 func switchUser(env []string, uid int) (string, error) {
-	home := getenv(env, "HOME")
-	spec := getenv(env, agent.UserVar)
+	home := creds.Getenv(env, "HOME")
+	spec := creds.Getenv(env, agent.UserVar)
 	if spec == "" {
 		return home, nil
 	}
@@ -130,9 +131,9 @@ func Read(a agent.Agent, home string, env []string) (string, error) {
 	}
 	switch a.Name {
 	case agent.Codex.Name:
-		return codex(dirVar(env, agent.CodexHomeVar, filepath.Join(home, ".codex")))
+		return codex(creds.CodexDir(env, home))
 	case agent.Gemini.Name:
-		return gemini(filepath.Join(dirVar(env, agent.GeminiHomeVar, home), ".gemini"))
+		return gemini(creds.GeminiDir(env, home))
 	case agent.Claude.Name:
 		return "", fmt.Errorf("%w: claude's setup-token (%s) is not kept in files and never rotates", ErrNothing, agent.Claude.SubscriptionVar)
 	}
@@ -203,27 +204,4 @@ func readFile(path string) ([]byte, bool, error) {
 		return nil, false, fmt.Errorf("read %s: %w", path, err)
 	}
 	return b, true, nil
-}
-
-// dirVar is the directory variable name holds (made absolute), else def,
-// as package creds resolves it when it writes the files.
-func dirVar(env []string, name, def string) string {
-	if v := getenv(env, name); v != "" {
-		if abs, err := filepath.Abs(v); err == nil {
-			return abs
-		}
-		return v
-	}
-	return def
-}
-
-// getenv returns a variable's value in env; the first entry wins, as
-// package creds reads it when it writes the files.
-func getenv(env []string, name string) string {
-	for _, kv := range env {
-		if k, v, ok := strings.Cut(kv, "="); ok && k == name {
-			return v
-		}
-	}
-	return ""
 }

@@ -1,0 +1,43 @@
+package creds
+
+import (
+	"path/filepath"
+
+	"github.com/hjk-dev/hjk/internal/agent"
+)
+
+// Where each agent keeps its files, from its own variables as the agent
+// resolves them, else under home. hjk-init export reads back from the same
+// places, so the two can never disagree.
+
+// ClaudeConfig is claude's .claude.json.
+func ClaudeConfig(env []string, home string) string {
+	return filepath.Join(envDir(env, agent.ClaudeConfigDirVar, home), ".claude.json")
+}
+
+// GeminiDir is gemini's .gemini folder.
+func GeminiDir(env []string, home string) string {
+	return filepath.Join(envDir(env, agent.GeminiHomeVar, home), ".gemini")
+}
+
+// CodexDir is codex's home: CODEX_HOME, else ~/.codex.
+func CodexDir(env []string, home string) string {
+	return envDir(env, agent.CodexHomeVar, filepath.Join(home, ".codex"))
+}
+
+// Getenv returns a variable's value in env. Should it be there twice, the
+// first wins: the agents read their environment with getenv, which does
+// the same, and the files must match what they read. An empty value counts
+// as unset.
+func Getenv(env []string, name string) string { return lookup(env, name) }
+
+// envDir is the directory variable name holds (made absolute), else def.
+func envDir(env []string, name, def string) string {
+	if v := lookup(env, name); v != "" {
+		if abs, err := filepath.Abs(v); err == nil {
+			return abs
+		}
+		return v
+	}
+	return def
+}
