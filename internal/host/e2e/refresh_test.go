@@ -48,6 +48,9 @@ func refreshImage(t *testing.T, h *harness) {
 	tag := fmt.Sprintf("hjke2e-refresh-%s:%d", strings.ToLower(strings.NewReplacer("/", "-", "_", "-").Replace(t.Name())), os.Getpid())
 	os.WriteFile(filepath.Join(dir, "codex"), []byte(standInCodex), 0o755)
 	os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte("FROM "+h.image+"\nCOPY codex /usr/local/bin/codex\n"+
+		// A label of its own: two tests building the same content would
+		// share one image, and one's rmi -f would take it from the other.
+		"LABEL dev.hjk.e2e.tag="+tag+"\n"+
 		"RUN useradd -m -u 1000 agent && printf root-only-e2eFAKE >/root/only-root && chmod 600 /root/only-root\n"), 0o644)
 	if out, err := exec.Command(h.engine, "build", "-q", "-t", tag, dir).CombinedOutput(); err != nil {
 		t.Fatalf("%s build: %v: %s", h.engine, err, out)
