@@ -3,6 +3,7 @@ package instance
 import (
 	"context"
 	"fmt"
+	"io"
 	"sync"
 	"time"
 
@@ -123,4 +124,32 @@ func (f *fakeRuntime) ImageExists(_ context.Context, ref string) (bool, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.images[ref], nil
+}
+
+func (f *fakeRuntime) ImageInspect(ctx context.Context, ref string) (runtime.Image, error) {
+	ok, _ := f.ImageExists(ctx, ref)
+	if !ok {
+		return runtime.Image{}, fmt.Errorf("image %s: %w", ref, runtime.ErrNoSuchImage)
+	}
+	return runtime.Image{ID: ref, User: "agent", OS: "linux", Arch: "amd64"}, nil
+}
+
+func (f *fakeRuntime) CopyTo(context.Context, string, string, io.Reader) error {
+	f.call("cp")
+	return nil
+}
+
+func (f *fakeRuntime) VolumeCreate(context.Context, string, map[string]string) error {
+	f.call("volume-create")
+	return nil
+}
+
+func (f *fakeRuntime) VolumeRemove(context.Context, ...string) error {
+	f.call("volume-rm")
+	return nil
+}
+
+func (f *fakeRuntime) Volumes(context.Context, map[string]string) ([]string, error) {
+	f.call("volumes")
+	return nil, nil
 }

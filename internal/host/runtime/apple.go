@@ -1,12 +1,16 @@
 package runtime
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"maps"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 	"time"
 )
@@ -94,6 +98,9 @@ func (a *apple) createArgs(spec Spec) ([]string, error) {
 		}
 	}
 	for _, m := range spec.Mounts {
+		if m.Volume {
+			continue
+		}
 		fi, err := os.Stat(m.Source)
 		if err != nil {
 			return nil, fmt.Errorf("mount %s: %w", m.Source, err)
@@ -106,7 +113,11 @@ func (a *apple) createArgs(spec Spec) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	args := append(a.argv("run", "-d", "--name", spec.Name), flags...)
+	verb := []string{"run", "-d"}
+	if spec.NoStart {
+		verb = []string{"create"}
+	}
+	args := append(a.argv(append(verb, "--name", spec.Name)...), flags...)
 	if len(spec.Entrypoint) > 0 {
 		args = append(args, "--entrypoint", spec.Entrypoint[0])
 	}
@@ -212,6 +223,87 @@ func (a *apple) Build(ctx context.Context, spec BuildSpec) error {
 		return fmt.Errorf("build %s: %w", spec.Tag, err)
 	}
 	return nil
+}
+
+// ImageInspect reads the image's platform and user from `container image
+// inspect`; its JSON is taken as documented, not seen (see the package doc).
+func (a *apple) ImageInspect(ctx context.Context, ref string) (Image, error) {
+	out, err := a.run(ctx, call{args: a.argv("image", "inspect", ref)})
+	if stderrHas(err, "not found", "notfound") {
+		return Image{}, fmt.Errorf("image %s: %w", ref, ErrNoSuchImage)
+	}
+	if err != nil {
+		return Image{}, fmt.Errorf("inspect image %s: %w", ref, err)
+	}
+	var raw []struct {
+		Variants []struct {
+			Platform struct{ Architecture, OS string }
+			Config   struct {
+				Config struct{ User string }
+			}
+		}
+	}
+	if err := json.Unmarshal(out, &raw); err != nil || len(raw) == 0 {
+		return Image{}, fmt.Errorf("inspect image %s: unexpected output", ref)
+	}
+	im := Image{ID: ref, OS: "linux", Arch: "arm64"}
+	for _, v := range raw[0].Variants {
+		if v.Platform.OS == "linux" {
+			im.Arch, im.User = goArch(v.Platform.Architecture), v.Config.Config.User
+			break
+		}
+	}
+	return im, nil
+}
+
+// CopyTo is not offered by Apple's container CLI.
+func (a *apple) CopyTo(ctx context.Context, name, dir string, r io.Reader) error {
+	return errors.New("Apple's container cannot copy files into a container: use docker or podman for this")
+}
+
+func (a *apple) VolumeCreate(ctx context.Context, name string, labels map[string]string) error {
+	args := a.argv("volume", "create")
+	for _, k := range slices.Sorted(maps.Keys(labels)) {
+		args = append(args, "--label", k+"="+labels[k])
+	}
+	_, err := a.run(ctx, call{args: append(args, name)})
+	if stderrHas(err, "exists") {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("create volume %s: %w", name, err)
+	}
+	return nil
+}
+
+func (a *apple) VolumeRemove(ctx context.Context, names ...string) error {
+	for _, n := range names {
+		if _, err := a.run(ctx, call{args: a.argv("volume", "delete", n)}); err != nil && !stderrHas(err, "not found") {
+			return fmt.Errorf("remove volume %s: %w", n, err)
+		}
+	}
+	return nil
+}
+
+func (a *apple) Volumes(ctx context.Context, labels map[string]string) ([]string, error) {
+	out, err := a.run(ctx, call{args: a.argv("volume", "list", "--format", "json")})
+	if err != nil {
+		return nil, fmt.Errorf("list volumes: %w", err)
+	}
+	var raw []struct {
+		Name   string            `json:"name"`
+		Labels map[string]string `json:"labels"`
+	}
+	if err := json.Unmarshal(bytes.TrimSpace(out), &raw); err != nil && len(bytes.TrimSpace(out)) > 0 {
+		return nil, fmt.Errorf("list volumes: %w", err)
+	}
+	var names []string
+	for _, v := range raw {
+		if hasLabels(v.Labels, labels) {
+			names = append(names, v.Name)
+		}
+	}
+	return names, nil
 }
 
 func (a *apple) ImageExists(ctx context.Context, ref string) (bool, error) {

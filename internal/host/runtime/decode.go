@@ -174,3 +174,32 @@ func normalState(s string) string {
 	}
 	return s
 }
+
+// imageFormat prints what Image holds, in one JSON object; docker names the
+// id Id, podman ID.
+func imageFormat(engine string) string {
+	id := ".Id"
+	if engine == "podman" {
+		id = ".ID"
+	}
+	return `{"id":{{json ` + id + `}},"user":{{json .Config.User}},"os":{{json .Os}},"arch":{{json .Architecture}}}`
+}
+
+func decodeImage(out []byte) (Image, error) {
+	var im struct{ ID, User, OS, Arch string }
+	if err := json.Unmarshal(bytes.TrimSpace(out), &im); err != nil {
+		return Image{}, fmt.Errorf("decode image inspect: %w", err)
+	}
+	return Image{ID: im.ID, User: im.User, OS: im.OS, Arch: goArch(im.Arch)}, nil
+}
+
+// goArch maps the architecture names engines print onto Go's.
+func goArch(arch string) string {
+	switch arch {
+	case "x86_64":
+		return "amd64"
+	case "aarch64":
+		return "arm64"
+	}
+	return arch
+}

@@ -4,8 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"maps"
 	"os/exec"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -73,9 +76,12 @@ func (e *engine) Create(ctx context.Context, spec Spec) error {
 }
 
 // createArgs builds `run -d`: the container is created and started in one
-// call.
+// call (`create` with NoStart).
 func (e *engine) createArgs(spec Spec) ([]string, error) {
 	args := e.argv("run", "-d", "--name", spec.Name)
+	if spec.NoStart {
+		args = e.argv("create", "--name", spec.Name)
+	}
 	flags, err := specFlags(spec)
 	if err != nil {
 		return nil, err
@@ -117,11 +123,39 @@ func specFlags(spec Spec) ([]string, error) {
 		if strings.ContainsAny(m.Source+m.Target, ",\n") {
 			return nil, fmt.Errorf("mount %s: a path with a comma or newline cannot be mounted", m.Source)
 		}
-		v := "type=bind,source=" + m.Source + ",target=" + m.Target
-		if m.ReadOnly {
+		kind := "bind"
+		if m.Volume {
+			kind = "volume"
+		}
+		v := "type=" + kind + ",source=" + m.Source + ",target=" + m.Target
+		switch {
+		case m.ReadOnly && m.Volume:
+			v += ",ro" // podman refuses "readonly" for a volume; both take "ro"
+		case m.ReadOnly:
 			v += ",readonly"
 		}
 		args = append(args, "--mount", v)
+	}
+	for _, t := range spec.Tmpfs {
+		if strings.ContainsAny(t, ",:\n") {
+			return nil, fmt.Errorf("tmpfs %s: a path with a comma, colon or newline cannot be mounted", t)
+		}
+		args = append(args, "--tmpfs", t)
+	}
+	if spec.Network != "" {
+		args = append(args, "--network", spec.Network)
+	}
+	for _, c := range spec.CapDrop {
+		args = append(args, "--cap-drop", c)
+	}
+	for _, c := range spec.CapAdd {
+		args = append(args, "--cap-add", c)
+	}
+	if spec.NoNewPrivileges {
+		args = append(args, "--security-opt", "no-new-privileges")
+	}
+	if spec.ReadOnly {
+		args = append(args, "--read-only")
 	}
 	if spec.Workdir != "" {
 		args = append(args, "--workdir", spec.Workdir)
@@ -295,6 +329,61 @@ func buildArgs(prefix []string, spec BuildSpec) ([]string, error) {
 		args = append(args, "--build-arg", k+"="+spec.Args[k])
 	}
 	return append(args, spec.Context), nil
+}
+
+func (e *engine) ImageInspect(ctx context.Context, ref string) (Image, error) {
+	out, err := e.run(ctx, call{args: e.argv("image", "inspect", "--format", imageFormat(e.name), ref)})
+	if stderrHas(err, "no such image", "image not known") {
+		return Image{}, fmt.Errorf("image %s: %w", ref, ErrNoSuchImage)
+	}
+	if err != nil {
+		return Image{}, fmt.Errorf("inspect image %s: %w", ref, err)
+	}
+	return decodeImage(out)
+}
+
+func (e *engine) CopyTo(ctx context.Context, name, dir string, r io.Reader) error {
+	// -a keeps the tar's owners: without it docker makes the files root's,
+	// podman the container user's.
+	_, err := e.run(ctx, call{args: e.argv("cp", "-a", "-", name+":"+dir), stdin: r})
+	return containerErr("copy into", name, err)
+}
+
+func (e *engine) VolumeCreate(ctx context.Context, name string, labels map[string]string) error {
+	args := e.argv("volume", "create")
+	for _, k := range slices.Sorted(maps.Keys(labels)) {
+		args = append(args, "--label", k+"="+labels[k])
+	}
+	_, err := e.run(ctx, call{args: append(args, name)})
+	if stderrHas(err, "already exists") { // podman; docker keeps it silently
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("create volume %s: %w", name, err)
+	}
+	return nil
+}
+
+func (e *engine) VolumeRemove(ctx context.Context, names ...string) error {
+	for _, n := range names {
+		_, err := e.run(ctx, call{args: e.argv("volume", "rm", "-f", n)})
+		if err != nil && !stderrHas(err, "no such volume", "not found") {
+			return fmt.Errorf("remove volume %s: %w", n, err)
+		}
+	}
+	return nil
+}
+
+func (e *engine) Volumes(ctx context.Context, labels map[string]string) ([]string, error) {
+	args := e.argv("volume", "ls", "-q")
+	for _, k := range slices.Sorted(maps.Keys(labels)) {
+		args = append(args, "--filter", "label="+k+"="+labels[k])
+	}
+	out, err := e.run(ctx, call{args: args})
+	if err != nil {
+		return nil, fmt.Errorf("list volumes: %w", err)
+	}
+	return strings.Fields(string(out)), nil
 }
 
 func (e *engine) ImageExists(ctx context.Context, ref string) (bool, error) {

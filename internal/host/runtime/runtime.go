@@ -53,6 +53,31 @@ type Runtime interface {
 	Build(ctx context.Context, spec BuildSpec) error
 	// ImageExists reports whether ref is present locally.
 	ImageExists(ctx context.Context, ref string) (bool, error)
+	// ImageInspect returns what hjk needs of a local image; an image that
+	// is not there is ErrNoSuchImage.
+	ImageInspect(ctx context.Context, ref string) (Image, error)
+	// CopyTo unpacks the tar stream r into dir of a container, running or
+	// not (`cp - NAME:DIR`): how files reach an engine that shares no
+	// filesystem with the host. Ownership comes from the tar headers.
+	CopyTo(ctx context.Context, name, dir string, r io.Reader) error
+	// VolumeCreate makes a named volume; one that exists already is kept.
+	VolumeCreate(ctx context.Context, name string, labels map[string]string) error
+	// VolumeRemove deletes named volumes; one that is gone is not an
+	// error.
+	VolumeRemove(ctx context.Context, names ...string) error
+	// Volumes lists the volumes carrying all of labels.
+	Volumes(ctx context.Context, labels map[string]string) ([]string, error)
+}
+
+// ErrNoSuchImage is returned (wrapped) for an image that is not present.
+var ErrNoSuchImage = errors.New("no such image")
+
+// Image is what hjk needs to know of an image.
+type Image struct {
+	ID   string
+	User string // its USER: "", a name, or uid[:gid]
+	OS   string // "linux"
+	Arch string // Go's names: "amd64", "arm64"
 }
 
 // Spec describes a container to create.
@@ -70,13 +95,29 @@ type Spec struct {
 	Entrypoint []string
 	Cmd        []string
 	User       string
+	// Network is "" for the engine's default, "none", "host", or the name
+	// of a network.
+	Network string
+	// Tmpfs lists folders that get a fresh, empty tmpfs at every start.
+	Tmpfs []string
+	// CapDrop and CapAdd change the capabilities ("ALL", "CHOWN", ...).
+	CapDrop, CapAdd []string
+	// NoNewPrivileges keeps every process from gaining privileges
+	// (setuid binaries, file capabilities).
+	NoNewPrivileges bool
+	// ReadOnly makes the container's root filesystem read-only.
+	ReadOnly bool
+	// NoStart creates the container without starting it.
+	NoStart bool
 }
 
-// Mount is a bind mount of a host path. Apple's container mounts
-// directories only.
+// Mount is a bind mount of a host path, or, with Volume, a named volume of
+// the engine (Source is its name; the engine creates it when missing).
+// Apple's container mounts directories only.
 type Mount struct {
 	Source, Target string
 	ReadOnly       bool
+	Volume         bool
 }
 
 // ExecSpec describes a process to run in a container.
