@@ -9,8 +9,11 @@ import (
 	"testing"
 )
 
-// maxSize is the budget for the linux/amd64 binary: 3 MiB.
-const maxSize = 3 << 20
+// maxSize is the budget for the linux/amd64 binary: 3.5 MiB. It was 3 MiB
+// until hjk-init became the instance container's init and the keeper of its
+// repository (boot, repo): those came with no new package beyond what the
+// standard library's os and syscall give.
+const maxSize = 7 << 19
 
 func TestBinarySize(t *testing.T) {
 	t.Parallel()

@@ -5,8 +5,10 @@ import (
 	"io"
 	"runtime"
 
+	"github.com/hjk-dev/hjk/internal/guest/boot"
 	"github.com/hjk-dev/hjk/internal/guest/doctor"
 	"github.com/hjk-dev/hjk/internal/guest/export"
+	"github.com/hjk-dev/hjk/internal/guest/repo"
 	"github.com/hjk-dev/hjk/internal/guest/sessiond"
 	"github.com/hjk-dev/hjk/internal/version"
 )
@@ -29,6 +31,8 @@ func commands() []command {
 		{"doctor", "check that agent sessions can work in this image", doctor.Main},
 		{"export", "print an agent's login from its files, for hjk to take back (exit 3: none)", export.Main},
 		{"session", "hold sessions that outlive the terminal (start, attach, list, kill)", sessiond.Main},
+		{"boot", "be PID 1 of an hjk instance's container (hjk's entrypoint)", boot.Main},
+		{"repo", "the instance's own repository: init, status, bundle, update (for hjk)", repo.Main},
 	}
 }
 

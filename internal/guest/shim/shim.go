@@ -60,6 +60,7 @@ import (
 	"github.com/hjk-dev/hjk/internal/guest/creds"
 	"github.com/hjk-dev/hjk/internal/guest/pid1"
 	"github.com/hjk-dev/hjk/internal/guest/privdrop"
+	"github.com/hjk-dev/hjk/internal/layout"
 )
 
 // Exit codes of hjk-init's own making; any other is COMMAND's.
@@ -99,6 +100,12 @@ func (s *shim) main(args []string) int {
 		s.errorf("%v", err)
 		s.usage(s.stderr)
 		return ExitFailure
+	}
+	if !inv.help && (inv.sub == nil || inv.sub.name != "boot") {
+		if err := waitReady(getenv(s.env, layout.ReadyVar), readyTimeout); err != nil {
+			s.errorf("%v", err)
+			return ExitFailure
+		}
 	}
 	switch {
 	case inv.help:
@@ -190,6 +197,29 @@ func (s *shim) usage(w io.Writer) {
 
 func (s *shim) errorf(format string, a ...any) {
 	fmt.Fprintf(s.stderr, "hjk-init: "+format+"\n", a...)
+}
+
+// readyTimeout bounds the wait of a command exec'd into an instance's
+// container for its boot to finish (a remap of a large home, say).
+const readyTimeout = 30 * time.Second
+
+// waitReady waits until the stamp file exists: hjk-init commands that hjk
+// execs right after creating a container must not start before boot has
+// handed the container to its user. An empty path means no wait.
+func waitReady(path string, timeout time.Duration) error {
+	if path == "" {
+		return nil
+	}
+	deadline := time.Now().Add(timeout)
+	for {
+		if _, err := os.Stat(path); err == nil {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("the container is not ready after %s (no %s): its boot failed, see the container's log", timeout, path)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }
 
 // getenv is os.Getenv over an environment list; the last entry wins, as in

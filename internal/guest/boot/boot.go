@@ -1,0 +1,199 @@
+// Package boot is `hjk-init boot`: PID 1 of an hjk instance's container.
+// hjk starts it as root with the few capabilities in layout.BootCapabilities
+// and `no-new-privileges`; it
+//
+//  1. finds the image's user (HJK_USER, a name or uid[:gid]; root is
+//     refused: agents run as the image's non-root user);
+//  2. when the host user's uid (HJK_HOST_UID, HJK_HOST_GID) is neither 0
+//     nor the user's, gives the user those ids in /etc/passwd and
+//     /etc/group and hands its home over, as devcontainers do: files the
+//     agent writes in a host folder then belong to the host user, and the
+//     user's own edits stay writable for the agent;
+//  3. hands the data volume, the workspace's top folder and /run/hjk to the
+//     user; with a host folder as workspace and hjk run as root (uid 0,
+//     whose files the user could not write), gives the user a default ACL
+//     on the workspace, so every file made there later, by either side, is
+//     writable by both;
+//  4. drops to the user for good (groups, gid, uid: no capability is left),
+//     writes the ready stamp (layout.ReadyFile) that hjk's execs wait for,
+//     and stays as the container's init (package pid1): it reaps every
+//     zombie and, on TERM or INT, sends TERM to every other process and
+//     exits 0 once they are gone or after a grace period.
+//
+// It writes nothing but /etc/passwd, /etc/group, ownership and ACLs of the
+// folders above, and the stamp, and never follows a symbolic link doing so.
+//
+// Exit codes: 125 when the container cannot be made ready (the message on
+// standard error says why; the engine keeps it in the container's log),
+// else 0 after TERM or INT.
+package boot
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/hjk-dev/hjk/internal/guest/pid1"
+	"github.com/hjk-dev/hjk/internal/guest/privdrop"
+	"github.com/hjk-dev/hjk/internal/layout"
+)
+
+// Grace is how long the init waits, after TERM, for the sessions to record
+// their end and exit: docker stop waits 10 s before it kills.
+const Grace = 5 * time.Second
+
+// Main is `hjk-init boot`.
+func Main(args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 {
+		fmt.Fprintf(stderr, "hjk-init: boot takes no arguments (it is an instance container's entrypoint)\n")
+		return 125
+	}
+	if os.Getpid() != 1 {
+		fmt.Fprintf(stderr, "hjk-init: boot runs as a container's PID 1, not as pid %d\n", os.Getpid())
+		return 125
+	}
+	initd := pid1.Listen()
+	c, err := configFrom(os.Environ())
+	if err == nil {
+		err = c.setup()
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "hjk-init: boot: %v\n", err)
+		return 125
+	}
+	return initd.Idle(Grace)
+}
+
+// config is what boot reads from its environment.
+type config struct {
+	user             string
+	hostUID, hostGID int // -1: not given
+	workspace        string
+	// The files and folders it works on, moved in tests.
+	passwd, group, data, work, run, ready string
+}
+
+func configFrom(env []string) (config, error) {
+	c := config{
+		user: lookup(env, layout.UserVar), workspace: lookup(env, layout.WorkspaceVar),
+		hostUID: -1, hostGID: -1,
+		passwd: privdrop.PasswdFile, group: privdrop.GroupFile,
+		data: layout.DataDir, work: layout.Workdir, run: layout.RunDir, ready: layout.ReadyFile,
+	}
+	if c.user == "" {
+		return c, fmt.Errorf("%s is not set: hjk names the image's user there", layout.UserVar)
+	}
+	for _, v := range []struct {
+		name string
+		dst  *int
+	}{{layout.HostUIDVar, &c.hostUID}, {layout.HostGIDVar, &c.hostGID}} {
+		s := lookup(env, v.name)
+		if s == "" {
+			continue
+		}
+		n, err := strconv.ParseUint(s, 10, 31)
+		if err != nil {
+			return c, fmt.Errorf("%s=%q is not an id", v.name, s)
+		}
+		*v.dst = int(n)
+	}
+	if c.hostUID >= 0 && c.hostGID < 0 {
+		c.hostGID = c.hostUID
+	}
+	return c, nil
+}
+
+// setup does steps 1 to 4 but the init's duties.
+func (c config) setup() error {
+	u, err := privdrop.Lookup(c.user, c.passwd, c.group)
+	if err != nil {
+		return fmt.Errorf("%s=%s: %w", layout.UserVar, c.user, err)
+	}
+	if u.UID == 0 {
+		return fmt.Errorf("%s=%s is root: agents run as the image's non-root user", layout.UserVar, c.user)
+	}
+	if os.Getuid() != 0 {
+		if os.Getuid() != u.UID {
+			return fmt.Errorf("boot runs as uid %d, not root, and cannot become %s (uid %d)", os.Getuid(), c.user, u.UID)
+		}
+	} else {
+		if u, err = c.own(u); err != nil {
+			return err
+		}
+		if err := privdrop.Drop(u); err != nil {
+			return fmt.Errorf("become %s: %w", c.user, err)
+		}
+	}
+	f, err := os.OpenFile(c.ready, os.O_WRONLY|os.O_CREATE|os.O_TRUNC|syscall.O_NOFOLLOW, 0o644)
+	if err != nil {
+		return fmt.Errorf("write the ready stamp: %w", err)
+	}
+	fmt.Fprintf(f, "%d:%d\n", u.UID, u.GID)
+	return f.Close()
+}
+
+// own gives u the host user's ids when asked, and hands it its folders.
+func (c config) own(u privdrop.User) (privdrop.User, error) {
+	if c.hostUID > 0 && (c.hostUID != u.UID || c.hostGID != u.GID) {
+		old := u
+		var err error
+		if u, err = privdrop.Remap(u, c.hostUID, c.hostGID, c.passwd, c.group); err != nil {
+			return u, fmt.Errorf("give %s uid %d: %w", c.user, c.hostUID, err)
+		}
+		if old.Home != "/" && old.Home != "" {
+			if err := privdrop.Chown(old.Home, old.UID, old.GID, u.UID, u.GID); err != nil && !errors.Is(err, os.ErrNotExist) {
+				return u, fmt.Errorf("hand %s to uid %d: %w", old.Home, u.UID, err)
+			}
+		}
+	}
+	for _, d := range []string{c.data, c.work, c.run} {
+		if err := handOver(d, u); err != nil {
+			return u, err
+		}
+	}
+	if err := os.Chmod(c.run, 0o700); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return u, err
+	}
+	if c.workspace == layout.WorkspaceFolder && c.hostUID <= 0 {
+		acl := grantACL(uint32(u.UID))
+		for _, attr := range []string{"system.posix_acl_access", "system.posix_acl_default"} {
+			if err := setxattr(c.work, attr, acl); err != nil {
+				return u, fmt.Errorf("let uid %d write the files of %s (ACL): %w", u.UID, c.work, err)
+			}
+		}
+	}
+	return u, nil
+}
+
+// handOver makes the folder d (when it exists, and is a folder, not a link)
+// belong to u.
+func handOver(d string, u privdrop.User) error {
+	fi, err := os.Lstat(d)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if !fi.IsDir() {
+		return fmt.Errorf("%s is not a folder", d)
+	}
+	if err := os.Lchown(d, u.UID, u.GID); err != nil {
+		return fmt.Errorf("hand %s to uid %d: %w", d, u.UID, err)
+	}
+	return nil
+}
+
+// lookup is the first value of name in env.
+func lookup(env []string, name string) string {
+	for _, kv := range env {
+		if len(kv) > len(name) && kv[len(name)] == '=' && kv[:len(name)] == name {
+			return kv[len(name)+1:]
+		}
+	}
+	return ""
+}
