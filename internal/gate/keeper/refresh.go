@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -137,14 +138,27 @@ func mustAgent(name string) agent.Agent {
 // the tokens that came and last_refresh = now (as codex does); gemini the
 // access token, its expiry_date (ms) and whatever else came.
 func updated(agentName, secret string, a gjson.Result, now time.Time) (string, bool, error) {
+	var err error
+	// A value that goes in a header must be printable ASCII; an answer
+	// with anything else in a token is refused whole.
 	str := func(k string) (string, bool) {
 		v := a.Get(k)
-		return v.Str, v.Type == gjson.String && v.Str != ""
+		if v.Type != gjson.String || v.Str == "" {
+			return "", false
+		}
+		for i := 0; i < len(v.Str); i++ {
+			if v.Str[i] < 0x21 || v.Str[i] > 0x7e {
+				err = fmt.Errorf("the token endpoint's answer holds a %s that is not printable ASCII", k)
+				return "", false
+			}
+		}
+		return v.Str, true
 	}
-	var err error
 	set := func(path string, v any) {
 		if err == nil {
-			secret, err = sjson.Set(secret, path, v)
+			if secret, err = sjson.Set(secret, path, v); err != nil {
+				err = errors.New("the token endpoint's answer could not be merged into the login")
+			}
 		}
 	}
 	access, hasAccess := str("access_token")
@@ -168,7 +182,9 @@ func updated(agentName, secret string, a gjson.Result, now time.Time) (string, b
 			if in := a.Get("expires_in"); in.Type == gjson.Number && in.Int() > 0 {
 				set("oauth_creds.expiry_date", now.Add(time.Duration(in.Int())*time.Second).UnixMilli())
 			} else if err == nil {
-				secret, err = sjson.Delete(secret, "oauth_creds.expiry_date")
+				if secret, err = sjson.Delete(secret, "oauth_creds.expiry_date"); err != nil {
+					err = errors.New("the token endpoint's answer could not be merged into the login")
+				}
 			}
 		}
 		for _, k := range []string{"refresh_token", "id_token", "scope", "token_type"} {
@@ -178,7 +194,7 @@ func updated(agentName, secret string, a gjson.Result, now time.Time) (string, b
 		}
 	}
 	if err != nil {
-		return "", false, fmt.Errorf("the token endpoint's answer could not be merged into the login")
+		return "", false, err
 	}
 	return secret, hasAccess, nil
 }
