@@ -197,9 +197,13 @@ func (k *Keeper) Token(ctx context.Context, r wire.TokenRequest) (wire.TokenAnsw
 	if err != nil {
 		return wire.TokenAnswer{}, k.failure(h, err.Error())
 	}
-	due := c.renews && (c.due || r.Stale != "" && r.Stale == c.value && now.Sub(h.at) >= staleAgain)
-	if due {
-		if err := k.refresh(ctx, h); err != nil {
+	stale := r.Stale != "" && r.Stale == c.value && now.Sub(h.at) >= staleAgain
+	if c.renews && (c.due || stale) {
+		reason := reasonExpiry
+		if stale {
+			reason = reasonUnauthorized
+		}
+		if err := k.refresh(ctx, h, reason); err != nil {
 			if c.value != "" && r.Stale != c.value && (c.expires.IsZero() || c.expires.After(now)) {
 				// Still good for a while: hand it out, try again later.
 				return answer(c), nil

@@ -173,8 +173,8 @@ func TestConcurrentRefreshSpendsEachTokenOnce(t *testing.T) {
 		}
 	}
 	for _, b := range ts.bodies {
-		if b["client_id"] != codexClientID || b["grant_type"] != "refresh_token" || len(b) != 3 {
-			t.Errorf("codex refresh request = %v keys, want client_id, grant_type, refresh_token", len(b))
+		if b["client_id"] != codexClientID || b["grant_type"] != "refresh_token" || b["refresh_reason"] != "proactive_expiry" || len(b) != 4 {
+			t.Errorf("codex refresh request has %d keys, want client_id, grant_type, refresh_reason (proactive_expiry), refresh_token", len(b))
 		}
 	}
 	// The store's copy: the newest refresh token, a later last_refresh.
@@ -233,6 +233,9 @@ func TestStaleRefreshesOnce(t *testing.T) {
 	}
 	if ts.n != 1 {
 		t.Fatalf("stale from five gates made %d refreshes, want 1", ts.n)
+	}
+	if r := ts.bodies[0]["refresh_reason"]; r != "unauthorized_recovery" {
+		t.Errorf("refresh_reason after a 401 = %q", r)
 	}
 	// The new value refused at once again: no second refresh right away.
 	if a, _ := k.Token(context.Background(), wire.TokenRequest{Item: l.Item, Stale: got[0]}); a.Value != got[0] || ts.n != 1 {

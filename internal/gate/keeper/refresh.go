@@ -19,9 +19,12 @@ import (
 )
 
 // The agents' own public OAuth clients and token endpoints, as their CLIs
-// send them (codex 0.171.0: codex-rs/login/src/auth/manager.rs; gemini-cli
+// send them (codex 0.171.0: codex-rs/login/src/auth/manager.rs, and its
+// refresh request seen against a fake endpoint: JSON with client_id,
+// grant_type, refresh_token and refresh_reason, no scope; gemini-cli
 // 0.61.0: packages/core/src/code_assist/oauth2.ts, an installed app whose
-// client secret is public by design).
+// client secret is public by design, refreshed by google-auth-library as a
+// form).
 const (
 	codexClientID      = "app_EMoamEEZ73f0CkXaXp7hrann"
 	codexTokenURL      = "https://auth.openai.com/oauth/token"
@@ -33,10 +36,16 @@ const (
 // maxAnswer caps a token endpoint's answer.
 const maxAnswer = 1 << 20
 
+// Why a codex refresh happens, in codex's own words (refresh_reason).
+const (
+	reasonExpiry       = "proactive_expiry"      // the access token is about to expire
+	reasonUnauthorized = "unauthorized_recovery" // an upstream refused it
+)
+
 // refresh renews h's login at its token endpoint. The caller holds h.mu.
 // A codex refresh token is single-use: once the connection that carries it
 // was made, it counts as sent and is never sent again, whatever came back.
-func (k *Keeper) refresh(ctx context.Context, h *held) error {
+func (k *Keeper) refresh(ctx context.Context, h *held, reason string) error {
 	now := k.now()
 	if h.failed != nil && now.Sub(h.failedAt) < retryFailed {
 		return h.failed
@@ -50,7 +59,7 @@ func (k *Keeper) refresh(ctx context.Context, h *held) error {
 	switch l.Agent {
 	case agent.Codex.Name:
 		rt, endpoint = gjson.Get(l.Secret, "tokens.refresh_token").String(), codexTokenURL
-		body, _ = json.Marshal(map[string]string{"client_id": codexClientID, "grant_type": "refresh_token", "refresh_token": rt})
+		body, _ = json.Marshal(map[string]string{"client_id": codexClientID, "grant_type": "refresh_token", "refresh_reason": reason, "refresh_token": rt})
 		contentType = "application/json"
 	case agent.Gemini.Name:
 		rt, endpoint = gjson.Get(l.Secret, "oauth_creds.refresh_token").String(), geminiTokenURL
