@@ -270,6 +270,13 @@ func gateInContainers(t *testing.T, e string) {
 	// Nor anywhere in the agent's filesystem.
 	w.scanExport(cAgent)
 
+	// What the gate and keeper cost in memory, there (reported only:
+	// BenchmarkSSE measures it).
+	for _, c := range []string{cGate, cKeep} {
+		st := w.must("exec", c, "sh", "-c", "grep -E '^Vm(RSS|HWM)' /proc/1/status | tr -s ' \t\n' ' '").out
+		t.Logf("%s %s: %s", e, c, st)
+	}
+
 	// The gate's own lines, and a clean stop on SIGTERM (PID 1).
 	logs := w.must("logs", cGate).all()
 	for _, want := range []string{"config applied: instance=hjk-e2e-" + w.sfx + " routes=claude,codex", "refused CONNECT evil.example:443: not allowed"} {

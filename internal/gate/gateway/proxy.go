@@ -120,6 +120,7 @@ func (s *Server) forward(w http.ResponseWriter, r *http.Request) {
 		},
 		Transport:     s.egress,
 		FlushInterval: -1,
+		ErrorLog:      s.log,
 		ErrorHandler: func(w http.ResponseWriter, _ *http.Request, err error) {
 			switch {
 			case errors.Is(err, errGuarded):

@@ -65,6 +65,7 @@ func (s *Server) newRoute(cfg wire.Config, rc wire.Route) (*route, error) {
 		Transport:     &swapper{route: r, creds: s.creds, base: t},
 		FlushInterval: -1, // every write reaches the agent at once (SSE)
 		ErrorHandler:  s.routeError(r),
+		ErrorLog:      s.log, // copy errors: addresses and causes, never a URL or body
 	}
 	return r, nil
 }
