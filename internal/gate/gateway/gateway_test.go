@@ -61,7 +61,10 @@ type upstream struct {
 	body [][]byte
 }
 
-func newUpstream(t *testing.T, h http.HandlerFunc) *upstream {
+func newUpstream(t *testing.T, h http.HandlerFunc) *upstream { return newUpstreamH2(t, h, false) }
+
+// newUpstreamH2 offers HTTP/2 too when h2 is set, as the real APIs do.
+func newUpstreamH2(t *testing.T, h http.HandlerFunc, h2 bool) *upstream {
 	u := &upstream{}
 	u.Server = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		b, _ := io.ReadAll(r.Body)
@@ -77,6 +80,7 @@ func newUpstream(t *testing.T, h http.HandlerFunc) *upstream {
 		io.WriteString(w, "ok")
 	}))
 	u.Config.ErrorLog = log.New(io.Discard, "", 0) // tunnels closed mid-handshake are routine here
+	u.EnableHTTP2 = h2
 	u.StartTLS()
 	t.Cleanup(u.Close)
 	return u
@@ -292,9 +296,19 @@ func proxyClient(h *harness) *http.Client {
 }
 
 func TestSSEIsStreamed(t *testing.T) {
+	for _, h2 := range []bool{false, true} {
+		t.Run(fmt.Sprintf("upstream-h2=%v", h2), func(t *testing.T) { testSSE(t, h2) })
+	}
+}
+
+func testSSE(t *testing.T, h2 bool) {
 	h := newHarness(t)
 	second := make(chan struct{})
-	u := newUpstream(t, func(w http.ResponseWriter, r *http.Request) {
+	u := newUpstreamH2(t, func(w http.ResponseWriter, r *http.Request) {
+		if h2 != (r.ProtoMajor == 2) {
+			http.Error(w, "wrong protocol "+r.Proto, 500)
+			return
+		}
 		w.Header().Set("Content-Type", "text/event-stream")
 		io.WriteString(w, "event: one\ndata: 1\n\n")
 		w.(http.Flusher).Flush()
@@ -303,7 +317,7 @@ func TestSSEIsStreamed(t *testing.T) {
 		case <-time.After(10 * time.Second):
 		}
 		io.WriteString(w, "event: two\ndata: 2\n\n")
-	})
+	}, h2)
 	h.prepare(wire.Prepare{Config: wire.Config{Routes: []wire.Route{claudeRoute(u, "")}}, Logins: []wire.Login{claudeLogin()}})
 	req, _ := http.NewRequest("POST", "http://127.0.0.1:7801/v1/messages", strings.NewReader("{}"))
 	req.Header.Set("Authorization", "Bearer "+placeClaude)
@@ -341,8 +355,14 @@ func TestSSEIsStreamed(t *testing.T) {
 }
 
 func TestWebSocketUpgradeBothWays(t *testing.T) {
+	for _, h2 := range []bool{false, true} {
+		t.Run(fmt.Sprintf("upstream-h2=%v", h2), func(t *testing.T) { testWebSocket(t, h2) })
+	}
+}
+
+func testWebSocket(t *testing.T, h2 bool) {
 	h := newHarness(t)
-	u := newUpstream(t, func(w http.ResponseWriter, r *http.Request) {
+	u := newUpstreamH2(t, func(w http.ResponseWriter, r *http.Request) {
 		if r.Header.Get("Upgrade") != "websocket" || !strings.EqualFold(r.Header.Get("Connection"), "Upgrade") {
 			http.Error(w, "want an upgrade", 400)
 			return
@@ -357,7 +377,7 @@ func TestWebSocketUpgradeBothWays(t *testing.T) {
 		line, _ := rw.ReadString('\n')
 		fmt.Fprintf(rw, "echo %s", line)
 		rw.Flush()
-	})
+	}, h2)
 	h.prepare(wire.Prepare{Config: wire.Config{Routes: []wire.Route{claudeRoute(u, "/v1")}}, Logins: []wire.Login{claudeLogin()}})
 	c := h.dial("claude")
 	fmt.Fprintf(c, "GET /responses HTTP/1.1\r\nHost: 127.0.0.1:7802\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"+
