@@ -710,3 +710,18 @@ func TestPrepareReplacesTheConfig(t *testing.T) {
 		t.Fatal("a refused Prepare changed the config")
 	}
 }
+
+func TestRingKeepsTheLastThousand(t *testing.T) {
+	r := newRing(maxRefusals)
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	for i := range maxRefusals + 5 {
+		r.add(wire.Refusal{Time: t0.Add(time.Duration(i) * time.Second), Port: i})
+	}
+	all := r.since(time.Time{})
+	if len(all) != maxRefusals || all[0].Port != 5 || all[len(all)-1].Port != maxRefusals+4 {
+		t.Fatalf("ring holds %d, first %d, last %d", len(all), all[0].Port, all[len(all)-1].Port)
+	}
+	if late := r.since(t0.Add(time.Duration(maxRefusals+3) * time.Second)); len(late) != 2 || late[0].Port != maxRefusals+3 {
+		t.Fatalf("since = %+v", late)
+	}
+}
