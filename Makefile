@@ -4,17 +4,26 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X github.com/hjk-dev/hjk/internal/version.Version=$(VERSION)
 PREFIX  ?= /usr/local
 
-.PHONY: all build hjk hjk-init images test-images test bench install clean quickstart release release-check
+.PHONY: all build embed hjk hjk-init images test-images test bench install clean quickstart release release-check goreleaser
 
 all: build
 
-# hjk-init is static (no cgo) for both linux architectures; hjk embeds both.
-hjk-init:
-	CGO_ENABLED=0 GOOS=linux GOARCH=amd64 $(GO) build -trimpath -ldflags='$(LDFLAGS)' -o bin/linux-amd64/hjk-init ./cmd/hjk-init
-	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build -trimpath -ldflags='$(LDFLAGS)' -o bin/linux-arm64/hjk-init ./cmd/hjk-init
-	for a in amd64 arm64; do mkdir -p internal/host/shimbin/bin/linux-$$a && cp bin/linux-$$a/hjk-init internal/host/shimbin/bin/linux-$$a/hjk-init; done
+# The static linux binaries (no cgo) hjk carries inside itself, for both
+# architectures: built into bin/linux-<arch>/ (the shim image's build
+# context) and copied into internal/host/shimbin/bin/, which hjk embeds.
+# The release runs this target before it builds hjk (.goreleaser.yaml).
+EMBED := hjk-init
+embed:
+	@set -e; for b in $(EMBED); do for a in amd64 arm64; do \
+	  echo "build bin/linux-$$a/$$b ($(VERSION))"; \
+	  CGO_ENABLED=0 GOOS=linux GOARCH=$$a $(GO) build -trimpath -ldflags='$(LDFLAGS)' -o bin/linux-$$a/$$b ./cmd/$$b; \
+	  mkdir -p internal/host/shimbin/bin/linux-$$a; \
+	  cp bin/linux-$$a/$$b internal/host/shimbin/bin/linux-$$a/$$b; \
+	done; done
 
-hjk: hjk-init
+hjk-init: embed
+
+hjk: embed
 	$(GO) build -trimpath -ldflags='$(LDFLAGS)' -o bin/hjk ./cmd/hjk
 
 build: hjk hjk-init
@@ -53,14 +62,22 @@ quickstart: build
 	@if [ -z "$(IMAGE)" ] && ! $(DOCKER) image inspect hjk/agents:latest >/dev/null 2>&1; then $(MAKE) images; fi
 	bin/hjk run $(BRANCH) --agent $(AGENT) --runtime $(DOCKER) $(if $(IMAGE),--image $(IMAGE))
 
-# A release's files in dist/ (hjk for darwin and linux, amd64 and arm64;
-# hjk-init; SHA256SUMS), publishing nothing; it prints the multi-arch image
-# commands. release-check builds them in a temporary folder and checks them.
-release:
-	VERSION=$(VERSION) ./scripts/release dist
+# Releases are GoReleaser's (.goreleaser.yaml). scripts/goreleaser runs the
+# pinned version, installing it once into a cache when missing.
+GORELEASER ?= ./scripts/goreleaser
+goreleaser:
+	$(GORELEASER) --version
 
+# A snapshot of a release in dist/, offline, publishing nothing: hjk for
+# darwin and linux, amd64 and arm64 (with hjk-init inside), hjk-init for
+# linux, checksums and a Homebrew formula. The multi-arch images need
+# docker buildx: HJK_RELEASE_IMAGES=1 builds them too.
+release:
+	$(GORELEASER) release --snapshot --clean $(if $(HJK_RELEASE_IMAGES),,--skip=docker)
+
+# goreleaser check, then a snapshot in a temporary folder, checked file by file.
 release-check:
-	./scripts/release-check
+	GORELEASER=$(GORELEASER) ./scripts/release-check
 
 clean:
 	rm -rf bin dist internal/host/shimbin/bin/linux-*
