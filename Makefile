@@ -12,7 +12,7 @@ all: build
 # architectures: built into bin/linux-<arch>/ (the shim image's build
 # context) and copied into internal/host/shimbin/bin/, which hjk embeds.
 # The release runs this target before it builds hjk (.goreleaser.yaml).
-EMBED := hjk-init
+EMBED := hjk-init hjk-gate
 embed:
 	@set -e; for b in $(EMBED); do for a in amd64 arm64; do \
 	  echo "build bin/linux-$$a/$$b ($(VERSION))"; \
