@@ -32,7 +32,7 @@ func (s *Server) anthropic(w http.ResponseWriter, r *http.Request, path string, 
 		})
 		return
 	}
-	sse(w, []event{
+	s.sse(w, r, []event{
 		{"message_start", map[string]any{"type": "message_start", "message": map[string]any{
 			"id": id, "type": "message", "role": "assistant", "model": req.Model, "content": []any{},
 			"stop_reason": nil, "stop_sequence": nil, "usage": usage}}},

@@ -36,14 +36,18 @@
 // The token endpoints accept each refresh token given to AddRefreshToken, or
 // issued by them, exactly once: a refresh answers a new access token (valid
 // for Options.TokenLifetime) and a new refresh token, and spends the old
-// one. A spent refresh token presented again is answered 400 invalid_grant,
-// counted (Reuses) and logged (Options.Logf): sending a single-use refresh
-// token twice is the bug the credential gate exists to prevent.
+// one. A spent refresh token presented again is answered 400
+// (refresh_token_reused for OpenAI, invalid_grant for Google), counted
+// (Reuses, Err) and logged (Options.Logf): sending a single-use refresh token
+// twice is the bug the credential gate exists to prevent. (Google itself
+// does not rotate refresh tokens, and gemini ignores a rotated one; the fake
+// is stricter on purpose.)
 package fakeapi
 
 import (
 	"bytes"
 	"cmp"
+	"context"
 	"crypto/tls"
 	"encoding/json"
 	"errors"
@@ -99,6 +103,11 @@ type Options struct {
 	// Account is who the OpenAI token endpoint's id tokens name.
 	Account Account
 
+	// EventDelay is a pause between the events of every stream (SSE and
+	// WebSocket), for tests that must see the first event arrive before
+	// the last is sent.
+	EventDelay time.Duration
+
 	// Logf, when set, gets a line per refusal and per refresh token reuse
 	// (tests pass t.Logf). Lines never hold a credential.
 	Logf func(format string, args ...any)
@@ -150,7 +159,6 @@ type Server struct {
 	opts Options
 	url  string
 	ca   []byte
-	ln   net.Listener
 	srv  *http.Server
 
 	mu        sync.Mutex
@@ -162,6 +170,8 @@ type Server struct {
 	reuses    map[API]int
 	conns     map[net.Conn]bool // hijacked WebSocket connections, closed by Close
 	seq       int
+	done      chan struct{} // closed by Close: ends pauses
+	closeOnce sync.Once
 }
 
 // Start starts a server on a loopback port. Close it when done.
@@ -177,6 +187,7 @@ func Start(o Options) (*Server, error) {
 		refreshes: map[API]int{},
 		reuses:    map[API]int{},
 		conns:     map[net.Conn]bool{},
+		done:      make(chan struct{}),
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -194,7 +205,6 @@ func Start(o Options) (*Server, error) {
 		ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}, NextProtos: []string{"http/1.1"}})
 		scheme = "https"
 	}
-	s.ln = ln
 	s.url = scheme + "://" + ln.Addr().String()
 	s.srv = &http.Server{Handler: http.HandlerFunc(s.serve), ReadHeaderTimeout: 10 * time.Second}
 	go s.srv.Serve(ln)
@@ -203,6 +213,7 @@ func Start(o Options) (*Server, error) {
 
 // Close stops the server and ends its WebSocket connections.
 func (s *Server) Close() {
+	s.closeOnce.Do(func() { close(s.done) })
 	s.srv.Close()
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -233,9 +244,11 @@ func (s *Server) BaseURL(api API) string {
 // for a plain-HTTP server.
 func (s *Server) CAPEM() []byte { return slices.Clone(s.ca) }
 
-// Client returns an HTTP client that trusts the server's CA.
+// Client returns an HTTP client that trusts the server's CA and ignores
+// proxy variables.
 func (s *Server) Client() *http.Client {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.Proxy = nil
 	if s.ca != nil {
 		tr.TLSClientConfig = &tls.Config{RootCAs: certPool(s.ca)}
 	}
@@ -475,14 +488,18 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Write(b)
 }
 
-// sse writes events as a text/event-stream, flushing after each, so a
-// client (or a gate in between) sees the first before the last is written.
-func sse(w http.ResponseWriter, events []event) {
+// sse writes events as a text/event-stream, flushing after each (and
+// pausing Options.EventDelay between them), so a client, or a gate in
+// between, sees the first before the last is written.
+func (s *Server) sse(w http.ResponseWriter, r *http.Request, events []event) {
 	w.Header().Set("Content-Type", "text/event-stream")
 	w.Header().Set("Cache-Control", "no-cache")
 	w.WriteHeader(http.StatusOK)
 	f, _ := w.(http.Flusher)
-	for _, e := range events {
+	for i, e := range events {
+		if i > 0 && !s.pause(r.Context()) {
+			return
+		}
 		var b bytes.Buffer
 		if e.name != "" {
 			fmt.Fprintf(&b, "event: %s\n", e.name)
@@ -493,6 +510,24 @@ func sse(w http.ResponseWriter, events []event) {
 		if f != nil {
 			f.Flush()
 		}
+	}
+}
+
+// pause waits Options.EventDelay, or until ctx ends (the client went away)
+// or the server closes: false then.
+func (s *Server) pause(ctx context.Context) bool {
+	if s.opts.EventDelay <= 0 {
+		return true
+	}
+	t := time.NewTimer(s.opts.EventDelay)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	case <-s.done:
+		return false
 	}
 }
 

@@ -485,3 +485,37 @@ func TestLogsHoldNoSecret(t *testing.T) {
 		}
 	}
 }
+
+// TestStreamsAsItGoes: with a pause longer than any test between events,
+// the first event still arrives, so each is flushed as it is written.
+func TestStreamsAsItGoes(t *testing.T) {
+	s := start(t, Options{EventDelay: time.Hour})
+	s.Allow(Anthropic, "k")
+	req, _ := http.NewRequest(http.MethodPost, s.BaseURL(Anthropic)+"/v1/messages", strings.NewReader(`{"stream":true}`))
+	req.Header.Set("X-Api-Key", "k")
+	resp, err := s.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	br := bufio.NewReader(resp.Body)
+	for {
+		l, err := br.ReadString('\n')
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.HasPrefix(l, "data: ") {
+			if !strings.Contains(l, "message_start") {
+				t.Errorf("first event %q", l)
+			}
+			break
+		}
+	}
+	// The same over a WebSocket: the first frame comes, then Close ends the pause.
+	s.Allow(OpenAI, "k")
+	ws, conn, _ := wsDial(t, s, s.BaseURL(OpenAI)+"/responses", "k")
+	wsSendMasked(t, conn, opText, []byte(`{"type":"response.create"}`), true)
+	if _, _, payload, err := ws.frame(); err != nil || !strings.Contains(string(payload), "response.created") {
+		t.Fatalf("first frame %q: %v", payload, err)
+	}
+}

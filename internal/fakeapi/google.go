@@ -33,7 +33,7 @@ func (s *Server) codeAssist(w http.ResponseWriter, r *http.Request, path string,
 			Request generateRequest `json:"request"`
 		}
 		json.Unmarshal(body, &req)
-		sse(w, []event{{"", map[string]any{"response": s.candidates(req.Request)}}})
+		s.sse(w, r, []event{{"", map[string]any{"response": s.candidates(req.Request)}}})
 	case "generateContent":
 		var req struct {
 			Request generateRequest `json:"request"`
@@ -73,7 +73,7 @@ func (s *Server) gemini(w http.ResponseWriter, r *http.Request, path string, bod
 	json.Unmarshal(body, &req)
 	switch method {
 	case "streamGenerateContent":
-		sse(w, []event{{"", s.candidates(req)}})
+		s.sse(w, r, []event{{"", s.candidates(req)}})
 	case "generateContent":
 		writeJSON(w, http.StatusOK, s.candidates(req))
 	case "countTokens":

@@ -20,7 +20,7 @@ func (s *Server) openai(w http.ResponseWriter, r *http.Request, api API, path st
 	case path == prefix+"/responses" && r.Method == http.MethodGet && isUpgrade(r):
 		s.responsesWS(w, r, rec)
 	case path == prefix+"/responses" && r.Method == http.MethodPost:
-		sse(w, s.responseEvents(body))
+		s.sse(w, r, s.responseEvents(body))
 	case path == prefix+"/models" && r.Method == http.MethodGet:
 		// An empty catalog: codex keeps the models it ships with.
 		writeJSON(w, http.StatusOK, map[string]any{"models": []any{}, "data": []any{}, "object": "list"})
@@ -110,7 +110,10 @@ func (s *Server) responsesWS(w http.ResponseWriter, r *http.Request, rec int) {
 		if op != opText || json.Unmarshal(msg, &m) != nil || m.Type != "response.create" {
 			continue
 		}
-		for _, e := range s.responseEvents(msg) {
+		for i, e := range s.responseEvents(msg) {
+			if i > 0 && !s.pause(r.Context()) {
+				return
+			}
 			b, _ := json.Marshal(e.data)
 			if err := ws.write(opText, b); err != nil {
 				return
