@@ -1,6 +1,7 @@
 package main
 
 import (
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -183,4 +184,58 @@ func needRoot(t *testing.T) {
 		}
 		t.Skip("needs root")
 	}
+}
+
+// runRaw runs hjk-init with env exactly as given: os/exec would drop all
+// but the last of two equal entries before the child starts.
+func runRaw(t *testing.T, env []string, args ...string) result {
+	t.Helper()
+	outR, outW, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	errR, errW, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := os.StartProcess(bin, append([]string{bin}, args...), &os.ProcAttr{Env: env, Files: []*os.File{nil, outW, errW}})
+	outW.Close()
+	errW.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout, stderr := make(chan string), make(chan string)
+	for r, c := range map[*os.File]chan string{outR: stdout, errR: stderr} {
+		go func() { b, _ := io.ReadAll(r); r.Close(); c <- string(b) }()
+	}
+	o, e := <-stdout, <-stderr
+	st, err := p.Wait()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return result{o, e, st.ExitCode(), st}
+}
+
+// With HOME given twice, hjk-init writes the login into the home export
+// reads it back from: the first, as the agent's getenv reads it. Go's
+// runtime already drops the later entry from os.Environ; the shim's unit
+// test (TestPrepareAndExportAgree) holds the lookup itself.
+func TestDuplicateVariablesOneHome(t *testing.T) {
+	t.Parallel()
+	first, last := t.TempDir(), t.TempDir()
+	env := []string{"HOME=" + first, "PATH=/usr/bin:/bin", "HOME=" + last, "CODEX_AUTH_JSON=" + fakeCodexPayload(), "HJK_WORKDIR=/w"}
+	if r := runRaw(t, env); r.code != 0 {
+		t.Fatalf("hjk-init: exit %d, stderr %q", r.code, r.stderr)
+	}
+	r := runRaw(t, env, "export", "codex")
+	if r.code != 0 || r.stdout != fakeCodexPayload() {
+		t.Errorf("export codex: exit %d, stderr %q; want the login hjk-init wrote", r.code, r.stderr)
+	}
+	if _, err := os.Stat(filepath.Join(first, ".codex/auth.json")); err != nil {
+		t.Errorf("auth.json is not in the first HOME: %v", err)
+	}
+	if entries, _ := os.ReadDir(last); len(entries) > 0 {
+		t.Errorf("hjk-init wrote into the second HOME too")
+	}
+	assertNoSecret(t, "stderr", r.stderr)
 }

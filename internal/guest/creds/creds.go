@@ -65,6 +65,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/hjk-dev/hjk/internal/agent"
+	"github.com/hjk-dev/hjk/internal/guest/environ"
 )
 
 // Options says what Apply reads and where it writes.
@@ -122,19 +123,6 @@ func scrubbed(name string) bool {
 	return false
 }
 
-// lookup returns a variable's value in env. Should it be there twice, the
-// first wins: the agents read their environment with getenv, which does
-// the same, and the files must match what they read. An empty value counts
-// as unset.
-func lookup(env []string, name string) string {
-	for _, kv := range env {
-		if k, v, ok := strings.Cut(kv, "="); ok && k == name {
-			return v
-		}
-	}
-	return ""
-}
-
 // planner gathers every write before the first one is made.
 type planner struct {
 	env   []string
@@ -155,7 +143,7 @@ func (p *planner) validate() error {
 	for _, a := range agent.All() {
 		for _, k := range []agent.Kind{agent.Subscription, agent.APIKey} {
 			name := a.Var(k)
-			v := lookup(p.env, name)
+			v := environ.Get(p.env, name)
 			if v == "" {
 				continue
 			}
@@ -198,7 +186,7 @@ func (p *planner) resolve(o Options) error {
 
 	wd := o.Workdir
 	if wd == "" {
-		wd = lookup(p.env, agent.WorkdirVar)
+		wd = environ.Get(p.env, agent.WorkdirVar)
 	}
 	if wd == "" {
 		if wd, err = os.Getwd(); err != nil {

@@ -4,6 +4,7 @@ import (
 	"path/filepath"
 
 	"github.com/hjk-dev/hjk/internal/agent"
+	"github.com/hjk-dev/hjk/internal/guest/environ"
 )
 
 // gemini writes the OAuth files from GEMINI_OAUTH_CREDS and merges the
@@ -22,7 +23,7 @@ func (p *planner) gemini(creds, key string) error {
 		if err := p.replace(varName, filepath.Join(dir, "oauth_creds.json"), withNewline(payload.OAuthCreds)); err != nil {
 			return err
 		}
-		if lookup(p.env, "GEMINI_FORCE_ENCRYPTED_FILE_STORAGE") == "true" {
+		if environ.Get(p.env, "GEMINI_FORCE_ENCRYPTED_FILE_STORAGE") == "true" {
 			p.notes = append(p.notes, "GEMINI_FORCE_ENCRYPTED_FILE_STORAGE=true makes gemini move oauth_creds.json into a keychain and delete it: unset it to keep the login hjk wrote")
 		}
 		if payload.GoogleAccounts != "" {

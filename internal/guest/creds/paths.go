@@ -4,6 +4,7 @@ import (
 	"path/filepath"
 
 	"github.com/hjk-dev/hjk/internal/agent"
+	"github.com/hjk-dev/hjk/internal/guest/environ"
 )
 
 // Where each agent keeps its files, from its own variables as the agent
@@ -25,15 +26,9 @@ func CodexDir(env []string, home string) string {
 	return envDir(env, agent.CodexHomeVar, filepath.Join(home, ".codex"))
 }
 
-// Getenv returns a variable's value in env. Should it be there twice, the
-// first wins: the agents read their environment with getenv, which does
-// the same, and the files must match what they read. An empty value counts
-// as unset.
-func Getenv(env []string, name string) string { return lookup(env, name) }
-
 // envDir is the directory variable name holds (made absolute), else def.
 func envDir(env []string, name, def string) string {
-	if v := lookup(env, name); v != "" {
+	if v := environ.Get(env, name); v != "" {
 		if abs, err := filepath.Abs(v); err == nil {
 			return abs
 		}

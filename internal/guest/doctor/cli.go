@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -13,6 +12,7 @@ import (
 	"unicode"
 
 	"github.com/hjk-dev/hjk/internal/agent"
+	"github.com/hjk-dev/hjk/internal/guest/environ"
 )
 
 // cli is what doctor learnt about one agent's CLI.
@@ -23,7 +23,7 @@ type cli struct {
 }
 
 func cliCheck(ctx context.Context, a agent.Agent, path string, o Options) cli {
-	p, err := lookPath(a.Command, path)
+	p, err := environ.LookPath(a.Command, path)
 	if err != nil {
 		c := Check{Name: a.Name, Status: Warn, Detail: "not on PATH",
 			Fix: fmt.Sprintf("install it (npm install -g %s) or use hjk's default image", packages[a.Name])}
@@ -49,7 +49,7 @@ func cliCheck(ctx context.Context, a agent.Agent, path string, o Options) cli {
 }
 
 func gitCheck(ctx context.Context, path string, o Options) Check {
-	p, err := lookPath("git", path)
+	p, err := environ.LookPath("git", path)
 	if err != nil {
 		return Check{Name: "git", Status: Warn, Detail: "not on PATH",
 			Fix: "install git in the image (apt-get install git): agents commit with it"}
@@ -69,7 +69,7 @@ type nodeFound struct {
 }
 
 func findNode(ctx context.Context, path string, o Options) nodeFound {
-	p, err := lookPath("node", path)
+	p, err := environ.LookPath("node", path)
 	if err != nil {
 		return nodeFound{err: err}
 	}
@@ -239,38 +239,11 @@ func firstLine(s string) string {
 	return ""
 }
 
-// lookPath finds an executable file as the shell would, in path (the
-// PATH doctor was given, not its own).
-func lookPath(file, path string) (string, error) {
-	if strings.Contains(file, "/") {
-		return file, executable(file)
-	}
-	for _, dir := range filepath.SplitList(path) {
-		if dir == "" {
-			dir = "."
-		}
-		p := filepath.Join(dir, file)
-		if executable(p) == nil {
-			return p, nil
-		}
-	}
-	return "", fmt.Errorf("%s not found in PATH", file)
-}
-
-func executable(p string) error {
-	fi, err := os.Stat(p)
-	if err != nil {
-		return err
-	}
-	if !fi.Mode().IsRegular() {
-		return fmt.Errorf("%s is not a regular file", p)
-	}
-	return syscall.Access(p, 1) // X_OK, for this user
-}
-
 // isNodeScript reports whether p starts with a shebang that names node.
 func isNodeScript(p string) bool {
-	f, err := os.Open(p)
+	// Without blocking: PATH may have changed since the lookup, and a FIFO
+	// in a binary's place would hold doctor forever.
+	f, err := os.OpenFile(p, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		return false
 	}

@@ -24,6 +24,8 @@ import (
 	"time"
 
 	"github.com/hjk-dev/hjk/internal/agent"
+	"github.com/hjk-dev/hjk/internal/guest/environ"
+	"github.com/hjk-dev/hjk/internal/guest/privdrop"
 )
 
 // Status is a check's outcome. Only Fail makes doctor exit non-zero.
@@ -52,7 +54,8 @@ const DefaultTimeout = 15 * time.Second
 type Options struct {
 	Env      []string      // PATH, HOME, the agents' variables
 	UID, GID int           // whom the checks are for
-	Passwd   string        // the passwd file naming UID (/etc/passwd)
+	Passwd   string        // the passwd file naming UID (privdrop.PasswdFile)
+	Group    string        // and its group file (privdrop.GroupFile)
 	Timeout  time.Duration // for each `<cli> --version`
 	Require  []string      // agents whose absence is a failure, not a warning
 }
@@ -84,7 +87,8 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		Env:     os.Environ(),
 		UID:     os.Getuid(),
 		GID:     os.Getgid(),
-		Passwd:  "/etc/passwd",
+		Passwd:  privdrop.PasswdFile,
+		Group:   privdrop.GroupFile,
 		Timeout: DefaultTimeout,
 	}, stdout, stderr)
 }
@@ -187,15 +191,15 @@ func Run(ctx context.Context, o Options) []Check {
 	if o.Timeout <= 0 {
 		o.Timeout = DefaultTimeout
 	}
-	env := environ(o.Env)
-	checks := []Check{userCheck(o), homeCheck(env["HOME"], o)}
+	get := func(name string) string { return environ.Get(o.Env, name) }
+	checks := []Check{userCheck(o), homeCheck(get("HOME"), o)}
 	for _, v := range []string{agent.ClaudeConfigDirVar, agent.GeminiHomeVar, agent.CodexHomeVar} {
-		if dir := env[v]; dir != "" {
+		if dir := get(v); dir != "" {
 			checks = append(checks, dirCheck(v, dir, o))
 		}
 	}
 
-	path := env["PATH"]
+	path := get("PATH")
 	all := agent.All()
 	clis := make([]cli, len(all))
 	var git Check
@@ -230,13 +234,14 @@ func Run(ctx context.Context, o Options) []Check {
 			Detail: "no agent CLI on PATH (PATH is " + path + ")",
 			Fix:    "use an image with the agents (hjk's default image) or install one: npm install -g " + packages[agent.Claude.Name]})
 	}
-	return append(checks, credentialsCheck(env))
+	return append(checks, credentialsCheck(o.Env))
 }
 
 // userCheck names the user. Root works but surprises: claude refuses
 // permission-less runs as root and files in the worktree end up root's.
 func userCheck(o Options) Check {
-	name, ok := lookupUID(o.Passwd, o.UID)
+	u, err := privdrop.Lookup(strconv.Itoa(o.UID), o.Passwd, o.Group)
+	name, ok := u.Name, err == nil && u.Name != ""
 	id := fmt.Sprintf("uid %d, gid %d", o.UID, o.GID)
 	switch {
 	case !ok:
@@ -301,11 +306,11 @@ func writable(dir string) error {
 }
 
 // credentialsCheck lists which credential variables are set: names only.
-func credentialsCheck(env map[string]string) Check {
+func credentialsCheck(env []string) Check {
 	var set []string
 	for _, a := range agent.All() {
 		for _, v := range a.Vars() {
-			if env[v] != "" {
+			if environ.Get(env, v) != "" {
 				set = append(set, v)
 			}
 		}
@@ -315,29 +320,4 @@ func credentialsCheck(env map[string]string) Check {
 		detail = "set: " + strings.Join(set, ", ")
 	}
 	return Check{Name: "credentials", Status: Info, Detail: detail}
-}
-
-func environ(env []string) map[string]string {
-	m := make(map[string]string, len(env))
-	for _, kv := range env {
-		if k, v, ok := strings.Cut(kv, "="); ok {
-			m[k] = v // the last one wins, as for getenv
-		}
-	}
-	return m
-}
-
-// lookupUID finds uid's name in a passwd file.
-func lookupUID(passwd string, uid int) (string, bool) {
-	b, err := os.ReadFile(passwd)
-	if err != nil {
-		return "", false
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		f := strings.Split(line, ":")
-		if len(f) >= 3 && f[2] == strconv.Itoa(uid) {
-			return f[0], true
-		}
-	}
-	return "", false
 }

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/hjk-dev/hjk/internal/guest/environ"
 )
 
 // fakeBin makes a PATH folder of shell scripts standing in for the CLIs.
@@ -213,7 +215,7 @@ func TestHome(t *testing.T) {
 		{readOnly + "/nothing-here", Fail, "does not exist and"},
 	} {
 		o := options(t, bin)
-		o.Env = append(o.Env, "HOME="+tc.home) // the last one wins
+		o.Env = environ.Set(o.Env, "HOME", tc.home)
 		checks := Run(context.Background(), o)
 		want(t, find(t, checks, "home"), tc.status, tc.detail)
 		if tc.status == Fail && !Failed(checks) {
@@ -303,4 +305,15 @@ func TestJSON(t *testing.T) {
 	}
 	want(t, find(t, report.Checks, "codex"), Fail, "not on PATH")
 	want(t, find(t, report.Checks, "claude"), OK, "2.1.332")
+}
+
+// A variable given twice: doctor judges the first, the one the shim writes
+// into and the agents read (it used to judge the last).
+func TestFirstHomeCounts(t *testing.T) {
+	t.Parallel()
+	o := options(t, fakeBin(t, "v20.0.0", allOK()))
+	file := filepath.Join(t.TempDir(), "file")
+	os.WriteFile(file, nil, 0o600)
+	o.Env = append(o.Env, "HOME="+file)
+	want(t, find(t, Run(context.Background(), o), "home"), OK, "is writable")
 }

@@ -50,13 +50,8 @@ import (
 
 	"github.com/hjk-dev/hjk/internal/agent"
 	"github.com/hjk-dev/hjk/internal/guest/creds"
+	"github.com/hjk-dev/hjk/internal/guest/environ"
 	"github.com/hjk-dev/hjk/internal/guest/privdrop"
-)
-
-// Exit codes of `hjk-init export`.
-const (
-	ExitNothing = 3
-	ExitFailure = 125
 )
 
 // ErrNothing says the agent's files hold no login to export.
@@ -66,59 +61,34 @@ var ErrNothing = errors.New("nothing to export")
 func Main(args []string, stdout, stderr io.Writer) int {
 	if len(args) != 1 || strings.HasPrefix(args[0], "-") {
 		fmt.Fprintf(stderr, "hjk-init: usage: hjk-init export AGENT (one of %s)\n", strings.Join(agent.Names(), ", "))
-		return ExitFailure
+		return agent.ExitFailure
 	}
 	a, err := agent.Lookup(args[0])
 	if err != nil {
 		fmt.Fprintf(stderr, "hjk-init: export: %v\n", err)
-		return ExitFailure
+		return agent.ExitFailure
 	}
-	env := os.Environ()
-	home, err := switchUser(env, os.Getuid())
+	// Read as the agent's user, so that a file it pointed elsewhere (a
+	// link to a file only root may read) is read with its own rights.
+	env, err := privdrop.Switch(os.Environ(), os.Getuid())
 	if err != nil {
 		fmt.Fprintf(stderr, "hjk-init: export: %v\n", err)
-		return ExitFailure
+		return agent.ExitFailure
 	}
-	out, err := Read(a, home, env)
+	out, err := Read(a, environ.Get(env, "HOME"), env)
 	if errors.Is(err, ErrNothing) {
 		fmt.Fprintf(stderr, "hjk-init: export %s: %v\n", a.Name, err)
-		return ExitNothing
+		return agent.ExitNothing
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "hjk-init: export %s: %v\n", a.Name, err)
-		return ExitFailure
+		return agent.ExitFailure
 	}
 	if _, err := io.WriteString(stdout, out); err != nil {
 		fmt.Fprintf(stderr, "hjk-init: export %s: write: %v\n", a.Name, err)
-		return ExitFailure
+		return agent.ExitFailure
 	}
 	return 0
-}
-
-// switchUser resolves HJK_USER as hjk-init does before a session and
-// returns the home to read from. As root it drops to that user first.
-func switchUser(env []string, uid int) (string, error) {
-	home := creds.Getenv(env, "HOME")
-	spec := creds.Getenv(env, agent.UserVar)
-	if spec == "" {
-		return home, nil
-	}
-	u, err := privdrop.Lookup(spec, privdrop.PasswdFile, privdrop.GroupFile)
-	if err != nil {
-		return "", fmt.Errorf("%s=%s: %w", agent.UserVar, spec, err)
-	}
-	switch {
-	case uid == 0 && u.UID != 0:
-		if err := privdrop.Drop(u); err != nil {
-			return "", fmt.Errorf("%s=%s: %w", agent.UserVar, spec, err)
-		}
-		return u.Home, nil
-	case uid == 0:
-		return u.Home, nil
-	case u.UID != uid:
-		return "", fmt.Errorf("%s=%s: running as uid %d, not root, and cannot read uid %d's files", agent.UserVar, spec, uid, u.UID)
-	}
-	return home, nil
 }
 
 // Read returns agent a's credential from its files under home (or the

@@ -34,6 +34,7 @@ import (
 	"syscall"
 
 	"github.com/hjk-dev/hjk/internal/guest/creds"
+	"github.com/hjk-dev/hjk/internal/guest/environ"
 	"github.com/hjk-dev/hjk/internal/session"
 )
 
@@ -105,7 +106,7 @@ type options struct {
 
 func parseArgs(args []string) (options, error) {
 	o := options{}
-	spec := os.Getenv(session.DetachVar)
+	spec := environ.Get(os.Environ(), session.DetachVar)
 	if spec == "" {
 		spec = session.DefaultDetachKeys
 	}

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"syscall"
 
+	"github.com/hjk-dev/hjk/internal/guest/environ"
 	"github.com/hjk-dev/hjk/internal/session"
 )
 
@@ -144,14 +145,14 @@ func readState(name string) (session.State, error) {
 func sockPath(name string) string { return filepath.Join(runDir(), name+".sock") }
 
 func runDir() string {
-	if d := os.Getenv(session.RunVar); d != "" {
+	if d := environ.Get(os.Environ(), session.RunVar); d != "" {
 		return d
 	}
 	return session.RunDir
 }
 
 func stateDir() string {
-	if d := os.Getenv(session.DirVar); d != "" {
+	if d := environ.Get(os.Environ(), session.DirVar); d != "" {
 		return d
 	}
 	if fi, err := os.Stat(session.GuestDir); err == nil && fi.IsDir() {

@@ -2,17 +2,16 @@ package sessiond
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
 	"path/filepath"
-	"strings"
 	"sync"
 	"syscall"
 	"time"
 
+	"github.com/hjk-dev/hjk/internal/guest/environ"
 	"github.com/hjk-dev/hjk/internal/session"
 )
 
@@ -118,7 +117,7 @@ func newServer(name string, rows, cols uint16, cmd, extraEnv []string) (_ *serve
 	if s.l, err = listen(s.sock); err != nil {
 		return nil, err
 	}
-	path, err := lookPath(cmd[0])
+	path, err := environ.LookPath(cmd[0], environ.Get(os.Environ(), "PATH"))
 	if err != nil {
 		return nil, err
 	}
@@ -402,23 +401,4 @@ func (s *server) saveLocked() {
 		return
 	}
 	os.Rename(tmp, p)
-}
-
-// lookPath finds a command with no slash on PATH (hjk passes absolute
-// paths; this is for people typing in the container).
-func lookPath(name string) (string, error) {
-	if strings.Contains(name, "/") {
-		return name, nil
-	}
-	path := os.Getenv("PATH")
-	if path == "" {
-		path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-	}
-	for _, d := range filepath.SplitList(path) {
-		p := filepath.Join(d, name)
-		if fi, err := os.Stat(p); err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0 {
-			return p, nil
-		}
-	}
-	return "", fmt.Errorf("%s: %w", name, errors.New("command not found in PATH"))
 }

@@ -3,13 +3,13 @@ package shim
 import (
 	"bytes"
 	"errors"
-	"os"
-	"path/filepath"
 	"reflect"
 	"strings"
 	"syscall"
 	"testing"
 
+	"github.com/hjk-dev/hjk/internal/agent"
+	"github.com/hjk-dev/hjk/internal/guest/environ"
 	"github.com/hjk-dev/hjk/internal/version"
 )
 
@@ -72,8 +72,8 @@ func TestVersion(t *testing.T) {
 		t.Errorf("version printed %q", out.String())
 	}
 	out.Reset()
-	if code := s.main([]string{"version", "x"}); code != ExitFailure {
-		t.Errorf("version x: exit %d, want %d", code, ExitFailure)
+	if code := s.main([]string{"version", "x"}); code != agent.ExitFailure {
+		t.Errorf("version x: exit %d, want %d", code, agent.ExitFailure)
 	}
 }
 
@@ -81,8 +81,8 @@ func TestBadArgumentsExit125(t *testing.T) {
 	t.Parallel()
 	var out, errs bytes.Buffer
 	s := &shim{stdout: &out, stderr: &errs}
-	if code := s.main([]string{"--nope"}); code != ExitFailure {
-		t.Errorf("exit %d, want %d", code, ExitFailure)
+	if code := s.main([]string{"--nope"}); code != agent.ExitFailure {
+		t.Errorf("exit %d, want %d", code, agent.ExitFailure)
 	}
 	if !strings.Contains(errs.String(), "hjk-init: unknown option") || !strings.Contains(errs.String(), "usage:") {
 		t.Errorf("stderr %q lacks the error and the usage", errs.String())
@@ -96,84 +96,18 @@ func TestExitCode(t *testing.T) {
 		want int
 	}{
 		{nil, 0},
-		{errors.New("bad payload"), ExitFailure},
-		{&execError{"x", errNotInPath}, ExitNotFound},
-		{&execError{"x", syscall.ENOENT}, ExitNotFound}, // e.g. a script's missing interpreter
-		{&execError{"x", syscall.EACCES}, ExitNotExecutable},
-		{&execError{"x", syscall.ENOEXEC}, ExitNotExecutable},
-		{&execError{"x", syscall.EISDIR}, ExitNotExecutable},
-		{&execError{"x", syscall.E2BIG}, ExitNotExecutable},
+		{errors.New("bad payload"), agent.ExitFailure},
+		{&environ.CommandError{Name: "x", Err: environ.ErrNotFound}, agent.ExitNotFound},
+		{&environ.CommandError{Name: "x", Err: syscall.ENOENT}, agent.ExitNotFound}, // e.g. a script's missing interpreter
+		{&environ.CommandError{Name: "x", Err: syscall.EACCES}, agent.ExitNotExecutable},
+		{&environ.CommandError{Name: "x", Err: syscall.ENOEXEC}, agent.ExitNotExecutable},
+		{&environ.CommandError{Name: "x", Err: syscall.EISDIR}, agent.ExitNotExecutable},
+		{&environ.CommandError{Name: "x", Err: syscall.E2BIG}, agent.ExitNotExecutable},
 	}
 	for _, tt := range tests {
 		if got := exitCode(tt.err); got != tt.want {
 			t.Errorf("exitCode(%v) = %d, want %d", tt.err, got, tt.want)
 		}
-	}
-}
-
-func TestLookPath(t *testing.T) {
-	t.Parallel()
-	dir := t.TempDir()
-	a, b := filepath.Join(dir, "a"), filepath.Join(dir, "b")
-	for _, d := range []string{a, b} {
-		if err := os.Mkdir(d, 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
-	write := func(p string, mode os.FileMode) {
-		if err := os.WriteFile(p, []byte("#!/bin/sh\n"), mode); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.Chmod(p, mode); err != nil {
-			t.Fatal(err)
-		}
-	}
-	write(filepath.Join(a, "tool"), 0o644) // not executable, shadows b's
-	write(filepath.Join(b, "tool"), 0o755)
-	write(filepath.Join(a, "plain"), 0o644)
-	if err := os.Mkdir(filepath.Join(a, "dir"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	path := a + ":" + b
-
-	tests := []struct {
-		name, want string
-		code       int
-	}{
-		{"tool", filepath.Join(b, "tool"), 0},
-		{"plain", "", ExitNotExecutable},
-		{"dir", "", ExitNotFound}, // directories in PATH are skipped
-		{"missing", "", ExitNotFound},
-		{"", "", ExitNotFound},
-		{filepath.Join(b, "tool"), filepath.Join(b, "tool"), 0},
-		{filepath.Join(a, "plain"), "", ExitNotExecutable},
-		{filepath.Join(a, "dir"), "", ExitNotExecutable},
-		{filepath.Join(a, "missing"), "", ExitNotFound},
-	}
-	for _, tt := range tests {
-		got, err := lookPath(tt.name, path)
-		if got != tt.want || exitCode(err) != tt.code {
-			t.Errorf("lookPath(%q) = %q, %v (exit %d), want %q exit %d", tt.name, got, err, exitCode(err), tt.want, tt.code)
-		}
-		if err != nil && !strings.HasPrefix(err.Error(), tt.name+": ") && tt.name != "" {
-			t.Errorf("error %q does not start with the command's name", err)
-		}
-	}
-}
-
-func TestEnvHelpers(t *testing.T) {
-	t.Parallel()
-	env := []string{"HOME=/root", "HOMEX=no", "A=1", "HOME=/last"}
-	if got := getenv(env, "HOME"); got != "/last" {
-		t.Errorf("getenv HOME = %q, want the last entry", got)
-	}
-	if got := getenv(env, "HOM"); got != "" {
-		t.Errorf("getenv HOM = %q, want none", got)
-	}
-	got := setenv(env, "HOME", "/home/agent")
-	want := []string{"HOMEX=no", "A=1", "HOME=/home/agent"}
-	if !reflect.DeepEqual(got, want) {
-		t.Errorf("setenv = %q, want %q", got, want)
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"io"
 	"runtime"
 
+	"github.com/hjk-dev/hjk/internal/agent"
 	"github.com/hjk-dev/hjk/internal/guest/boot"
 	"github.com/hjk-dev/hjk/internal/guest/doctor"
 	"github.com/hjk-dev/hjk/internal/guest/export"
@@ -48,7 +49,7 @@ func lookupCommand(name string) *command {
 func versionCommand(args []string, stdout, stderr io.Writer) int {
 	if len(args) > 0 {
 		fmt.Fprintf(stderr, "hjk-init: version takes no arguments\n")
-		return ExitFailure
+		return agent.ExitFailure
 	}
 	fmt.Fprintf(stdout, "hjk-init %s %s/%s\n", version.Version, runtime.GOOS, runtime.GOARCH)
 	return 0

@@ -58,16 +58,10 @@ import (
 
 	"github.com/hjk-dev/hjk/internal/agent"
 	"github.com/hjk-dev/hjk/internal/guest/creds"
+	"github.com/hjk-dev/hjk/internal/guest/environ"
 	"github.com/hjk-dev/hjk/internal/guest/pid1"
 	"github.com/hjk-dev/hjk/internal/guest/privdrop"
 	"github.com/hjk-dev/hjk/internal/layout"
-)
-
-// Exit codes of hjk-init's own making; any other is COMMAND's.
-const (
-	ExitFailure       = 125
-	ExitNotExecutable = 126
-	ExitNotFound      = 127
 )
 
 // ShutdownGrace is how long an idle PID 1 waits, after TERM, for the other
@@ -99,12 +93,12 @@ func (s *shim) main(args []string) int {
 	if err != nil {
 		s.errorf("%v", err)
 		s.usage(s.stderr)
-		return ExitFailure
+		return agent.ExitFailure
 	}
 	if !inv.help && (inv.sub == nil || inv.sub.name != "boot") {
-		if err := waitReady(getenv(s.env, layout.ReadyVar), readyTimeout); err != nil {
+		if err := waitReady(environ.Get(s.env, layout.ReadyVar), readyTimeout); err != nil {
 			s.errorf("%v", err)
-			return ExitFailure
+			return agent.ExitFailure
 		}
 	}
 	switch {
@@ -122,7 +116,7 @@ func (s *shim) main(args []string) int {
 	env, err := s.prepare()
 	if err != nil {
 		s.errorf("%v", err)
-		return ExitFailure
+		return agent.ExitFailure
 	}
 	if len(inv.cmd) == 0 {
 		if s.pid == 1 {
@@ -130,7 +124,7 @@ func (s *shim) main(args []string) int {
 		}
 		return 0
 	}
-	path, err := lookPath(inv.cmd[0], getenv(env, "PATH"))
+	path, err := environ.LookPath(inv.cmd[0], environ.Get(env, "PATH"))
 	if err != nil {
 		s.errorf("%v", err)
 		return exitCode(err)
@@ -138,50 +132,33 @@ func (s *shim) main(args []string) int {
 	if s.pid == 1 {
 		status, err := initd.Run(path, inv.cmd, env)
 		if err != nil {
-			err = &execError{inv.cmd[0], err}
+			err = &environ.CommandError{Name: inv.cmd[0], Err: err}
 			s.errorf("%v", err)
 			return exitCode(err)
 		}
 		return status
 	}
-	err = &execError{inv.cmd[0], syscall.Exec(path, inv.cmd, env)}
+	err = &environ.CommandError{Name: inv.cmd[0], Err: syscall.Exec(path, inv.cmd, env)}
 	s.errorf("%v", err)
 	return exitCode(err)
 }
 
-// prepare does everything before the command: resolve HJK_USER, write the
-// credential files, switch user. It returns the command's environment.
+// prepare does everything before the command: switch to HJK_USER, then
+// write the credential files as that user, into their home. It returns the
+// command's environment.
 func (s *shim) prepare() ([]string, error) {
 	if os.Geteuid() != s.uid {
 		return nil, fmt.Errorf("refusing to run set-user-ID (uid %d, effective uid %d): install hjk-init without the setuid bit", s.uid, os.Geteuid())
-	}
-	env := s.env
-	o := creds.Options{Home: getenv(env, "HOME"), UID: -1, GID: -1, Warn: s.stderr}
-	var switchTo *privdrop.User
-	if spec := getenv(env, agent.UserVar); spec != "" {
-		u, err := privdrop.Lookup(spec, privdrop.PasswdFile, privdrop.GroupFile)
-		if err != nil {
-			return nil, fmt.Errorf("%s=%s: %w", agent.UserVar, spec, err)
-		}
-		switch {
-		case s.uid == 0:
-			switchTo = &u
-			o.Home = u.Home
-			env = setenv(env, "HOME", u.Home)
-		case u.UID != s.uid:
-			return nil, fmt.Errorf("%s=%s: hjk-init runs as uid %d, not root, and cannot switch to uid %d", agent.UserVar, spec, s.uid, u.UID)
-		}
 	}
 	// Drop before any file work: the home is the user's, and root
 	// following a link they planted there (~/.codex/auth.json ->
 	// /etc/passwd) would write or read outside it. As the user, the
 	// kernel's permissions decide, and the files are theirs without chown.
-	if switchTo != nil {
-		if err := privdrop.Drop(*switchTo); err != nil {
-			return nil, fmt.Errorf("%s=%s: %w", agent.UserVar, getenv(env, agent.UserVar), err)
-		}
+	env, err := privdrop.Switch(s.env, s.uid)
+	if err != nil {
+		return nil, err
 	}
-	o.Env = env
+	o := creds.Options{Env: env, Home: environ.Get(env, "HOME"), UID: -1, GID: -1, Warn: s.stderr}
 	if err := creds.Apply(o); err != nil {
 		return nil, err
 	}
@@ -220,27 +197,4 @@ func waitReady(path string, timeout time.Duration) error {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-}
-
-// getenv is os.Getenv over an environment list; the last entry wins, as in
-// the C library.
-func getenv(env []string, name string) string {
-	v := ""
-	for _, kv := range env {
-		if len(kv) > len(name) && kv[len(name)] == '=' && kv[:len(name)] == name {
-			v = kv[len(name)+1:]
-		}
-	}
-	return v
-}
-
-// setenv returns env with name set to value, replacing every earlier entry.
-func setenv(env []string, name, value string) []string {
-	out := make([]string, 0, len(env)+1)
-	for _, kv := range env {
-		if !(len(kv) > len(name) && kv[len(name)] == '=' && kv[:len(name)] == name) {
-			out = append(out, kv)
-		}
-	}
-	return append(out, name+"="+value)
 }
