@@ -347,10 +347,11 @@ func TestContainerForeground(t *testing.T) {
 	}
 }
 
-// With HJK_USER, the files are written as that user, not as root: links
-// the user planted in their home to root's files (~/.codex/auth.json ->
-// a root-owned file, ~/.claude.json -> a root-only secret) must neither be
-// written through nor read and moved aside as root.
+// With HJK_USER, the files are written as that user, not as root, and
+// never through the links the user planted in their home to root's files
+// (~/.codex/auth.json -> a root-owned file, ~/.claude.json -> a root-only
+// secret): hjk-init replaces them with regular files, warns, and runs the
+// command; the files outside are neither written, read, moved nor chowned.
 func TestContainerUserLinksOutsideHome(t *testing.T) {
 	t.Parallel()
 	img := image(t)
@@ -364,6 +365,7 @@ $bb ln -s /etc/secret /home/agent/.claude.json
 echo "rc=$?"
 $bb cat /etc/outside /etc/secret
 $bb ls -ln /etc
+/probe id /home/agent/.codex/auth.json /home/agent/.claude.json
 `
 	cmd := exec.Command("docker", "run", "--rm", "--entrypoint", "/bin/sh",
 		"-e", "HJK_USER=agent", "-e", "CLAUDE_CODE_OAUTH_TOKEN", "-e", "CODEX_AUTH_JSON",
@@ -373,8 +375,8 @@ $bb ls -ln /etc
 	if r.code != 0 {
 		t.Fatalf("exit %d, stderr %q", r.code, r.stderr)
 	}
-	if !strings.Contains(r.stdout, "\noutside\nroot only\n") {
-		t.Errorf("a file outside the user's home was changed through a link")
+	if !strings.Contains(r.stdout, "rc=0\noutside\nroot only\n") {
+		t.Errorf("hjk-init failed, or a file outside the user's home was changed through a link:\n%s\nstderr %q", r.stdout, r.stderr)
 	}
 	if strings.Contains(r.stdout, "broken") {
 		t.Errorf("a file outside the user's home was moved aside")
@@ -384,8 +386,13 @@ $bb ls -ln /etc
 			t.Errorf("the outside file changed owner: %s", l)
 		}
 	}
-	if strings.Contains(r.stdout, "rc=0") {
-		t.Errorf("hjk-init succeeded writing through links it must refuse; stderr %q", r.stderr)
+	for _, f := range []string{"/home/agent/.codex/auth.json", "/home/agent/.claude.json"} {
+		if !strings.Contains(r.stdout, f+": owner=1000:1000 mode=0600") {
+			t.Errorf("%s is not a regular file of the user's:\n%s", f, r.stdout)
+		}
+		if !strings.Contains(r.stderr, "warning: "+f+" is a symbolic link") {
+			t.Errorf("no warning names %s: %q", f, r.stderr)
+		}
 	}
 	assertNoSecret(t, "output", r.stdout+r.stderr)
 }

@@ -2,7 +2,6 @@ package creds
 
 import (
 	"encoding/json"
-	"fmt"
 	"path/filepath"
 	"time"
 
@@ -16,7 +15,7 @@ import (
 // work folder.
 func (p *planner) codex(payload, key string) error {
 	dir := CodexDir(p.env, p.home)
-	auth := filepath.Join(dir, "auth.json")
+	auth := filepath.Join(dir, codexAuth)
 	varName := agent.Codex.SubscriptionVar
 	if payload != "" {
 		keep, err := p.newerCodexLogin(auth, payload)
@@ -43,7 +42,7 @@ func (p *planner) codex(payload, key string) error {
 		}
 	}
 
-	path, old, exists, err := p.read(varName, filepath.Join(dir, "config.toml"))
+	w, old, exists, err := p.read(varName, filepath.Join(dir, codexConfigF), MaxSettingsFile)
 	if err != nil {
 		return err
 	}
@@ -55,7 +54,8 @@ func (p *planner) codex(payload, key string) error {
 			note = more
 		}
 	}
-	p.add(write{path: path, data: data, varName: varName, brokenAside: broken, note: note, sync: len(old) > 0}, exists, old)
+	w.data, w.brokenAside, w.note, w.sync = data, broken, note, len(old) > 0
+	p.add(w, exists, old)
 	return nil
 }
 
@@ -64,12 +64,9 @@ func (p *planner) codex(payload, key string) error {
 // Codex's refresh tokens are single-use: replacing that file with the older
 // payload would leave codex a dead token.
 func (p *planner) newerCodexLogin(path, payload string) (bool, error) {
-	old, exists, err := readExisting(path)
-	if err != nil {
-		return false, fmt.Errorf("%s: read %s: %w", agent.Codex.SubscriptionVar, path, cause(err))
-	}
-	if !exists {
-		return false, nil
+	_, old, exists, err := p.read(agent.Codex.SubscriptionVar, path, MaxLoginFile)
+	if err != nil || !exists {
+		return false, err
 	}
 	if _, err := agent.ParseCodex(string(old)); err != nil {
 		return false, nil

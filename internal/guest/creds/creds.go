@@ -46,10 +46,41 @@
 // (auth.json, oauth_creds.json, google_accounts.json) are replaced, except
 // a codex auth.json for the same account that codex refreshed later than the
 // payload: codex's refresh tokens are single-use, so the older copy would be
-// dead. A file that is a symbolic link (a dotfiles repository) is written
-// where it points, so the link stays. A file that already holds what Apply would write is left alone, so
+// dead. A file that already holds what Apply would write is left alone, so
 // later sessions in the same container write nothing. Errors and warnings
 // name variables and files, never a value.
+//
+// Symbolic links. The agent's user owns the home and may have put links
+// there (a dotfiles manager does; so may an agent, pointing at the work
+// folder, which is the host's worktree and gets committed and pushed):
+//
+//   - A file that holds a login (auth.json, oauth_creds.json,
+//     google_accounts.json, .credentials.json: IsLogin) is never read or
+//     written through a link. A link there is replaced by a regular file,
+//     with a warning naming the file; what it pointed to is not touched.
+//   - A settings file (.claude.json, settings.json, trustedFolders.json,
+//     config.toml) that is a link is followed, through a chain of at most
+//     40 links each resolved in its own folder, to a regular file or a
+//     name not there yet, provided every link lands inside the home (or
+//     the agent's own folder, when a variable puts it elsewhere) and none
+//     inside the work folder (HJK_WORKDIR, or the current directory unless
+//     that is /; its resolved path too). Any other link (outside the home,
+//     into the work folder, a loop, into a missing folder, to a FIFO or a
+//     folder) is replaced by a regular file, with a warning.
+//   - A folder on the way (~/.codex, ~/.gemini, a folder a variable names)
+//     may be reached through links by the same rule, checked on where the
+//     kernel says the folder is once opened; a folder link that breaks it
+//     stops Apply with an error naming it, before anything is written.
+//   - A FIFO, socket or device where a file goes is never opened for
+//     reading; it is replaced like a link.
+//
+// Every folder is opened once and every file in it is read and replaced
+// through that descriptor (package safefs): opened with O_NOFOLLOW and
+// O_NONBLOCK, read only when regular and only up to MaxSettingsFile (a
+// settings file over it is an error) or MaxLoginFile (a login file over it
+// is replaced), written through an O_EXCL temporary file with a random name
+// in the same folder, renamed over the name. The agent changing the tree
+// while Apply runs can make it fail, never write elsewhere.
 package creds
 
 import (
@@ -60,12 +91,12 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"time"
 	"unicode/utf8"
 
 	"github.com/hjk-dev/hjk/internal/agent"
 	"github.com/hjk-dev/hjk/internal/guest/environ"
+	"github.com/hjk-dev/hjk/internal/guest/safefs"
 )
 
 // Options says what Apply reads and where it writes.
@@ -81,7 +112,8 @@ type Options struct {
 // any is malformed; then writes each agent's files. Errors name the variable
 // and the file, never a value.
 func Apply(o Options) error {
-	p := &planner{env: o.Env, owner: owner{o.UID, o.GID}, now: time.Now()}
+	p := newPlanner(o)
+	defer p.close()
 	if err := p.validate(); err != nil {
 		return err
 	}
@@ -90,6 +122,12 @@ func Apply(o Options) error {
 	}
 	if err := p.resolve(o); err != nil {
 		return err
+	}
+	for _, d := range p.workdirs {
+		if !utf8.ValidString(d) {
+			// JSON and TOML keys are UTF-8: no agent's config can name it.
+			return fmt.Errorf("folder to trust %q is not valid UTF-8: set %s to another path", d, agent.WorkdirVar)
+		}
 	}
 	for _, a := range agent.All() {
 		if err := p.plan(a); err != nil {
@@ -135,6 +173,22 @@ type planner struct {
 	creds    map[string]string // variable name -> validated value
 	writes   []write
 	notes    []string // warnings that concern no one file, printed after the writes
+
+	// The home, open; links says where a link may lead (see openFolder).
+	homeDir, rootDir *safefs.Dir
+	links            safefs.Links
+	folders          map[string]*folder // by path
+	opened           []*safefs.Dir      // closed when Apply ends
+}
+
+func newPlanner(o Options) *planner {
+	return &planner{env: o.Env, owner: owner{o.UID, o.GID}, now: time.Now(), folders: map[string]*folder{}}
+}
+
+func (p *planner) close() {
+	for _, d := range p.opened {
+		d.Close()
+	}
 }
 
 func (p *planner) validate() error {
@@ -183,6 +237,10 @@ func (p *planner) resolve(o Options) error {
 		return fmt.Errorf("home %s is not a directory", home)
 	}
 	p.home = home
+	if p.homeDir, err = safefs.Open(home); err != nil {
+		return fmt.Errorf("home %s: %w", home, cause(err))
+	}
+	p.opened = append(p.opened, p.homeDir)
 
 	wd := o.Workdir
 	if wd == "" {
@@ -201,10 +259,13 @@ func (p *planner) resolve(o Options) error {
 	if real, err := filepath.EvalSymlinks(abs); err == nil && real != abs {
 		p.workdirs = append(p.workdirs, real)
 	}
+	// Links may lead within the home, never into the work folder (the
+	// host's worktree: a login there could be committed and pushed). A
+	// work folder of / is no work folder: it would forbid every link.
+	p.links = safefs.Links{Allow: []string{p.homeDir.Path}}
 	for _, d := range p.workdirs {
-		if !utf8.ValidString(d) {
-			// JSON and TOML keys are UTF-8: no agent's config can name it.
-			return fmt.Errorf("folder to trust %q is not valid UTF-8: set %s to another path", d, agent.WorkdirVar)
+		if d != "/" {
+			p.links.Deny = append(p.links.Deny, d)
 		}
 	}
 	return nil
@@ -228,80 +289,72 @@ func (p *planner) plan(a agent.Agent) error {
 
 // mergeJSON plans a merge of edits into the JSON file at path.
 func (p *planner) mergeJSON(varName, path string, jsonc bool, edits []jsonEdit) error {
-	path, old, exists, err := p.read(varName, path)
+	w, old, exists, err := p.read(varName, path, MaxSettingsFile)
 	if err != nil {
 		return err
 	}
-	data, broken, note := jsonMerge(old, jsonc, edits)
-	p.add(write{path: path, data: data, varName: varName, brokenAside: broken, note: note, sync: len(old) > 0}, exists, old)
+	w.data, w.brokenAside, w.note = jsonMerge(old, jsonc, edits)
+	w.sync = len(old) > 0
+	p.add(w, exists, old)
 	return nil
 }
 
 // replace plans a file whose whole content is ours to write.
 func (p *planner) replace(varName, path string, data []byte) error {
-	path, old, exists, err := p.read(varName, path)
+	w, old, exists, err := p.read(varName, path, MaxLoginFile)
 	if err != nil {
 		return err
 	}
-	p.add(write{path: path, data: data, varName: varName}, exists, old)
+	w.data = data
+	p.add(w, exists, old)
 	return nil
-}
-
-// read reads the file at path, if any, and says where to write it: where a
-// symbolic link points (dotfiles managers link these files), so the link
-// stays a link.
-func (p *planner) read(varName, path string) (target string, old []byte, exists bool, err error) {
-	if target, err = followLinks(path); err != nil {
-		return "", nil, false, fmt.Errorf("%s: %s: %w", varName, path, cause(err))
-	}
-	if old, exists, err = readExisting(target); err != nil {
-		return "", nil, false, fmt.Errorf("%s: read %s: %w", varName, target, cause(err))
-	}
-	return target, old, exists, nil
 }
 
 // add plans w, unless the file already holds exactly that, with our mode
 // and owner: then leaving it alone is both faster and kinder.
 func (p *planner) add(w write, exists bool, old []byte) {
-	if exists && w.brokenAside == "" && string(old) == string(w.data) && p.settled(w.path) {
+	if exists && w.brokenAside == "" && w.replaced == nil && string(old) == string(w.data) && p.settled(w) {
 		return
 	}
 	p.writes = append(p.writes, w)
 }
 
-func (p *planner) settled(path string) bool {
-	fi, err := os.Lstat(path)
-	if err != nil || !fi.Mode().IsRegular() || fi.Mode().Perm() != fileMode {
-		return false
-	}
-	st, ok := fi.Sys().(*syscall.Stat_t)
-	if !ok {
-		return false
-	}
-	return (p.owner.uid < 0 || int(st.Uid) == p.owner.uid) && (p.owner.gid < 0 || int(st.Gid) == p.owner.gid)
-}
-
-// commit makes the planned writes: directories first, then each file.
+// commit makes the planned writes: folders first, then each file.
 func (p *planner) commit(warn io.Writer) error {
 	if warn == nil {
 		warn = io.Discard
 	}
 	for _, w := range p.writes {
-		dir := filepath.Dir(w.path)
-		if err := mkdirAll(dir, p.owner); err != nil {
-			return fmt.Errorf("%s: create %s: %w", w.varName, dir, cause(err))
+		f := w.folder
+		if len(f.missing) == 0 {
+			continue
 		}
+		if err := f.create(p.owner); err != nil {
+			return fmt.Errorf("%s: create %s: %w", w.varName, f.path, cause(err))
+		}
+		p.opened = append(p.opened, f.dir)
 	}
 	for _, w := range p.writes {
+		d := w.dir
+		if d == nil {
+			d = w.folder.dir
+		}
 		if w.brokenAside != "" {
-			aside, err := keepAside(w.path, p.now)
+			aside, err := keepAside(d, w.name, p.now)
 			if err != nil {
 				return fmt.Errorf("%s: keep unreadable %s aside: %w", w.varName, w.path, cause(err))
 			}
-			fmt.Fprintf(warn, "hjk-init: warning: %s %s; kept it as %s and wrote a fresh one\n", w.path, w.brokenAside, aside)
+			fmt.Fprintf(warn, "hjk-init: warning: %s %s; kept it as %s and wrote a fresh one\n", w.path, w.brokenAside, filepath.Join(d.Name, aside))
 		}
-		if err := writeAtomic(w.path, w.data, p.owner, w.sync); err != nil {
+		if err := d.WriteFile(w.name, w.data, fileMode, p.owner.uid, p.owner.gid, w.sync); err != nil {
 			return fmt.Errorf("%s: write %s: %w", w.varName, w.path, cause(err))
+		}
+		if w.replaced != nil {
+			var unchanged string
+			if w.replaced.Link {
+				unchanged = " (what it points to is unchanged)"
+			}
+			fmt.Fprintf(warn, "hjk-init: warning: %v; replaced it with a regular file%s\n", w.replaced, unchanged)
 		}
 		if w.note != "" {
 			fmt.Fprintf(warn, "hjk-init: warning: %s: %s\n", w.path, w.note)

@@ -20,19 +20,19 @@ func (p *planner) gemini(creds, key string) error {
 		if err != nil {
 			return err
 		}
-		if err := p.replace(varName, filepath.Join(dir, "oauth_creds.json"), withNewline(payload.OAuthCreds)); err != nil {
+		if err := p.replace(varName, filepath.Join(dir, geminiCreds), withNewline(payload.OAuthCreds)); err != nil {
 			return err
 		}
 		if environ.Get(p.env, "GEMINI_FORCE_ENCRYPTED_FILE_STORAGE") == "true" {
 			p.notes = append(p.notes, "GEMINI_FORCE_ENCRYPTED_FILE_STORAGE=true makes gemini move oauth_creds.json into a keychain and delete it: unset it to keep the login hjk wrote")
 		}
 		if payload.GoogleAccounts != "" {
-			if err := p.replace(varName, filepath.Join(dir, "google_accounts.json"), withNewline(payload.GoogleAccounts)); err != nil {
+			if err := p.replace(varName, filepath.Join(dir, geminiAccounts), withNewline(payload.GoogleAccounts)); err != nil {
 				return err
 			}
 		}
 	}
-	err := p.mergeJSON(varName, filepath.Join(dir, "settings.json"), true, []jsonEdit{
+	err := p.mergeJSON(varName, filepath.Join(dir, geminiSettings), true, []jsonEdit{
 		{path: []string{"security", "auth", "selectedType"}, value: authType},
 	})
 	if err != nil {
@@ -40,7 +40,7 @@ func (p *planner) gemini(creds, key string) error {
 	}
 	trusted := envDir(p.env, "GEMINI_CLI_TRUSTED_FOLDERS_PATH", "")
 	if trusted == "" {
-		trusted = filepath.Join(dir, "trustedFolders.json")
+		trusted = filepath.Join(dir, geminiTrust)
 	}
 	var trust []jsonEdit
 	for _, wd := range p.workdirs {

@@ -25,9 +25,17 @@
 //
 // The home is the one the session wrote: HOME, or, when HJK_USER is set and
 // export runs as root, that user's home from /etc/passwd; export then
-// switches to that user before reading anything, so a file the agent
-// pointed elsewhere (a symbolic link to a file only root may read) is read
-// with the agent's own rights.
+// switches to that user before reading anything (privdrop.Switch), so
+// nothing is read with more than the agent's own rights.
+//
+// Everything in that home may have been planted by the agent, so each file
+// is read as creds.ReadLogin reads it: the folders on the way by the rules
+// hjk-init writes by (links within the home, never into the work folder),
+// the file itself never through a symbolic link (hjk-init never leaves one
+// there), opened with O_NONBLOCK (a FIFO fails at once instead of holding
+// the export, and hjk stop, for its whole timeout), only a regular file,
+// and at most creds.MaxLoginFile (64 KiB) of it: anything else is an error
+// naming the file and why.
 //
 // Exit codes:
 //
@@ -101,18 +109,18 @@ func Read(a agent.Agent, home string, env []string) (string, error) {
 	}
 	switch a.Name {
 	case agent.Codex.Name:
-		return codex(creds.CodexDir(env, home))
+		return codex(env, home, creds.CodexDir(env, home))
 	case agent.Gemini.Name:
-		return gemini(creds.GeminiDir(env, home))
+		return gemini(env, home, creds.GeminiDir(env, home))
 	case agent.Claude.Name:
 		return "", fmt.Errorf("%w: claude's setup-token (%s) is not kept in files and never rotates", ErrNothing, agent.Claude.SubscriptionVar)
 	}
 	return "", fmt.Errorf("%w: no files known for %s", ErrNothing, a.Name)
 }
 
-func codex(dir string) (string, error) {
+func codex(env []string, home, dir string) (string, error) {
 	path := filepath.Join(dir, "auth.json")
-	b, ok, err := readFile(path)
+	b, ok, err := readFile(env, home, path)
 	if err != nil || !ok {
 		return "", err
 	}
@@ -127,9 +135,9 @@ func codex(dir string) (string, error) {
 	return s, nil
 }
 
-func gemini(dir string) (string, error) {
+func gemini(env []string, home, dir string) (string, error) {
 	credsPath := filepath.Join(dir, "oauth_creds.json")
-	creds, ok, err := readFile(credsPath)
+	creds, ok, err := readFile(env, home, credsPath)
 	if err != nil || !ok {
 		return "", err
 	}
@@ -140,7 +148,7 @@ func gemini(dir string) (string, error) {
 	b.WriteString(`{"oauth_creds":`)
 	b.WriteString(strings.TrimSpace(string(creds)))
 	accPath := filepath.Join(dir, "google_accounts.json")
-	acc, ok, err := readFile(accPath)
+	acc, ok, err := readFile(env, home, accPath)
 	switch {
 	case errors.Is(err, ErrNothing):
 	case err != nil:
@@ -160,18 +168,16 @@ func gemini(dir string) (string, error) {
 	return s, nil
 }
 
-// readFile reads path; a missing file is ErrNothing.
-func readFile(path string) ([]byte, bool, error) {
-	b, err := os.ReadFile(path)
+// readFile reads the login file at path as creds.ReadLogin does (never
+// through a link, never blocking on a FIFO, a regular file of at most
+// creds.MaxLoginFile bytes); a missing file is ErrNothing.
+func readFile(env []string, home, path string) ([]byte, bool, error) {
+	b, err := creds.ReadLogin(env, home, path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, false, fmt.Errorf("%w: no %s", ErrNothing, path)
 	}
 	if err != nil {
-		var pe *fs.PathError
-		if errors.As(err, &pe) {
-			err = pe.Err
-		}
-		return nil, false, fmt.Errorf("read %s: %w", path, err)
+		return nil, false, err
 	}
 	return b, true, nil
 }

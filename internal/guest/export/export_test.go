@@ -7,7 +7,9 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/tidwall/gjson"
 
@@ -147,5 +149,79 @@ func TestMainExitCodes(t *testing.T) {
 	}
 	if code, _, _ := run("claude"); code != agent.ExitNothing {
 		t.Errorf("export claude: exit %d, want 3", code)
+	}
+}
+
+// What the agent can plant where export reads: a FIFO (which used to hold
+// each export, and so hjk stop, for the whole exec timeout), a link (to a
+// file of the agent's choosing, or to /dev/zero), a huge sparse file, a
+// folder linked into the work folder. Each gives an error at once that
+// names the file, never a hang or a read without end.
+func TestReadRefusesPlantedFiles(t *testing.T) {
+	t.Parallel()
+	sparse := func(t *testing.T, path string, size int64) {
+		write(t, path, "")
+		if err := os.Truncate(path, size); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tests := []struct {
+		name  string
+		agent agent.Agent
+		plant func(t *testing.T, home, work string)
+		file  string // relative to the home, named in the error
+		want  string
+	}{
+		{"codex fifo", agent.Codex, func(t *testing.T, home, _ string) {
+			os.MkdirAll(filepath.Join(home, ".codex"), 0o700)
+			if err := syscall.Mkfifo(filepath.Join(home, ".codex/auth.json"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}, ".codex/auth.json", "not a regular file"},
+		{"gemini accounts fifo", agent.Gemini, func(t *testing.T, home, _ string) {
+			write(t, filepath.Join(home, ".gemini/oauth_creds.json"), `{"refresh_token":"1//fake-export"}`)
+			if err := syscall.Mkfifo(filepath.Join(home, ".gemini/google_accounts.json"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}, ".gemini/google_accounts.json", "not a regular file"},
+		{"codex link", agent.Codex, func(t *testing.T, home, work string) {
+			write(t, filepath.Join(work, "auth.json"), codexAuth)
+			os.MkdirAll(filepath.Join(home, ".codex"), 0o700)
+			os.Symlink(filepath.Join(work, "auth.json"), filepath.Join(home, ".codex/auth.json"))
+		}, ".codex/auth.json", "is a symbolic link"},
+		{"codex zero", agent.Codex, func(t *testing.T, home, _ string) {
+			os.MkdirAll(filepath.Join(home, ".codex"), 0o700)
+			os.Symlink("/dev/zero", filepath.Join(home, ".codex/auth.json"))
+		}, ".codex/auth.json", "is a symbolic link"},
+		{"codex huge", agent.Codex, func(t *testing.T, home, _ string) {
+			sparse(t, filepath.Join(home, ".codex/auth.json"), 1<<40)
+		}, ".codex/auth.json", "larger than 64 KiB"},
+		{"gemini folder into the work folder", agent.Gemini, func(t *testing.T, home, work string) {
+			write(t, filepath.Join(work, "g/oauth_creds.json"), `{"refresh_token":"1//fake-export"}`)
+			os.Symlink(filepath.Join(work, "g"), filepath.Join(home, ".gemini"))
+		}, ".gemini", "a symbolic link into the work folder"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			home, work := t.TempDir(), t.TempDir()
+			tt.plant(t, home, work)
+			done := make(chan error, 1)
+			go func() {
+				_, err := Read(tt.agent, home, []string{"HJK_WORKDIR=" + work})
+				done <- err
+			}()
+			select {
+			case err := <-done:
+				if err == nil || errors.Is(err, ErrNothing) || !strings.Contains(err.Error(), filepath.Join(home, tt.file)) || !strings.Contains(err.Error(), tt.want) {
+					t.Errorf("Read = %v, want an error naming %s: %s", err, tt.file, tt.want)
+				}
+				if err != nil && strings.Contains(err.Error(), "fake-export") {
+					t.Error("the error shows a file's content")
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatal("export hangs")
+			}
+		})
 	}
 }
