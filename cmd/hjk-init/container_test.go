@@ -396,3 +396,64 @@ $bb ls -ln /etc
 	}
 	assertNoSecret(t, "output", r.stdout+r.stderr)
 }
+
+// In a container whose user is root with HJK_USER set, the agent's user
+// plants links and a FIFO in the session folder (NAME.log -> /root/.profile
+// and the like) before hjk starts the next session there. The session
+// server switches to the user before it creates anything, refuses the
+// planted log and FIFO at once, replaces the planted state links, and
+// writes nothing outside: /root/.profile is as it was, and everything the
+// server made is the user's. (Before, the server kept root and appended
+// the agent's output to /root/.profile.)
+func TestContainerSessionPlantedFiles(t *testing.T) {
+	t.Parallel()
+	img := image(t)
+	script := `bb=/bin/busybox
+$bb mkdir -p /.hjk-sessions && $bb chmod 777 /.hjk-sessions
+echo 'root profile' > /root/.profile && $bb chmod 600 /root/.profile
+# The agent's user, by hjk-init's own switch, plants in the folder.
+HJK_USER=agent /hjk-init -- /bin/sh -c '
+  cd /.hjk-sessions
+  /bin/busybox ln -s /root/.profile t.log
+  /bin/busybox ln -s /root/.profile s.json
+  /bin/busybox ln -s /root/.profile s.json.tmp
+  /bin/busybox mkfifo f.log'
+for n in t f; do
+  HJK_USER=agent $bb timeout 10 /hjk-init session start --name $n -- /bin/sh -c 'echo pwned'
+  echo "$n rc=$?"
+done
+# As root without HJK_USER, the links are refused all the same.
+$bb timeout 10 /hjk-init session start --name t -- /bin/sh -c 'echo pwned'
+echo "root t rc=$?"
+HJK_USER=agent $bb timeout 10 /hjk-init session start --name s -- /probe id
+echo "s rc=$?"
+$bb sleep 1
+$bb cat /root/.profile
+/probe id /.hjk-sessions/s.json /.hjk-sessions/s.log /tmp/.hjk-sessions
+$bb cat /.hjk-sessions/s.log
+`
+	r := docker(t, "run", "--rm", "--entrypoint", "/bin/sh", img, "-c", script)
+	if r.code != 0 {
+		t.Fatalf("exit %d, stderr %q", r.code, r.stderr)
+	}
+	for _, want := range []string{
+		"t rc=125\n", "f rc=125\n", "root t rc=125\n", "s rc=0\n",
+		"\nroot profile\n",
+		"/.hjk-sessions/s.json: owner=1000:1000 mode=0644",
+		"/.hjk-sessions/s.log: owner=1000:1000 mode=0644",
+		"/tmp/.hjk-sessions: owner=1000:1000 mode=0700",
+		"uid=1000 gid=1000 groups=[1000] home=/home/agent",
+	} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("want %q in\n%s\nstderr %q", want, r.stdout, r.stderr)
+		}
+	}
+	if strings.Contains(r.stdout, "pwned") {
+		t.Errorf("the agent's output reached a file outside:\n%s", r.stdout)
+	}
+	for _, want := range []string{"/.hjk-sessions/t.log: a symbolic link", "/.hjk-sessions/f.log: not a regular file"} {
+		if !strings.Contains(r.stderr, want) {
+			t.Errorf("stderr %q does not say %q", r.stderr, want)
+		}
+	}
+}

@@ -124,3 +124,9 @@ func ParseDetachKeys(spec string) ([]byte, error) {
 	}
 	return seq, nil
 }
+
+// MaxStateSize bounds a state file: the session server writes none larger
+// (a command too long to fit is shortened in it), and readers on both
+// sides read no more, so a file planted in the folder cannot make them
+// read without end.
+const MaxStateSize = 64 << 10

@@ -8,7 +8,20 @@
 //
 // It touches the PTY, its socket under session.RunDir, and the session's
 // log and state files; it never writes credentials: hjk runs the command
-// as `hjk-init -- AGENT`, which does that in the session itself. The
+// as `hjk-init -- AGENT`, which does that in the session itself.
+//
+// `session start` and `serve`, run as root with HJK_USER set, switch to
+// that user first (privdrop.Switch), as the rest of hjk-init does, before
+// they create anything: the server, the agent and every file they make
+// are the user's. The session folder is writable by the agent (and, on
+// the host, open to the container), so its files are opened relative to
+// the folder with O_NOFOLLOW and O_NONBLOCK (NAME.log, NAME.json,
+// NAME.lock: a link or a FIFO planted there is refused, never followed
+// or waited on), the state is replaced through an O_EXCL temporary file
+// with a random name, and a NAME.sock that is not a socket is refused.
+// The socket folder (session.RunDir) must be a folder of the server's
+// own user, open to nobody else. State files are read at most
+// session.MaxStateSize; list reads at most maxList entries. The
 // payload variables (GEMINI_OAUTH_CREDS, CODEX_AUTH_JSON) are kept out of
 // the long-lived server's environment: `session start` passes them over a
 // pipe, and the server adds them to the command's environment only.
@@ -35,6 +48,7 @@ import (
 
 	"github.com/hjk-dev/hjk/internal/guest/creds"
 	"github.com/hjk-dev/hjk/internal/guest/environ"
+	"github.com/hjk-dev/hjk/internal/guest/privdrop"
 	"github.com/hjk-dev/hjk/internal/session"
 )
 
@@ -51,14 +65,24 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		io.WriteString(stderr, usage)
 		return 125
 	}
-	o, err := parseArgs(args[1:])
+	env := os.Environ()
+	if args[0] == "start" || args[0] == "serve" {
+		// Before anything is created: the server and its files are the
+		// user's, and root never follows what the user planted.
+		var err error
+		if env, err = privdrop.Switch(env, os.Getuid()); err != nil {
+			fmt.Fprintf(stderr, "hjk-init: session %s: %v\n", args[0], err)
+			return 125
+		}
+	}
+	o, err := parseArgs(args[1:], env)
 	if err != nil {
 		fmt.Fprintf(stderr, "hjk-init: session %s: %v\n%s", args[0], err, usage)
 		return 125
 	}
 	switch args[0] {
 	case "start":
-		return start(o, stderr)
+		return start(env, o, stderr)
 	case "serve": // started by start, never by hand
 		// fd 3 is start's pipe; the agent must not inherit it, or start
 		// would wait for the agent to end.
@@ -74,19 +98,19 @@ func Main(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(ready, "read the credentials from session start: %v", err)
 			return 125
 		}
-		return serve(o.name, o.rows, o.cols, o.cmd, extra, ready)
+		return serve(env, o.name, o.rows, o.cols, o.cmd, extra, ready)
 	case "attach":
 		if len(o.pos) != 1 {
 			break
 		}
-		return attach(o.pos[0], o.keys, os.Stdin, os.Stdout, os.Stderr)
+		return attach(env, o.pos[0], o.keys, os.Stdin, os.Stdout, os.Stderr)
 	case "kill":
 		if len(o.pos) != 1 {
 			break
 		}
-		return kill(o.pos[0], o.signal, stderr)
+		return kill(env, o.pos[0], o.signal, stderr)
 	case "list":
-		return list(stdout)
+		return list(env, stdout)
 	case "-h", "--help":
 		io.WriteString(stdout, usage)
 		return 0
@@ -104,9 +128,9 @@ type options struct {
 	pos, cmd   []string
 }
 
-func parseArgs(args []string) (options, error) {
+func parseArgs(args, env []string) (options, error) {
 	o := options{}
-	spec := environ.Get(os.Environ(), session.DetachVar)
+	spec := environ.Get(env, session.DetachVar)
 	if spec == "" {
 		spec = session.DefaultDetachKeys
 	}
@@ -172,7 +196,7 @@ func parseArgs(args []string) (options, error) {
 // start runs the session's server as a process of its own (a new session
 // of the kernel's, no terminal, so nothing of the caller's exec holds it),
 // waits until it runs the command, and returns, or attaches.
-func start(o options, stderr io.Writer) int {
+func start(env []string, o options, stderr io.Writer) int {
 	if o.name == "" || len(o.cmd) == 0 {
 		fmt.Fprintf(stderr, "hjk-init: session start needs --name and a command after --\n%s", usage)
 		return 125
@@ -198,7 +222,7 @@ func start(o options, stderr io.Writer) int {
 	// The server lives as long as the session, and the agent's own user
 	// may read /proc/<server>/environ: it is started without the payload
 	// variables, which reach the agent's command alone over a pipe.
-	env, payloads := splitPayloads(os.Environ())
+	env, payloads := splitPayloads(env)
 	pr, pw, err := os.Pipe()
 	if err != nil {
 		null.Close()
@@ -242,7 +266,7 @@ func start(o options, stderr io.Writer) int {
 		return 125
 	}
 	if o.attach {
-		return attach(o.name, o.keys, os.Stdin, os.Stdout, os.Stderr)
+		return attach(env, o.name, o.keys, os.Stdin, os.Stdout, os.Stderr)
 	}
 	return 0
 }
@@ -279,29 +303,51 @@ func readPayloads(f *os.File) ([]string, error) {
 	return env, nil
 }
 
+// maxList bounds how many entries of the state folder list reads: the
+// folder is writable by the agent, which could fill it with names.
+const maxList = 4096
+
 // list prints the sessions in the state folder, in the folder's order:
-// name, state, command.
-func list(stdout io.Writer) int {
-	d, err := os.Open(stateDir())
+// name, state, command. Only files named as sessions are, holding a known
+// state, are listed, and no control character is printed.
+func list(env []string, stdout io.Writer) int {
+	d, err := os.Open(stateDir(env))
 	if err != nil {
 		return 0 // no folder: no session yet
 	}
-	names, _ := d.Readdirnames(-1)
+	names, _ := d.Readdirnames(maxList)
 	d.Close()
 	for _, n := range names {
 		name, ok := strings.CutSuffix(n, ".json")
-		if !ok {
+		if !ok || session.CheckName(name) != nil {
 			continue
 		}
-		st, err := readState(name)
-		if err != nil {
+		st, err := readState(env, name)
+		if err != nil || st.Name != name {
 			continue
 		}
 		state := st.State
-		if state == session.Exited {
+		switch state {
+		case session.Exited:
 			state += " " + strconv.Itoa(st.ExitCode)
+		case session.Running, session.Lost:
+		default:
+			continue
 		}
-		fmt.Fprintf(stdout, "%s\t%s\t%s\n", st.Name, state, strings.Join(st.Command, " "))
+		fmt.Fprintf(stdout, "%s\t%s\t%s\n", st.Name, state, printable(strings.Join(st.Command, " ")))
 	}
 	return 0
+}
+
+// printable replaces what a terminal would act on (C0 and C1 controls,
+// DEL, bidirectional overrides) with '?', and invalid UTF-8 with U+FFFD.
+// The host makes all it prints safe itself (package textsafe); this keeps
+// hjk-init's own output honest, without the size of that package.
+func printable(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r < 0x20 || r >= 0x7f && r < 0xa0 || r >= 0x202a && r <= 0x202e || r >= 0x2066 && r <= 0x2069 {
+			return '?'
+		}
+		return r
+	}, strings.ToValidUTF8(s, "\uFFFD"))
 }

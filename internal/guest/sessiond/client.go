@@ -2,6 +2,7 @@ package sessiond
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -9,8 +10,10 @@ import (
 	"path/filepath"
 	"sync"
 	"syscall"
+	"time"
 
 	"github.com/hjk-dev/hjk/internal/guest/environ"
+	"github.com/hjk-dev/hjk/internal/guest/safefs"
 	"github.com/hjk-dev/hjk/internal/session"
 )
 
@@ -18,10 +21,10 @@ import (
 // session ends (its exit status is returned) or the user types the detach
 // keys (0). Signals: WINCH sends the terminal's new size; the terminal is
 // raw, so Ctrl-C and the like reach the agent as input.
-func attach(name string, keys []byte, stdin, stdout, stderr *os.File) int {
-	conn, err := dial(sockPath(name))
+func attach(env []string, name string, keys []byte, stdin, stdout, stderr *os.File) int {
+	conn, err := dial(sockPath(env, name))
 	if err != nil {
-		return notRunning(name, err, stderr)
+		return notRunning(env, name, err, stderr)
 	}
 	defer conn.Close()
 	var wmu sync.Mutex
@@ -101,8 +104,8 @@ func attach(name string, keys []byte, stdin, stdout, stderr *os.File) int {
 
 // notRunning explains why name could not be reached: it has exited (with
 // its code), or there is no such session.
-func notRunning(name string, err error, stderr io.Writer) int {
-	if st, serr := readState(name); serr == nil && st.State == session.Exited {
+func notRunning(env []string, name string, err error, stderr io.Writer) int {
+	if st, serr := readState(env, name); serr == nil && st.State == session.Exited {
 		fmt.Fprintf(stderr, "hjk-init: session %s has exited with code %d\n", name, st.ExitCode)
 		return 1
 	}
@@ -110,20 +113,31 @@ func notRunning(name string, err error, stderr io.Writer) int {
 	return 1
 }
 
+// killWait bounds how long kill waits for the exit status: the server
+// sends KILL after killAfter, so a server still silent well after that is
+// not one to wait for (the socket's folder is the agent user's, and a
+// program of theirs may sit on it).
+const killWait = killAfter + 5*time.Second
+
 // kill ends session name (HUP, or sig, then escalating) and waits for its
 // exit status.
-func kill(name string, sig byte, stderr io.Writer) int {
-	conn, err := dial(sockPath(name))
+func kill(env []string, name string, sig byte, stderr io.Writer) int {
+	conn, err := dial(sockPath(env, name))
 	if err != nil {
-		return notRunning(name, err, stderr)
+		return notRunning(env, name, err, stderr)
 	}
 	defer conn.Close()
 	if err := writeFrame(conn, frameKill, []byte{sig}); err != nil {
 		fmt.Fprintf(stderr, "hjk-init: session %s: %v\n", name, err)
 		return 1
 	}
+	conn.SetReadDeadline(time.Now().Add(killWait))
 	for {
 		f, err := readFrame(conn)
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			fmt.Fprintf(stderr, "hjk-init: session %s: no exit status within %s\n", name, killWait)
+			return 1
+		}
 		if err != nil {
 			return 0 // the server is gone: so is the session
 		}
@@ -133,26 +147,35 @@ func kill(name string, sig byte, stderr io.Writer) int {
 	}
 }
 
-func readState(name string) (session.State, error) {
+// readState reads session name's state file, as the host does: never
+// through a link, never blocking on a FIFO, at most session.MaxStateSize.
+func readState(env []string, name string) (session.State, error) {
 	var st session.State
-	b, err := os.ReadFile(filepath.Join(stateDir(), session.StateFile(name)))
+	d, err := safefs.Open(stateDir(env))
+	if err != nil {
+		return st, err
+	}
+	defer d.Close()
+	b, err := d.ReadFile(session.StateFile(name), session.MaxStateSize)
 	if err == nil {
 		err = json.Unmarshal(b, &st)
 	}
 	return st, err
 }
 
-func sockPath(name string) string { return filepath.Join(runDir(), name+".sock") }
+func sockPath(env []string, name string) string { return filepath.Join(runDir(env), sockFile(name)) }
 
-func runDir() string {
-	if d := environ.Get(os.Environ(), session.RunVar); d != "" {
+func sockFile(name string) string { return name + ".sock" }
+
+func runDir(env []string) string {
+	if d := environ.Get(env, session.RunVar); d != "" {
 		return d
 	}
 	return session.RunDir
 }
 
-func stateDir() string {
-	if d := environ.Get(os.Environ(), session.DirVar); d != "" {
+func stateDir(env []string) string {
+	if d := environ.Get(env, session.DirVar); d != "" {
 		return d
 	}
 	if fi, err := os.Stat(session.GuestDir); err == nil && fi.IsDir() {

@@ -4,14 +4,18 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
 
 	"github.com/hjk-dev/hjk/internal/guest/environ"
+	"github.com/hjk-dev/hjk/internal/guest/safefs"
 	"github.com/hjk-dev/hjk/internal/session"
 )
 
@@ -36,12 +40,13 @@ const (
 // server holds one session: the agent on a PTY, its log, its state file
 // and the clients attached on its socket.
 type server struct {
-	dir, sock string
-	lock      *os.File // NAME.lock, flocked while the server runs
-	l         *listener
-	master    *os.File
-	log       *os.File
-	pid       int
+	dir, sockDir *safefs.Dir // the state folder, the socket folder
+	sock         string      // the socket's name in run
+	lock         *os.File    // NAME.lock, flocked while the server runs
+	l            *listener
+	master       *os.File
+	log          *os.File
+	pid          int
 
 	mu      sync.Mutex
 	clients map[*client]bool
@@ -62,8 +67,8 @@ func (c *client) close() { c.once.Do(func() { close(c.out) }) }
 
 // serve runs the server of session name until its agent exits; ready (fd 3
 // of the server) gets "ok" or what went wrong, for `session start`.
-func serve(name string, rows, cols uint16, cmd, extraEnv []string, ready *os.File) int {
-	s, err := newServer(name, rows, cols, cmd, extraEnv)
+func serve(env []string, name string, rows, cols uint16, cmd, extraEnv []string, ready *os.File) int {
+	s, err := newServer(env, name, rows, cols, cmd, extraEnv)
 	if err != nil {
 		fmt.Fprintf(ready, "%v", err)
 		return 125
@@ -73,33 +78,30 @@ func serve(name string, rows, cols uint16, cmd, extraEnv []string, ready *os.Fil
 	return s.run()
 }
 
-// newServer starts cmd with the server's environment and extraEnv (the
-// payloads, which the server's own environment must not hold).
-func newServer(name string, rows, cols uint16, cmd, extraEnv []string) (_ *server, err error) {
-	s := &server{dir: stateDir(), clients: map[*client]bool{}}
-	run := runDir()
-	if err := os.MkdirAll(run, 0o700); err != nil {
-		return nil, err
-	}
-	if err := os.MkdirAll(s.dir, 0o755); err != nil {
-		return nil, err
-	}
+// newServer starts cmd with env and extraEnv (the payloads, which the
+// server's own environment must not hold).
+func newServer(env []string, name string, rows, cols uint16, cmd, extraEnv []string) (_ *server, err error) {
+	s := &server{clients: map[*client]bool{}}
 	defer func() {
 		if err != nil {
-			if s.l != nil {
-				s.l.close()
-			}
-			if s.lock != nil {
-				s.lock.Close()
-			}
+			s.closeFiles()
 		}
 	}()
+	if s.sockDir, err = openRunDir(runDir(env)); err != nil {
+		return nil, err
+	}
+	dir := stateDir(env)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	if s.dir, err = safefs.Open(dir); err != nil {
+		return nil, err
+	}
 	// The lock, held for the server's life (the kernel drops it when the
 	// process ends, however it ends), makes "is it running" and "take the
 	// socket" one step: a second server of the same name would otherwise
 	// remove the first one's socket between its check and its listen.
-	s.lock, err = os.OpenFile(filepath.Join(run, name+".lock"), os.O_RDWR|os.O_CREATE|syscall.O_NOFOLLOW, 0o600)
-	if err != nil {
+	if s.lock, err = s.sockDir.OpenFile(name+".lock", os.O_RDWR|os.O_CREATE, 0o600); err != nil {
 		return nil, err
 	}
 	if err := syscall.Flock(int(s.lock.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
@@ -108,17 +110,25 @@ func newServer(name string, rows, cols uint16, cmd, extraEnv []string) (_ *serve
 		}
 		return nil, fmt.Errorf("lock session %s: %w", name, err)
 	}
-	s.sock = filepath.Join(run, name+".sock")
-	if c, err := dial(s.sock); err == nil {
+	s.sock = sockFile(name)
+	if c, err := dial(sockPath(env, name)); err == nil {
 		c.Close()
 		return nil, fmt.Errorf("session %s is already running", name)
 	}
-	os.Remove(s.sock) // a server that died left it
-	if s.l, err = listen(s.sock); err != nil {
+	switch st, err := s.sockDir.Stat(s.sock); {
+	case err == nil && st.Mode&fs.ModeSocket == 0:
+		return nil, fmt.Errorf("%s is not a socket: remove it", filepath.Join(s.sockDir.Name, s.sock))
+	case err == nil:
+		s.sockDir.Remove(s.sock) // a server that died left it
+	}
+	if s.l, err = listen(s.sockDir.SocketPath(s.sock)); err != nil {
 		return nil, err
 	}
-	path, err := environ.LookPath(cmd[0], environ.Get(os.Environ(), "PATH"))
+	path, err := environ.LookPath(cmd[0], environ.Get(env, "PATH"))
 	if err != nil {
+		return nil, err
+	}
+	if s.log, err = s.dir.OpenFile(session.LogFile(name), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644); err != nil {
 		return nil, err
 	}
 	master, tty, err := openPTY()
@@ -127,25 +137,18 @@ func newServer(name string, rows, cols uint16, cmd, extraEnv []string) (_ *serve
 	}
 	setSize(master, rows, cols) // 0x0, "unknown", until a client tells
 	s.size = winsize{rows: rows, cols: cols}
-	s.log, err = os.OpenFile(filepath.Join(s.dir, session.LogFile(name)), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
-	if err != nil {
-		master.Close()
-		tty.Close()
-		return nil, err
-	}
 	wd, _ := os.Getwd()
 	// The agent leads a session of its own with the PTY as its terminal,
 	// so job control, Ctrl-C and SIGWINCH work inside.
 	s.pid, err = syscall.ForkExec(path, cmd, &syscall.ProcAttr{
 		Dir:   wd,
-		Env:   append(os.Environ(), extraEnv...),
+		Env:   append(env[:len(env):len(env)], extraEnv...),
 		Files: []uintptr{tty.Fd(), tty.Fd(), tty.Fd()},
 		Sys:   &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0},
 	})
 	tty.Close()
 	if err != nil {
 		master.Close()
-		s.log.Close()
 		return nil, fmt.Errorf("%s: %w", cmd[0], err)
 	}
 	s.master = master
@@ -153,6 +156,52 @@ func newServer(name string, rows, cols uint16, cmd, extraEnv []string) (_ *serve
 	s.save()
 	go s.acceptLoop(s.l)
 	return s, nil
+}
+
+// closeFiles closes what newServer opened, when it fails.
+func (s *server) closeFiles() {
+	if s.lock != nil {
+		s.lock.Close()
+	}
+	if s.log != nil {
+		s.log.Close()
+	}
+	if s.l != nil {
+		s.l.close()
+	}
+	for _, d := range []*safefs.Dir{s.dir, s.sockDir} {
+		if d != nil {
+			d.Close()
+		}
+	}
+}
+
+// openRunDir opens the socket folder, making it 0700 when it is not there.
+// It holds the socket and the lock, so it must be the server's own user's
+// and open to no one else: in /tmp anyone could have made it first.
+func openRunDir(path string) (*safefs.Dir, error) {
+	parent, base := filepath.Split(filepath.Clean(path))
+	if err := os.MkdirAll(parent, 0o755); err != nil {
+		return nil, err
+	}
+	p, err := safefs.Open(parent)
+	if err != nil {
+		return nil, err
+	}
+	defer p.Close()
+	d, err := p.Mkdir(base, 0o700, -1, -1)
+	if err != nil {
+		return nil, err
+	}
+	st, err := d.Stat(".")
+	if err == nil && (st.UID != os.Geteuid() || st.Mode.Perm()&0o077 != 0) {
+		err = fmt.Errorf("%s belongs to uid %d with mode %v, not to uid %d alone: remove it", path, st.UID, st.Mode.Perm(), os.Geteuid())
+	}
+	if err != nil {
+		d.Close()
+		return nil, err
+	}
+	return d, nil
 }
 
 func (s *server) run() int {
@@ -190,7 +239,7 @@ func (s *server) run() int {
 	// No new client once the agent is gone; the attached ones get the exit
 	// status below.
 	s.l.close()
-	os.Remove(s.sock)
+	s.sockDir.Remove(s.sock)
 	exit := appendFrame(nil, frameExit, codePayload(code))
 	var writers []*client
 	for c := range s.clients {
@@ -213,6 +262,8 @@ func (s *server) run() int {
 	}
 	s.master.Close()
 	s.lock.Close()
+	s.dir.Close()
+	s.sockDir.Close()
 	return 0
 }
 
@@ -388,17 +439,41 @@ func (s *server) save() {
 	s.saveLocked()
 }
 
-// saveLocked writes the state file atomically: a reader (hjk on the host)
-// never sees half of it.
+// saveLocked writes the state file atomically, through a temporary file
+// with a random name: a reader (hjk on the host) never sees half of it,
+// and a link planted at either name is replaced, never written through.
 func (s *server) saveLocked() {
-	b, err := json.MarshalIndent(s.st, "", "  ")
+	b, err := json.MarshalIndent(fitState(s.st), "", "  ")
 	if err != nil {
 		return
 	}
-	p := filepath.Join(s.dir, session.StateFile(s.st.Name))
-	tmp := p + ".tmp"
-	if err := os.WriteFile(tmp, append(b, '\n'), 0o644); err != nil {
-		return
+	s.dir.WriteFile(session.StateFile(s.st.Name), append(b, '\n'), 0o644, -1, -1, false)
+}
+
+// Bounds on the command as a state file records it, so that the file stays
+// under session.MaxStateSize however long the command (a prompt) is.
+const (
+	stateArgs   = 32
+	stateArgLen = 1 << 10
+)
+
+// fitState returns st with its command shortened for the state file: at
+// most stateArgs arguments of at most stateArgLen bytes each.
+func fitState(st session.State) session.State {
+	if len(st.Command) <= stateArgs && !slices.ContainsFunc(st.Command, func(a string) bool { return len(a) > stateArgLen }) {
+		return st
 	}
-	os.Rename(tmp, p)
+	var cmd []string
+	for i, a := range st.Command {
+		if i == stateArgs {
+			cmd = append(cmd, fmt.Sprintf("... (%d more)", len(st.Command)-i))
+			break
+		}
+		if len(a) > stateArgLen {
+			a = strings.ToValidUTF8(a[:stateArgLen], "") + "..."
+		}
+		cmd = append(cmd, a)
+	}
+	st.Command = cmd
+	return st
 }

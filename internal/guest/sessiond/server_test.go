@@ -2,6 +2,7 @@ package sessiond
 
 import (
 	"bytes"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -14,10 +15,8 @@ import (
 // detector watches it: two clients, input from one, output to both, a
 // client that goes away mid-session, the exit status to every client.
 func TestServerInProcess(t *testing.T) {
-	d := t.TempDir()
-	t.Setenv(session.DirVar, filepath.Join(d, "state"))
-	t.Setenv(session.RunVar, filepath.Join(d, "run"))
-	s, err := newServer("inproc", 24, 80, []string{"/bin/sh", "-c", `read l; echo "got:$l size:$(stty size)"; read l; exit 4`}, nil)
+	env := testEnv(t)
+	s, err := newServer(env, "inproc", 24, 80, []string{"/bin/sh", "-c", `read l; echo "got:$l size:$(stty size)"; read l; exit 4`}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -30,7 +29,7 @@ func TestServerInProcess(t *testing.T) {
 		frames chan []byte
 	}
 	connect := func() (*peer, func(byte, []byte)) {
-		c, err := dial(sockPath("inproc"))
+		c, err := dial(sockPath(env, "inproc"))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -93,7 +92,7 @@ func TestServerInProcess(t *testing.T) {
 	if c := <-code; c != 0 {
 		t.Errorf("server returned %d", c)
 	}
-	st, err := readState("inproc")
+	st, err := readState(env, "inproc")
 	if err != nil || st.State != session.Exited || st.ExitCode != 4 {
 		t.Errorf("state %+v, %v", st, err)
 	}
@@ -104,9 +103,7 @@ func TestServerInProcess(t *testing.T) {
 // Once its agent exits, the server closes its listener and lock, and the
 // name can be used again.
 func TestServerSameNameOnce(t *testing.T) {
-	d := t.TempDir()
-	t.Setenv(session.DirVar, filepath.Join(d, "state"))
-	t.Setenv(session.RunVar, filepath.Join(d, "run"))
+	env := testEnv(t)
 	const n = 8
 	type result struct {
 		s   *server
@@ -117,7 +114,7 @@ func TestServerSameNameOnce(t *testing.T) {
 	for range n {
 		go func() {
 			<-start
-			s, err := newServer("dup", 24, 80, []string{"/bin/sh", "-c", "sleep 0.3"}, nil)
+			s, err := newServer(env, "dup", 24, 80, []string{"/bin/sh", "-c", "sleep 0.3"}, nil)
 			results <- result{s, err}
 		}()
 	}
@@ -156,9 +153,16 @@ func TestServerSameNameOnce(t *testing.T) {
 			t.Errorf("the listener is still open after the agent exited")
 		}
 	}
-	s, err := newServer("dup", 24, 80, []string{"/bin/true"}, nil)
+	s, err := newServer(env, "dup", 24, 80, []string{"/bin/true"}, nil)
 	if err != nil {
 		t.Fatalf("the name is not free after the session ended: %v", err)
 	}
 	s.run()
+}
+
+// testEnv is the environment of a server run in the test process, with
+// its own folders.
+func testEnv(t *testing.T) []string {
+	d := t.TempDir()
+	return append([]string{session.DirVar + "=" + filepath.Join(d, "state"), session.RunVar + "=" + filepath.Join(d, "run")}, os.Environ()...)
 }

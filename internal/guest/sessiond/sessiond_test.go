@@ -54,9 +54,13 @@ func newWorld(t *testing.T) *world {
 	w.env = append(os.Environ(), session.DirVar+"="+w.dir, session.RunVar+"="+filepath.Join(d, "run"))
 	t.Cleanup(func() {
 		// End every session this test left running.
+		// (Some tests plant FIFOs and made-up states: read as the
+		// server's readers do, and never signal a pid this test did not
+		// start, least of all 0, its own process group.)
 		names, _ := filepath.Glob(filepath.Join(w.dir, "*.json"))
 		for _, n := range names {
-			if st := w.state(strings.TrimSuffix(filepath.Base(n), ".json")); st.State == session.Running {
+			st, err := readState(w.env, strings.TrimSuffix(filepath.Base(n), ".json"))
+			if err == nil && st.State == session.Running && st.PID > 1 {
 				syscall.Kill(-st.PID, syscall.SIGKILL)
 			}
 		}
@@ -266,7 +270,16 @@ func TestKillAndTerm(t *testing.T) {
 		t.Errorf("after kill: %+v", st)
 	}
 	// TERM to the server (what init sends when the container stops)
-	// reaches the agent, and the state is recorded.
+	// reaches the agent, and the state is recorded: once the agent has
+	// set its trap ("up" is in the log), or TERM ends it first.
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if log, _ := os.ReadFile(filepath.Join(w.dir, "t.log")); bytes.Contains(log, []byte("up")) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("session t never said it was up")
+		}
+	}
 	// The server is the agent's parent.
 	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", w.state("t").PID))
 	if err != nil {
