@@ -18,20 +18,41 @@ const (
 	codexHomeVar  = agent.CodexHomeVar
 )
 
+// Folder is the folder an agent keeps its files in, as the agent finds
+// it: Var names it when set, else it is a folder of the home.
+type Folder struct {
+	Agent, Var, Path string
+}
+
+// Folders lists each agent's folder for env and home: the one place where
+// they are worked out, for Apply, export and doctor.
+func Folders(env []string, home string) []Folder {
+	return []Folder{
+		{agent.Claude.Name, claudeDirVar, envDir(env, claudeDirVar, home)},
+		{agent.Gemini.Name, geminiHomeVar, filepath.Join(envDir(env, geminiHomeVar, home), ".gemini")},
+		{agent.Codex.Name, codexHomeVar, envDir(env, codexHomeVar, filepath.Join(home, ".codex"))},
+	}
+}
+
+func folderOf(env []string, home, name string) string {
+	for _, f := range Folders(env, home) {
+		if f.Agent == name {
+			return f.Path
+		}
+	}
+	return home
+}
+
 // ClaudeConfig is claude's .claude.json.
 func ClaudeConfig(env []string, home string) string {
-	return filepath.Join(envDir(env, claudeDirVar, home), claudeConfig)
+	return filepath.Join(folderOf(env, home, agent.Claude.Name), claudeConfig)
 }
 
 // GeminiDir is gemini's .gemini folder.
-func GeminiDir(env []string, home string) string {
-	return filepath.Join(envDir(env, geminiHomeVar, home), ".gemini")
-}
+func GeminiDir(env []string, home string) string { return folderOf(env, home, agent.Gemini.Name) }
 
 // CodexDir is codex's home: CODEX_HOME, else ~/.codex.
-func CodexDir(env []string, home string) string {
-	return envDir(env, codexHomeVar, filepath.Join(home, ".codex"))
-}
+func CodexDir(env []string, home string) string { return folderOf(env, home, agent.Codex.Name) }
 
 // envDir is the directory variable name holds (made absolute), else def.
 func envDir(env []string, name, def string) string {

@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/hjk-dev/hjk/internal/agent"
+	"github.com/hjk-dev/hjk/internal/guest/creds"
 	"github.com/hjk-dev/hjk/internal/guest/environ"
 	"github.com/hjk-dev/hjk/internal/guest/privdrop"
 )
@@ -193,9 +194,11 @@ func Run(ctx context.Context, o Options) []Check {
 	}
 	get := func(name string) string { return environ.Get(o.Env, name) }
 	checks := []Check{userCheck(o), homeCheck(get("HOME"), o)}
-	for _, v := range []string{agent.ClaudeConfigDirVar, agent.GeminiHomeVar, agent.CodexHomeVar} {
-		if dir := get(v); dir != "" {
-			checks = append(checks, dirCheck(v, dir, o))
+	// Each agent's folder, where hjk-init writes its files, when a variable
+	// moves it out of the checked home.
+	for _, f := range creds.Folders(o.Env, get("HOME")) {
+		if get(f.Var) != "" {
+			checks = append(checks, dirCheck(f.Var, f.Path, o))
 		}
 	}
 

@@ -226,13 +226,16 @@ func TestHome(t *testing.T) {
 
 func TestAgentHomes(t *testing.T) {
 	t.Parallel()
-	o := options(t, fakeBin(t, "v20.0.0", allOK()), "CODEX_HOME=/proc/codex", "CLAUDE_CONFIG_DIR="+t.TempDir())
+	gemini := t.TempDir()
+	o := options(t, fakeBin(t, "v20.0.0", allOK()), "CODEX_HOME=/proc/codex", "CLAUDE_CONFIG_DIR="+t.TempDir(), "GEMINI_CLI_HOME="+gemini)
 	if os.Getuid() != 0 {
 		t.Skip("needs a folder root cannot write: /proc")
 	}
 	checks := Run(context.Background(), o)
 	want(t, find(t, checks, "CODEX_HOME"), Fail, "/proc/codex does not exist")
 	want(t, find(t, checks, "CLAUDE_CONFIG_DIR"), OK, "is writable")
+	// The folder hjk-init writes into, as creds.Folders works it out.
+	want(t, find(t, checks, "GEMINI_CLI_HOME"), OK, gemini+"/.gemini does not exist yet")
 }
 
 func TestUser(t *testing.T) {
