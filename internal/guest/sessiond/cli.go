@@ -50,6 +50,7 @@ import (
 	"github.com/hjk-dev/hjk/internal/guest/environ"
 	"github.com/hjk-dev/hjk/internal/guest/privdrop"
 	"github.com/hjk-dev/hjk/internal/session"
+	"github.com/hjk-dev/hjk/internal/textsafe"
 )
 
 const usage = `usage: hjk-init session start --name NAME [--attach] [--detach-keys KEYS] -- COMMAND [ARG...]
@@ -309,7 +310,8 @@ const maxList = 4096
 
 // list prints the sessions in the state folder, in the folder's order:
 // name, state, command. Only files named as sessions are, holding a known
-// state, are listed, and no control character is printed.
+// state, are listed, and the command is printed as textsafe.Field makes it:
+// nothing in it can act on a terminal.
 func list(env []string, stdout io.Writer) int {
 	d, err := os.Open(stateDir(env))
 	if err != nil {
@@ -334,20 +336,7 @@ func list(env []string, stdout io.Writer) int {
 		default:
 			continue
 		}
-		fmt.Fprintf(stdout, "%s\t%s\t%s\n", st.Name, state, printable(strings.Join(st.Command, " ")))
+		fmt.Fprintf(stdout, "%s\t%s\t%s\n", st.Name, state, textsafe.Field(strings.Join(st.Command, " "), 0))
 	}
 	return 0
-}
-
-// printable replaces what a terminal would act on (C0 and C1 controls,
-// DEL, bidirectional overrides) with '?', and invalid UTF-8 with U+FFFD.
-// The host makes all it prints safe itself (package textsafe); this keeps
-// hjk-init's own output honest, without the size of that package.
-func printable(s string) string {
-	return strings.Map(func(r rune) rune {
-		if r < 0x20 || r >= 0x7f && r < 0xa0 || r >= 0x202a && r <= 0x202e || r >= 0x2066 && r <= 0x2069 {
-			return '?'
-		}
-		return r
-	}, strings.ToValidUTF8(s, "\uFFFD"))
 }

@@ -146,7 +146,7 @@ func TestListBounded(t *testing.T) {
 	case <-time.After(20 * time.Second):
 		t.Fatal("session list hangs")
 	}
-	if out != "evil\trunning\tsh ?]52;c;cm0gLXJmIH4=??[2J?\n" {
+	if out != "evil\trunning\tsh \\u202e\n" {
 		t.Errorf("list printed %q", out)
 	}
 	for _, name := range []string{"fifo", "huge"} {
