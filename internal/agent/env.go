@@ -16,3 +16,11 @@ const (
 	GeminiHomeVar      = "GEMINI_CLI_HOME"
 	CodexHomeVar       = "CODEX_HOME"
 )
+
+// Other variables of gemini's that hjk-init heeds: where its folder trust
+// lives instead of .gemini/trustedFolders.json, and the switch that makes
+// it move oauth_creds.json into a keychain (hjk-init warns of it).
+const (
+	GeminiTrustedFoldersVar = "GEMINI_CLI_TRUSTED_FOLDERS_PATH"
+	GeminiKeychainVar       = "GEMINI_FORCE_ENCRYPTED_FILE_STORAGE"
+)

@@ -23,8 +23,8 @@ func (p *planner) gemini(creds, key string) error {
 		if err := p.replace(varName, filepath.Join(dir, geminiCreds), withNewline(payload.OAuthCreds)); err != nil {
 			return err
 		}
-		if environ.Get(p.env, "GEMINI_FORCE_ENCRYPTED_FILE_STORAGE") == "true" {
-			p.notes = append(p.notes, "GEMINI_FORCE_ENCRYPTED_FILE_STORAGE=true makes gemini move oauth_creds.json into a keychain and delete it: unset it to keep the login hjk wrote")
+		if environ.Get(p.env, agent.GeminiKeychainVar) == "true" {
+			p.notes = append(p.notes, agent.GeminiKeychainVar+"=true makes gemini move oauth_creds.json into a keychain and delete it: unset it to keep the login hjk wrote")
 		}
 		if payload.GoogleAccounts != "" {
 			if err := p.replace(varName, filepath.Join(dir, geminiAccounts), withNewline(payload.GoogleAccounts)); err != nil {
@@ -38,7 +38,7 @@ func (p *planner) gemini(creds, key string) error {
 	if err != nil {
 		return err
 	}
-	trusted := envDir(p.env, "GEMINI_CLI_TRUSTED_FOLDERS_PATH", "")
+	trusted := envDir(p.env, agent.GeminiTrustedFoldersVar, "")
 	if trusted == "" {
 		trusted = filepath.Join(dir, geminiTrust)
 	}

@@ -192,17 +192,17 @@ func Run(ctx context.Context, o Options) []Check {
 	if o.Timeout <= 0 {
 		o.Timeout = DefaultTimeout
 	}
-	get := func(name string) string { return environ.Get(o.Env, name) }
-	checks := []Check{userCheck(o), homeCheck(get("HOME"), o)}
+	home := environ.Get(o.Env, "HOME")
+	checks := []Check{userCheck(o), homeCheck(home, o)}
 	// Each agent's folder, where hjk-init writes its files, when a variable
 	// moves it out of the checked home.
-	for _, f := range creds.Folders(o.Env, get("HOME")) {
-		if get(f.Var) != "" {
+	for _, f := range creds.Folders(o.Env, home) {
+		if environ.Get(o.Env, f.Var) != "" {
 			checks = append(checks, dirCheck(f.Var, f.Path, o))
 		}
 	}
 
-	path := get("PATH")
+	path := environ.Get(o.Env, "PATH")
 	all := agent.All()
 	clis := make([]cli, len(all))
 	var git Check

@@ -1,49 +1,22 @@
 // Package shim is hjk-init's main program: the one thing an hjk container
 // runs first, as its ENTRYPOINT or at the head of every session.
 //
-// Usage:
-//
 //	hjk-init [--] [COMMAND [ARG...]]
-//	hjk-init SUBCOMMAND [ARG...]    (version; see commands.go)
+//	hjk-init SUBCOMMAND [ARG...]    (version, doctor, export, session: commands.go)
 //
-// Images use ENTRYPOINT ["hjk-init", "--"]: after "--" every argument is the
-// command, even one named like a subcommand.
+// In order: refuse a set-user-ID install; as root with HJK_USER, switch to
+// that user (privdrop.Switch) before any file is touched; write each
+// agent's files from its variables as that user (package creds); scrub
+// the payload variables; then exec COMMAND in place, or as PID 1 run it as
+// init's only child (package pid1), or with no COMMAND exit 0 (stay up as
+// an idle init as PID 1). Exit codes are agent.ExitFailure (125) for
+// hjk-init's own failures, 126 and 127 for a COMMAND that cannot be run or
+// found, else COMMAND's.
 //
-// What it does, in order:
-//
-//  1. When HJK_USER is set (NAME, UID, NAME:GROUP or UID:GID) and hjk-init
-//     runs as root, resolve it from /etc/passwd and /etc/group. Not root,
-//     HJK_USER must name the current uid, else it is an error.
-//  2. Switch to that user (groups, gid, uid) and set HOME, as gosu does:
-//     before any file is touched, so that a link the user planted in their
-//     home never makes root write or read through it.
-//  3. Write each agent's credential files from its variables (package creds)
-//     into HOME, which is that user's home from /etc/passwd when switching
-//     ("/" for a uid with no entry, as docker and gosu do), as that user.
-//     All payloads are checked before any file is written.
-//  4. Remove GEMINI_OAUTH_CREDS and CODEX_AUTH_JSON from the environment the
-//     command gets: the files carry them now.
-//  5. Not PID 1: exec COMMAND in place (no process stays behind), or exit 0
-//     when there is none. PID 1: run COMMAND as init's only child, or with
-//     no COMMAND stay up as init until TERM (package pid1).
-//
-// The PATH lookup is hjk-init's own, so that "not found" and "not
-// executable" can be told apart before anything is started.
-//
-// Exit codes:
-//
-//	0..255  COMMAND's own exit code (0 when there is no COMMAND)
-//	125     hjk-init itself failed: bad arguments, a malformed payload, an
-//	        unwritable or missing HOME, a bad HJK_USER, a failed switch
-//	126     COMMAND was found but could not be executed (permissions, a
-//	        directory, a bad binary)
-//	127     COMMAND was not found (nor, for a script, its interpreter)
-//	128+N   COMMAND was killed by signal N (PID 1 only; otherwise the
-//	        kernel reports the signal to hjk-init's parent directly)
-//
-// Signals: not PID 1, hjk-init handles none: it is replaced by COMMAND
-// before it could. As PID 1 it forwards TERM, INT, HUP, QUIT, USR1, USR2 and
-// WINCH to COMMAND and reaps every zombie on CHLD; see package pid1.
+// README.md in this folder is hjk-init's reference: the variables it
+// reads, the files it writes and how it treats links, every exit code,
+// every signal, the subcommands. readme_test.go holds its tables against
+// the code.
 //
 // Errors go to standard error prefixed "hjk-init: " and name the variable
 // and the file, never a secret's value.
