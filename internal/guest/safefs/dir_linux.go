@@ -108,12 +108,12 @@ func (d *Dir) Mkdir(name string, perm uint32, uid, gid int) (*Dir, error) {
 
 // Stat describes name in d without following a link.
 func (d *Dir) Stat(name string) (Info, error) {
-	fi, err := os.Lstat(d.at(name))
+	m, st, err := d.lstatAt(name)
 	if err != nil {
-		return Info{}, &fs.PathError{Op: "stat", Path: d.name(name), Err: cause(err)}
+		return Info{}, &fs.PathError{Op: "stat", Path: d.name(name), Err: err}
 	}
-	in := Info{Mode: fi.Mode(), UID: -1, GID: -1}
-	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+	in := Info{Mode: m, UID: -1, GID: -1}
+	if st != nil {
 		in.UID, in.GID = int(st.Uid), int(st.Gid)
 	}
 	return in, nil
