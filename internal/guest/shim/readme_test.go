@@ -3,6 +3,7 @@ package shim
 import (
 	"errors"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -238,8 +239,8 @@ func TestReadmeExitCodes(t *testing.T) {
 	for _, r := range table(t, doc, "### export", 1) {
 		exp[r[0]] = r[1]
 	}
-	if want := []string{"0", strconv.Itoa(agent.ExitNothing), strconv.Itoa(agent.ExitFailure)}; !slices.Equal(sorted(keys(exp)), sorted(want)) {
-		t.Errorf("README's export codes %q, the code's %q", keys(exp), want)
+	if want := []string{"0", strconv.Itoa(agent.ExitNothing), strconv.Itoa(agent.ExitFailure)}; !slices.Equal(slices.Sorted(maps.Keys(exp)), sorted(want)) {
+		t.Errorf("README's export codes %q, the code's %q", slices.Sorted(maps.Keys(exp)), want)
 	}
 	if code := export.Main([]string{"claude"}, io.Discard, io.Discard); !strings.HasPrefix(exp[strconv.Itoa(code)], "nothing to export") {
 		t.Errorf("export claude exits %d, which README.md does not call nothing to export", code)
@@ -326,16 +327,4 @@ func TestReadmeLinks(t *testing.T) {
 	}
 }
 
-func sorted(s []string) []string {
-	s = slices.Clone(s)
-	slices.Sort(s)
-	return s
-}
-
-func keys(m map[string]string) []string {
-	var k []string
-	for x := range m {
-		k = append(k, x)
-	}
-	return k
-}
+func sorted(s []string) []string { return slices.Sorted(slices.Values(s)) }
