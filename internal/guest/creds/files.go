@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
 	"path/filepath"
 	"strconv"
 	"syscall"
@@ -212,6 +213,10 @@ func (p *planner) read(varName, path string, max int64) (w write, old []byte, ex
 func ReadLogin(env []string, home, path string) ([]byte, error) {
 	p := newPlanner(Options{Env: env})
 	defer p.close()
+	if _, err := os.Stat(home); errors.Is(err, fs.ErrNotExist) {
+		// No home, no login in it (a uid without one, say).
+		return nil, &fs.PathError{Op: "read", Path: path, Err: fs.ErrNotExist}
+	}
 	if err := p.resolve(Options{Home: home}); err != nil {
 		return nil, err
 	}

@@ -225,3 +225,14 @@ func TestReadRefusesPlantedFiles(t *testing.T) {
 		})
 	}
 }
+
+// A home that does not exist holds no login: nothing to export, as before
+// the link rules opened the home first.
+func TestReadWithoutHome(t *testing.T) {
+	t.Parallel()
+	for _, a := range []agent.Agent{agent.Codex, agent.Gemini} {
+		if _, err := Read(a, filepath.Join(t.TempDir(), "gone"), nil); !errors.Is(err, ErrNothing) {
+			t.Errorf("export %s without a home: %v, want nothing to export", a.Name, err)
+		}
+	}
+}
