@@ -9,8 +9,10 @@ import (
 	"github.com/hjk-dev/hjk/internal/host/store"
 )
 
-// App is the state every command shares: the streams and the environment,
-// and lazily opened dependencies. Tests build one with fakes plugged in.
+// App is the factory every command is made from (gh's cmdutil.Factory):
+// the streams and the environment, and the dependencies a command opens
+// when its work needs them, never before (store, runtime, instances).
+// Tests build one with fakes plugged in.
 type App struct {
 	Stdin  io.Reader
 	Stdout io.Writer
@@ -28,11 +30,6 @@ type App struct {
 
 	// out is the global -q and -v (output.go).
 	out output
-	// help is the help of the command whose flags were built last, and
-	// describing makes parse stop there: completion and docs read the
-	// commands without running them (docs.go).
-	help       *helpDoc
-	describing bool
 }
 
 // NewApp returns an App over the given streams and environment.

@@ -5,26 +5,56 @@ import (
 	"fmt"
 	"path/filepath"
 
+	"github.com/spf13/cobra"
+
 	"github.com/hjk-dev/hjk/internal/host/instance"
 	"github.com/hjk-dev/hjk/internal/session"
 )
 
-func attachCommand(app *App, args []string) error {
-	var keys string
-	fs := app.flags("attach", "hjk attach [<branch> [<session>]] [--detach-keys <keys>]",
-		"Attach the terminal to a session that runs in an instance: the named one, else the\n"+
-			"branch's most recently used, else (no branch) the most recently used of the\n"+
-			"repository. The screen is redrawn at your terminal's size; several terminals may\n"+
-			"attach at once. Detach with Ctrl-B then d (the session runs on); when the session\n"+
+// AttachOptions are hjk attach's: the branch and session, both optional.
+type AttachOptions struct {
+	App        *App
+	DetachKeys string
+	Branch     string
+	Session    string
+}
+
+// NewCmdAttach is `hjk attach`; runF, when set, replaces attachRun.
+func NewCmdAttach(app *App, runF func(*AttachOptions) error) *cobra.Command {
+	opts := &AttachOptions{App: app}
+	cmd := &cobra.Command{
+		Use:   "attach [<branch> [<session>]] [--detach-keys <keys>]",
+		Short: "attach the terminal to a session that runs in an instance",
+		Long: "Attach the terminal to a session that runs in an instance: the named one, else the\n" +
+			"branch's most recently used, else (no branch) the most recently used of the\n" +
+			"repository. The screen is redrawn at your terminal's size; several terminals may\n" +
+			"attach at once. Detach with Ctrl-B then d (the session runs on); when the session\n" +
 			"ends, hjk exits with its status.",
-		"hjk attach fix-login claude-2")
-	fs.StringVar(&keys, "detach-keys", "", "keys that detach, docker's syntax (env "+session.DetachVar+", default "+session.DefaultDetachKeys+")")
-	if err := app.parse(fs, args); err != nil {
-		return err
+		Example:           "hjk attach fix-login claude-2",
+		Args:              argsRange(0, 2, "attach takes at most a branch and a session"),
+		ValidArgsFunction: app.completeBranchSession,
+		RunE: func(_ *cobra.Command, args []string) error {
+			opts.Branch, opts.Session = argN(args, 0), argN(args, 1)
+			if runF != nil {
+				return runF(opts)
+			}
+			return attachRun(opts)
+		},
 	}
-	if fs.NArg() > 2 {
-		return &UserError{Err: fmt.Errorf("attach takes at most a branch and a session"), Hint: "Run 'hjk attach --help' for usage.", Code: 2}
+	cmd.Flags().StringVar(&opts.DetachKeys, "detach-keys", "", "keys that detach, docker's syntax (env "+session.DetachVar+", default "+session.DefaultDetachKeys+")")
+	return cmd
+}
+
+// argN is args[i], or "" when there are fewer.
+func argN(args []string, i int) string {
+	if i < len(args) {
+		return args[i]
 	}
+	return ""
+}
+
+func attachRun(opts *AttachOptions) error {
+	app, keys := opts.App, opts.DetachKeys
 	keys, err := app.detachKeys(keys)
 	if err != nil {
 		return err
@@ -33,12 +63,12 @@ func attachCommand(app *App, args []string) error {
 	var is *instances
 	var in instance.Instance
 	var st session.State
-	if fs.NArg() == 0 {
+	if opts.Branch == "" {
 		is, in, st, err = app.recentSession(ctx)
 	} else {
-		is, _, in, err = app.lookup(ctx, fs.Arg(0))
+		is, _, in, err = app.lookup(ctx, opts.Branch)
 		if err == nil {
-			st, err = is.pickSession(in, fs.Arg(1))
+			st, err = is.pickSession(in, opts.Session)
 		}
 	}
 	if err != nil {

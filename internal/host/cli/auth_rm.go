@@ -4,40 +4,65 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/spf13/cobra"
+
 	"github.com/hjk-dev/hjk/internal/agent"
 	"github.com/hjk-dev/hjk/internal/host/store"
 )
 
-// authRmCommand removes an agent's credentials for one account: both kinds
-// unless --api-key or --login narrows it. Removing nothing is an error, so
-// a typo in an account name does not pass silently.
-func authRmCommand(app *App, args []string) error {
-	fs := app.flags("auth rm", "hjk auth rm <agent> [--account <name>] [--api-key | --login]",
-		"Remove an agent's credentials for an account from the store: its login and\nits API key, or only one of them.",
-		"hjk auth rm codex --account work")
-	account := fs.String("account", "", "the named account (default: the default account)")
-	onlyKey := fs.Bool("api-key", false, "remove only the API key")
-	onlyLogin := fs.Bool("login", false, "remove only the login (subscription)")
-	if err := app.parse(fs, args); err != nil {
-		return err
+// AuthRmOptions are hjk auth rm's: the agent, the account, and which
+// kinds to remove (both unless OnlyKey or OnlyLogin).
+type AuthRmOptions struct {
+	App       *App
+	Agent     agent.Agent
+	Account   string
+	OnlyKey   bool
+	OnlyLogin bool
+}
+
+// NewCmdAuthRm is `hjk auth rm`: it removes an agent's credentials for one
+// account, both kinds unless --api-key or --login narrows it. Removing
+// nothing is an error, so a typo in an account name does not pass
+// silently. runF, when set, replaces authRmRun.
+func NewCmdAuthRm(app *App, runF func(*AuthRmOptions) error) *cobra.Command {
+	opts := &AuthRmOptions{App: app}
+	cmd := &cobra.Command{
+		Use:               "rm <agent> [--account <name>] [--api-key | --login]",
+		Short:             "remove an agent's credentials from the store",
+		Long:              "Remove an agent's credentials for an account from the store: its login and\nits API key, or only one of them.",
+		Example:           "hjk auth rm codex --account work",
+		Args:              argsRange(1, 1, "auth rm: name one agent"),
+		ValidArgsFunction: completeFirst(completeAgents),
+		RunE: func(_ *cobra.Command, args []string) error {
+			a, err := agent.Lookup(args[0])
+			if err != nil {
+				return &UsageError{Err: err}
+			}
+			opts.Agent = a
+			if err := agent.CheckAccount(opts.Account); err != nil {
+				return &UsageError{Err: err}
+			}
+			if opts.OnlyKey && opts.OnlyLogin {
+				return &UsageError{Err: errors.New("auth rm: --api-key and --login exclude each other"), Hint: "Give neither to remove both."}
+			}
+			if runF != nil {
+				return runF(opts)
+			}
+			return authRmRun(opts)
+		},
 	}
-	if fs.NArg() != 1 {
-		return &UserError{Err: errors.New("auth rm: name one agent"), Hint: "Run 'hjk auth rm --help' for usage.", Code: 2}
-	}
-	a, err := agent.Lookup(fs.Arg(0))
-	if err != nil {
-		return &UserError{Err: err, Code: 2}
-	}
-	if err := agent.CheckAccount(*account); err != nil {
-		return &UserError{Err: err, Code: 2}
-	}
-	if *onlyKey && *onlyLogin {
-		return &UserError{Err: errors.New("auth rm: --api-key and --login exclude each other"), Hint: "Give neither to remove both.", Code: 2}
-	}
+	cmd.Flags().StringVar(&opts.Account, "account", "", "the named account (default: the default account)")
+	cmd.Flags().BoolVar(&opts.OnlyKey, "api-key", false, "remove only the API key")
+	cmd.Flags().BoolVar(&opts.OnlyLogin, "login", false, "remove only the login (subscription)")
+	return cmd
+}
+
+func authRmRun(opts *AuthRmOptions) error {
+	app, a := opts.App, opts.Agent
 	kinds := []agent.Kind{agent.Subscription, agent.APIKey}
-	if *onlyKey {
+	if opts.OnlyKey {
 		kinds = kinds[1:]
-	} else if *onlyLogin {
+	} else if opts.OnlyLogin {
 		kinds = kinds[:1]
 	}
 	s, err := app.Store()
@@ -46,7 +71,7 @@ func authRmCommand(app *App, args []string) error {
 	}
 	removed := 0
 	for _, k := range kinds {
-		err := store.DeleteCredential(s, a, k, *account)
+		err := store.DeleteCredential(s, a, k, opts.Account)
 		if errors.Is(err, store.ErrNotFound) {
 			continue
 		}
@@ -54,14 +79,14 @@ func authRmCommand(app *App, args []string) error {
 			return err
 		}
 		removed++
-		fmt.Fprintf(app.Stdout, "hjk: removed %s %s for %s from %s\n", a.Name, kindWords(k), accountWords(*account), s.Name())
+		fmt.Fprintf(app.Stdout, "hjk: removed %s %s for %s from %s\n", a.Name, kindWords(k), accountWords(opts.Account), s.Name())
 	}
 	if removed == 0 {
 		what := "credentials"
 		if len(kinds) == 1 {
 			what = kindWords(kinds[0])
 		}
-		return &UserError{Err: fmt.Errorf("no %s %s for %s in %s", a.Name, what, accountWords(*account), s.Name()),
+		return &UserError{Err: fmt.Errorf("no %s %s for %s in %s", a.Name, what, accountWords(opts.Account), s.Name()),
 			Hint: "Run 'hjk auth status' to see what is stored."}
 	}
 	return nil

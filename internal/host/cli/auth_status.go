@@ -6,6 +6,8 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/spf13/cobra"
+
 	"github.com/hjk-dev/hjk/internal/agent"
 	"github.com/hjk-dev/hjk/internal/host/store"
 )
@@ -31,17 +33,41 @@ type credentialJSON struct {
 	Error      string     `json:"error,omitempty"`
 }
 
-func authStatusCommand(app *App, args []string) error {
-	fs := app.flags("auth status", "hjk auth status [--json]",
-		"Show the credentials hjk keeps, per agent and account: kind, store, when\neach was captured and when it expires. Never a secret.",
-		"hjk auth status --json | jq '.credentials[] | select(.expired)'")
-	asJSON := fs.Bool("json", false, "print JSON with stable field names")
-	if err := app.parse(fs, args); err != nil {
-		return err
+// AuthStatusOptions are hjk auth status's.
+type AuthStatusOptions struct {
+	App  *App
+	JSON bool
+}
+
+// NewCmdAuthStatus is `hjk auth status`; runF, when set, replaces
+// authStatusRun.
+func NewCmdAuthStatus(app *App, runF func(*AuthStatusOptions) error) *cobra.Command {
+	opts := &AuthStatusOptions{App: app}
+	cmd := &cobra.Command{
+		Use:     "status [--json]",
+		Short:   "show the credentials hjk keeps, never a secret",
+		Long:    "Show the credentials hjk keeps, per agent and account: kind, store, when\neach was captured and when it expires. Never a secret.",
+		Example: "hjk auth status --json | jq '.credentials[] | select(.expired)'",
+		Args: func(_ *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return &UsageError{Err: fmt.Errorf("auth status: unexpected argument %q", args[0])}
+			}
+			return nil
+		},
+		ValidArgsFunction: cobra.NoFileCompletions,
+		RunE: func(*cobra.Command, []string) error {
+			if runF != nil {
+				return runF(opts)
+			}
+			return authStatusRun(opts)
+		},
 	}
-	if fs.NArg() > 0 {
-		return &UserError{Err: fmt.Errorf("auth status: unexpected argument %q", fs.Arg(0)), Code: 2}
-	}
+	cmd.Flags().BoolVar(&opts.JSON, "json", false, "print JSON with stable field names")
+	return cmd
+}
+
+func authStatusRun(opts *AuthStatusOptions) error {
+	app := opts.App
 	s, err := app.Store()
 	if err != nil {
 		return err
@@ -67,7 +93,7 @@ func authStatusCommand(app *App, args []string) error {
 		}
 		out.Credentials = append(out.Credentials, c)
 	}
-	if *asJSON {
+	if opts.JSON {
 		enc := json.NewEncoder(app.Stdout)
 		enc.SetIndent("", "  ")
 		return enc.Encode(out)

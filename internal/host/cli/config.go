@@ -7,56 +7,70 @@ import (
 	"io"
 	"os"
 
+	"github.com/spf13/cobra"
+
 	"github.com/hjk-dev/hjk/internal/host/config"
 )
 
-// configOptions are the flags of hjk config.
-type configOptions struct {
-	unset bool
-	path  bool
-	json  bool
+// ConfigOptions are hjk config's: its flags, and the key and value.
+type ConfigOptions struct {
+	App   *App
+	Unset bool
+	Path  bool
+	JSON  bool
+	Args  []string // [<key> [<value>]]
 }
 
-func configCommand(app *App, args []string) error {
-	var o configOptions
-	fs := app.flags("config", "hjk config [--unset] [<key> [<value>]]",
-		"Show or change hjk's settings, kept in $XDG_CONFIG_HOME/hjk/config.toml.\n"+
-			"With no key, print every setting; with a key, print its value; with a\n"+
-			"key and a value, set it. Credentials are never kept here: see 'hjk auth'.\n\n"+
-			"Keys: "+config.Keys+"\n"+
+// NewCmdConfig is `hjk config`; runF, when set, replaces configRun.
+func NewCmdConfig(app *App, runF func(*ConfigOptions) error) *cobra.Command {
+	opts := &ConfigOptions{App: app}
+	cmd := &cobra.Command{
+		Use:   "config [--unset] [<key> [<value>]]",
+		Short: "show or change hjk's settings",
+		Long: "Show or change hjk's settings, kept in $XDG_CONFIG_HOME/hjk/config.toml.\n" +
+			"With no key, print every setting; with a key, print its value; with a\n" +
+			"key and a value, set it. Credentials are never kept here: see 'hjk auth'.\n\n" +
+			"Keys: " + config.Keys + "\n" +
 			"agents.<agent>.args takes words (\"--model opus\") or a TOML array.",
-		"hjk config runtime podman")
-	fs.BoolVar(&o.unset, "unset", false, "remove the setting <key>")
-	fs.BoolVar(&o.path, "path", false, "print the settings file's path")
-	fs.BoolVar(&o.json, "json", false, "print every setting as JSON: file, agent, image, runtime, store, agents.<agent>.{args,env}")
-	// Flags come first: a value may itself start with "--" (agent args).
-	fs.SetInterspersed(false)
-	if err := app.parse(fs, args); err != nil {
-		return err
+		Example:           "hjk config runtime podman",
+		ValidArgsFunction: completeConfig,
+		RunE: func(_ *cobra.Command, args []string) error {
+			opts.Args = args
+			if runF != nil {
+				return runF(opts)
+			}
+			return configRun(opts)
+		},
 	}
-	return app.config(o, fs.Args())
+	cmd.Flags().BoolVar(&opts.Unset, "unset", false, "remove the setting <key>")
+	cmd.Flags().BoolVar(&opts.Path, "path", false, "print the settings file's path")
+	cmd.Flags().BoolVar(&opts.JSON, "json", false, "print every setting as JSON: file, agent, image, runtime, store, agents.<agent>.{args,env}")
+	// Flags come first: a value may itself start with "--" (agent args).
+	cmd.Flags().SetInterspersed(false)
+	return cmd
 }
 
-func (app *App) config(o configOptions, args []string) error {
+func configRun(opts *ConfigOptions) error {
+	app, o, args := opts.App, opts, opts.Args
 	dirs, err := config.DirsFrom(app.Getenv)
 	if err != nil {
 		return &UserError{Err: err}
 	}
 	file := dirs.File()
 	usage := func(msg string) error {
-		return &UserError{Err: errors.New(msg), Hint: "Run 'hjk config --help' for usage.", Code: 2}
+		return &UsageError{Err: errors.New(msg), Hint: "Run 'hjk config --help' for usage."}
 	}
-	if o.path {
-		if len(args) > 0 || o.unset {
+	if o.Path {
+		if len(args) > 0 || o.Unset {
 			return usage("--path takes no key")
 		}
 		fmt.Fprintln(app.Stdout, file)
 		return nil
 	}
-	if o.json && (len(args) > 0 || o.unset) {
+	if o.JSON && (len(args) > 0 || o.Unset) {
 		return usage("--json takes no key: it prints every setting")
 	}
-	if len(args) > 2 || (o.unset && len(args) != 1) {
+	if len(args) > 2 || (o.Unset && len(args) != 1) {
 		return usage("hjk config takes at most a key and a value; --unset takes one key")
 	}
 	c, err := config.Load(file)
@@ -64,16 +78,16 @@ func (app *App) config(o configOptions, args []string) error {
 		return Hintf(err, "Fix the file by hand: hjk never overwrites a broken settings file.")
 	}
 	switch {
-	case o.json:
+	case o.JSON:
 		return printConfigJSON(app.Stdout, file, c)
 	case len(args) == 0:
 		for _, s := range c.Settings() {
 			fmt.Fprintf(app.Stdout, "%s = %s\n", s.Key, s.Value)
 		}
 		return nil
-	case o.unset:
+	case o.Unset:
 		if err := c.Unset(args[0]); err != nil {
-			return &UserError{Err: err, Code: 2}
+			return &UsageError{Err: err}
 		}
 	case len(args) == 1:
 		v, err := c.Get(args[0])
@@ -81,13 +95,13 @@ func (app *App) config(o configOptions, args []string) error {
 			return &UserError{Err: fmt.Errorf("%s is not set", args[0])}
 		}
 		if err != nil {
-			return &UserError{Err: err, Code: 2}
+			return &UsageError{Err: err}
 		}
 		fmt.Fprintln(app.Stdout, v)
 		return nil
 	default:
 		if err := c.Set(args[0], args[1]); err != nil {
-			return &UserError{Err: err, Code: 2}
+			return &UsageError{Err: err}
 		}
 	}
 	old, _ := os.ReadFile(file)

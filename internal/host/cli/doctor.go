@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/spf13/cobra"
+
 	"github.com/hjk-dev/hjk/internal/host/config"
 	"github.com/hjk-dev/hjk/internal/host/runtime"
 	"github.com/hjk-dev/hjk/internal/host/shimbin"
@@ -24,27 +26,41 @@ type check struct {
 	Fix    string `json:"fix,omitempty"`
 }
 
-type doctorOptions struct {
-	json    bool
-	runtime string
+// DoctorOptions are hjk doctor's.
+type DoctorOptions struct {
+	App     *App
+	JSON    bool
+	Runtime string
 }
 
-func doctorCommand(app *App, args []string) error {
-	var o doctorOptions
-	fs := app.flags("doctor", "hjk doctor [--json] [--runtime <name>]",
-		"Check what hjk needs: the container runtime (installed, answering, its\n"+
-			"version), the credential store (opens; no secret is read), git, the\n"+
-			"default image, and the hjk-init carried inside hjk. Each failure comes\n"+
+// NewCmdDoctor is `hjk doctor`; runF, when set, replaces doctorRun.
+func NewCmdDoctor(app *App, runF func(*DoctorOptions) error) *cobra.Command {
+	opts := &DoctorOptions{App: app}
+	cmd := &cobra.Command{
+		Use:   "doctor [--json] [--runtime <name>]",
+		Short: "check the runtime, store, git, image and hjk-init",
+		Long: "Check what hjk needs: the container runtime (installed, answering, its\n" +
+			"version), the credential store (opens; no secret is read), git, the\n" +
+			"default image, and the hjk-init carried inside hjk. Each failure comes\n" +
 			"with its fix; the exit status is 1 when any check fails.",
-		"hjk doctor --json")
-	fs.BoolVar(&o.json, "json", false, "print the checks as JSON")
-	fs.StringVar(&o.runtime, "runtime", "", "check this runtime: docker, podman or container (env HJK_RUNTIME)")
-	if err := app.parse(fs, args); err != nil {
-		return err
+		Example:           "hjk doctor --json",
+		Args:              argsRange(0, 0, "hjk doctor takes no arguments"),
+		ValidArgsFunction: cobra.NoFileCompletions,
+		RunE: func(*cobra.Command, []string) error {
+			if runF != nil {
+				return runF(opts)
+			}
+			return doctorRun(opts)
+		},
 	}
-	if fs.NArg() > 0 {
-		return &UserError{Err: fmt.Errorf("hjk doctor takes no arguments"), Hint: "Run 'hjk doctor --help' for usage.", Code: 2}
-	}
+	cmd.Flags().BoolVar(&opts.JSON, "json", false, "print the checks as JSON")
+	cmd.Flags().StringVar(&opts.Runtime, "runtime", "", "check this runtime: docker, podman or container (env HJK_RUNTIME)")
+	completeFlag(cmd, "runtime", completeRuntimes)
+	return cmd
+}
+
+func doctorRun(opts *DoctorOptions) error {
+	app, o := opts.App, opts
 	checks := app.doctor(o)
 	failed := 0
 	for _, c := range checks {
@@ -52,7 +68,7 @@ func doctorCommand(app *App, args []string) error {
 			failed++
 		}
 	}
-	if o.json {
+	if o.JSON {
 		enc := json.NewEncoder(app.Stdout)
 		enc.SetIndent("", "  ")
 		if err := enc.Encode(struct {
@@ -71,13 +87,13 @@ func doctorCommand(app *App, args []string) error {
 	}
 	if failed > 0 {
 		// The checks said it all; only the exit status is left.
-		return &ExitError{Code: 1}
+		return &ExitError{Code: exitFailure}
 	}
 	return nil
 }
 
 // doctor runs every check; none stops the others.
-func (app *App) doctor(o doctorOptions) []check {
+func (app *App) doctor(o *DoctorOptions) []check {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	var checks []check
@@ -92,7 +108,7 @@ func (app *App) doctor(o doctorOptions) []check {
 		add("config", "ok", "settings read", "")
 	}
 
-	rt, err := app.Runtime(o.runtime)
+	rt, err := app.Runtime(o.Runtime)
 	var rtOK bool
 	switch {
 	case err != nil:
@@ -114,12 +130,7 @@ func (app *App) doctor(o doctorOptions) []check {
 	if err != nil {
 		// The store's errors say what to start or set; a usage error's
 		// hint lists the valid names.
-		fix := ""
-		var ue *UserError
-		if errors.As(err, &ue) {
-			fix = ue.Hint
-		}
-		add("store", "fail", err.Error(), fix)
+		add("store", "fail", err.Error(), hintOf(err))
 	} else {
 		add("store", "ok", s.Name()+" opens", "")
 	}

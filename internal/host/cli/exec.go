@@ -2,24 +2,42 @@ package cli
 
 import (
 	"context"
-	"fmt"
+	"github.com/spf13/cobra"
 
 	"github.com/hjk-dev/hjk/internal/host/instance"
 )
 
-func execCommand(app *App, args []string) error {
-	fs := app.flags("exec", "hjk exec <branch> [-- <command>...]",
-		"Run a command (default: a shell) in the instance of a branch, in its worktree, without\n"+
+// ExecOptions are hjk exec's: the branch, and the command after "--".
+type ExecOptions struct {
+	App     *App
+	Branch  string
+	Command []string // empty: a shell
+}
+
+// NewCmdExec is `hjk exec`; runF, when set, replaces execRun.
+func NewCmdExec(app *App, runF func(*ExecOptions) error) *cobra.Command {
+	opts := &ExecOptions{App: app}
+	return &cobra.Command{
+		Use:   "exec <branch> [-- <command>...]",
+		Short: "run a command in a branch's instance",
+		Long: "Run a command (default: a shell) in the instance of a branch, in its worktree, without\n" +
 			"credentials. A stopped instance is started first. Exits with the command's status.",
-		"hjk exec fix-login -- git log --oneline -3")
-	if err := app.parse(fs, args); err != nil {
-		return err
+		Example:           "hjk exec fix-login -- git log --oneline -3",
+		Args:              argsBeforeDash(1, 1, "exec needs one branch, then the command after --"),
+		ValidArgsFunction: app.completeBranchThenFiles,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			pos, command := splitDash(args, cmd.ArgsLenAtDash())
+			opts.Branch, opts.Command = pos[0], command
+			if runF != nil {
+				return runF(opts)
+			}
+			return execRun(opts)
+		},
 	}
-	pos, cmd := splitDash(fs.Args(), fs.ArgsLenAtDash())
-	if len(pos) != 1 {
-		return &UserError{Err: fmt.Errorf("exec needs one branch, then the command after --"), Hint: "Run 'hjk exec --help' for usage.", Code: 2}
-	}
-	branch := pos[0]
+}
+
+func execRun(opts *ExecOptions) error {
+	app, branch, cmd := opts.App, opts.Branch, opts.Command
 	ctx := context.Background()
 	is, repo, in, err := app.lookup(ctx, branch)
 	if err != nil {

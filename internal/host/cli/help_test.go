@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"encoding/json"
+	"io"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -11,13 +12,18 @@ import (
 	"testing"
 )
 
-// TestHelp walks the command table: every command and subcommand answers
+// TestHelp walks the command tree: every command and subcommand answers
 // --help on stdout with its usage and an example, and exits 0.
 func TestHelp(t *testing.T) {
 	t.Parallel()
-	paths := visible()
-	if len(paths) < len(commands())-2 {
-		t.Fatalf("visible() lists %d commands of %d", len(paths), len(commands()))
+	var paths [][]string
+	for _, c := range documented(NewCmdRoot(NewApp(nil, io.Discard, io.Discard, func(string) string { return "" }))) {
+		if p := strings.Fields(c.CommandPath())[1:]; len(p) > 0 {
+			paths = append(paths, p)
+		}
+	}
+	if len(paths) < 19 {
+		t.Fatalf("%d commands have a page, want 19 or more: %q", len(paths), paths)
 	}
 	for _, p := range paths {
 		for _, h := range []string{"--help", "-h"} {
@@ -54,9 +60,9 @@ func TestDocsCurrent(t *testing.T) {
 	docsCurrent(t, "man", manPages, "rm -r docs/man && go run ./cmd/hjk __docs --man docs/man")
 }
 
-func docsCurrent(t *testing.T, folder string, gen func() (map[string][]byte, error), regen string) {
+func docsCurrent(t *testing.T, folder string, gen func(*App) (map[string][]byte, error), regen string) {
 	dir := filepath.Join("..", "..", "..", "docs", folder)
-	pages, err := gen()
+	pages, err := gen(NewApp(nil, io.Discard, io.Discard, func(string) string { return "" }))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -94,7 +100,7 @@ func TestDocsCommand(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"# hjk run\n", "## Usage\n\n```\nhjk run <branch>", "## Flags", "--agent string", "## Example\n\n```\nhjk run "} {
+	for _, want := range []string{"## hjk run\n", "\n```\nhjk run <branch>", "### Options", "--agent string", "### Examples\n\n```\nhjk run ", "--quiet"} {
 		if !bytes.Contains(b, []byte(want)) {
 			t.Errorf("hjk_run.md lacks %q:\n%s", want, b)
 		}
@@ -103,8 +109,19 @@ func TestDocsCommand(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !bytes.Contains(idx, []byte("[hjk auth status](hjk_auth_status.md)")) || bytes.Contains(idx, []byte("__complete")) {
+	if !bytes.Contains(idx, []byte("[hjk auth](hjk_auth.md)")) || bytes.Contains(idx, []byte("__complete")) || bytes.Contains(idx, []byte("[hjk __docs]")) {
 		t.Errorf("index:\n%s", idx)
+	}
+	auth, err := os.ReadFile(filepath.Join(dir, "hjk_auth.md"))
+	if err != nil || !bytes.Contains(auth, []byte("[hjk auth status](hjk_auth_status.md)")) {
+		t.Errorf("hjk_auth.md (%v):\n%s", err, auth)
+	}
+	if code := NewApp(strings.NewReader(""), &out, &errb, func(string) string { return "" }).Run([]string{"__docs", "--man", dir}); code != 0 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	man, err := os.ReadFile(filepath.Join(dir, "hjk-auth-status.1"))
+	if err != nil || !bytes.Contains(man, []byte(`.TH "HJK-AUTH-STATUS" "1" "" "hjk" "hjk manual"`)) {
+		t.Errorf("hjk-auth-status.1 (%v):\n%s", err, man)
 	}
 }
 

@@ -4,24 +4,50 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/spf13/cobra"
+
 	"github.com/hjk-dev/hjk/internal/host/instance"
 	"github.com/hjk-dev/hjk/internal/session"
 )
 
-func killCommand(app *App, args []string) error {
-	fs := app.flags("kill", "hjk kill <branch>/<session>",
-		"End a session: its agent gets HUP (TERM with --term), then KILL if it stays over\n"+
+// KillOptions are hjk kill's.
+type KillOptions struct {
+	App     *App
+	Term    bool
+	Branch  string
+	Session string
+}
+
+// NewCmdKill is `hjk kill`; runF, when set, replaces killRun.
+func NewCmdKill(app *App, runF func(*KillOptions) error) *cobra.Command {
+	opts := &KillOptions{App: app}
+	cmd := &cobra.Command{
+		Use:   "kill <branch>/<session>",
+		Short: "end a session",
+		Long: "End a session: its agent gets HUP (TERM with --term), then KILL if it stays over\n" +
 			"3.5 s. hjk waits for the end; 'hjk ps <branch>' then shows its exit status.",
-		"hjk kill fix-login/claude-2")
-	var term bool
-	fs.BoolVar(&term, "term", false, "send TERM first instead of HUP")
-	if err := app.parse(fs, args); err != nil {
-		return err
+		Example: "hjk kill fix-login/claude-2",
+		Args: func(_ *cobra.Command, args []string) error {
+			if _, name := splitSession(args); len(args) < 1 || len(args) > 2 || name == "" {
+				return &UsageError{Err: fmt.Errorf("kill needs a branch and a session: <branch>/<session>"), Hint: "Run 'hjk ps <branch>' for its sessions."}
+			}
+			return nil
+		},
+		ValidArgsFunction: app.completeKill,
+		RunE: func(_ *cobra.Command, args []string) error {
+			opts.Branch, opts.Session = splitSession(args)
+			if runF != nil {
+				return runF(opts)
+			}
+			return killRun(opts)
+		},
 	}
-	branch, name := splitSession(fs.Args())
-	if fs.NArg() < 1 || fs.NArg() > 2 || name == "" {
-		return &UserError{Err: fmt.Errorf("kill needs a branch and a session: <branch>/<session>"), Hint: "Run 'hjk ps <branch>' for its sessions.", Code: 2}
-	}
+	cmd.Flags().BoolVar(&opts.Term, "term", false, "send TERM first instead of HUP")
+	return cmd
+}
+
+func killRun(opts *KillOptions) error {
+	app, branch, name, term := opts.App, opts.Branch, opts.Session, opts.Term
 	ctx := context.Background()
 	is, _, in, err := app.lookup(ctx, branch)
 	if err != nil {

@@ -8,34 +8,56 @@ import (
 	"os"
 	"time"
 
+	"github.com/spf13/cobra"
+
 	"github.com/hjk-dev/hjk/internal/host/instance"
 	"github.com/hjk-dev/hjk/internal/host/runtime"
 	"github.com/hjk-dev/hjk/internal/session"
 )
 
-func logsCommand(app *App, args []string) error {
-	var follow bool
-	var lines int
-	fs := app.flags("logs", "hjk logs <branch> [<session>] [-f] [-n <lines>]",
-		"Print what a session wrote to its terminal (the named one, else the branch's most\n"+
-			"recently used), as it was written, escape sequences included. The logs live on the\n"+
-			"host, under $XDG_DATA_HOME/hjk/logs/, and outlive a stop or a recreate. With -f,\n"+
+// LogsOptions are hjk logs's.
+type LogsOptions struct {
+	App     *App
+	Follow  bool
+	Tail    int // -1: all
+	Branch  string
+	Session string // "": the most recently used
+}
+
+// NewCmdLogs is `hjk logs`; runF, when set, replaces logsRun.
+func NewCmdLogs(app *App, runF func(*LogsOptions) error) *cobra.Command {
+	opts := &LogsOptions{App: app}
+	cmd := &cobra.Command{
+		Use:   "logs <branch> [<session>] [-f] [-n <lines>]",
+		Short: "print a session's output",
+		Long: "Print what a session wrote to its terminal (the named one, else the branch's most\n" +
+			"recently used), as it was written, escape sequences included. The logs live on the\n" +
+			"host, under $XDG_DATA_HOME/hjk/logs/, and outlive a stop or a recreate. With -f,\n" +
 			"go on printing what it writes until it ends.",
-		"hjk logs fix-login -f -n 50")
-	fs.BoolVarP(&follow, "follow", "f", false, "follow the log until the session ends")
-	fs.IntVarP(&lines, "tail", "n", -1, "print only the last lines")
-	if err := app.parse(fs, args); err != nil {
-		return err
+		Example:           "hjk logs fix-login -f -n 50",
+		Args:              argsRange(1, 2, "logs needs a branch, and may name a session"),
+		ValidArgsFunction: app.completeBranchSession,
+		RunE: func(_ *cobra.Command, args []string) error {
+			opts.Branch, opts.Session = args[0], argN(args, 1)
+			if runF != nil {
+				return runF(opts)
+			}
+			return logsRun(opts)
+		},
 	}
-	if fs.NArg() < 1 || fs.NArg() > 2 {
-		return &UserError{Err: fmt.Errorf("logs needs a branch, and may name a session"), Hint: "Run 'hjk logs --help' for usage.", Code: 2}
-	}
+	cmd.Flags().BoolVarP(&opts.Follow, "follow", "f", false, "follow the log until the session ends")
+	cmd.Flags().IntVarP(&opts.Tail, "tail", "n", -1, "print only the last lines")
+	return cmd
+}
+
+func logsRun(opts *LogsOptions) error {
+	app, follow, lines := opts.App, opts.Follow, opts.Tail
 	ctx := context.Background()
-	is, _, in, err := app.lookup(ctx, fs.Arg(0))
+	is, _, in, err := app.lookup(ctx, opts.Branch)
 	if err != nil {
 		return err
 	}
-	name := fs.Arg(1)
+	name := opts.Session
 	if name == "" {
 		list, err := readSessions(is.sessionsDir(in))
 		if err != nil {

@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -9,56 +8,24 @@ import (
 	"sync"
 	"time"
 
-	"github.com/spf13/pflag"
+	"github.com/spf13/cobra"
 	"golang.org/x/term"
 )
 
-// output is how much hjk says besides a command's results, and whether it
-// may paint: the global -q and -v, and the colour choice. It lives in the
-// App, so each command reads it through the helpers below.
+// output is how much hjk says besides a command's results: the global -q
+// and -v (the root's persistent flags). It lives in the App, so each
+// command reads it through the helpers below.
 type output struct {
 	quiet   bool
 	verbose bool
 }
 
-// globalFlags are taken before the command name as well as after it.
-var globalFlags = map[string]func(o *output){
-	"-q": func(o *output) { o.quiet = true }, "--quiet": func(o *output) { o.quiet = true },
-	"-v": func(o *output) { o.verbose = true }, "--verbose": func(o *output) { o.verbose = true },
-}
-
-// takeGlobal consumes the global flags in front of the command name.
-func (app *App) takeGlobal(args []string) []string {
-	for len(args) > 0 {
-		set, ok := globalFlags[args[0]]
-		if !ok {
-			break
-		}
-		set(&app.out)
-		args = args[1:]
-	}
-	return args
-}
-
-// addGlobal adds -q and -v to a command's flags, unless the command gives
-// those letters a meaning of its own (as 'docker ps -q' does).
-func (app *App) addGlobal(fs *pflag.FlagSet) {
-	// Defining a flag sets its variable to the default: keep what was
-	// given before the command name.
-	was := app.out
-	if fs.Lookup("quiet") == nil && fs.ShorthandLookup("q") == nil {
-		fs.BoolVarP(&app.out.quiet, "quiet", "q", false, "say nothing but results, warnings and errors")
-	}
-	if fs.Lookup("verbose") == nil && fs.ShorthandLookup("v") == nil {
-		fs.BoolVarP(&app.out.verbose, "verbose", "v", false, "also say each slow step and how long it took")
-	}
-	app.out = was
-}
-
-// checkGlobal refuses -q with -v: one of them would be ignored.
-func (app *App) checkGlobal(name string) error {
+// checkGlobal refuses -q with -v: one of them would be ignored. It is the
+// root's PersistentPreRunE, so it runs before a command's work and never
+// for help or completion.
+func (app *App) checkGlobal(cmd *cobra.Command) error {
 	if app.out.quiet && app.out.verbose {
-		return &UserError{Err: errors.New("-q and -v contradict each other"), Hint: fmt.Sprintf("Run 'hjk %s --help' for usage.", name), Code: 2}
+		return usageError(cmd, "-q and -v contradict each other")
 	}
 	return nil
 }

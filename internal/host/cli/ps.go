@@ -6,32 +6,57 @@ import (
 	"fmt"
 	"text/tabwriter"
 
+	"github.com/spf13/cobra"
+
 	"github.com/hjk-dev/hjk/internal/host/config"
 	"github.com/hjk-dev/hjk/internal/host/instance"
 )
 
-func psCommand(app *App, args []string) error {
-	var asJSON, all bool
-	fs := app.flags("ps", "hjk ps [--json] [-a] [<branch>]",
-		"List the instances of the current repository (every repository's with -a, or outside\n"+
-			"one) with their container's state as the engine reports it now: running, exited,\n"+
-			"or missing when the container was removed behind hjk's back ('hjk run' brings it back).\n"+
-			"--json prints an array of objects with the fields name, repo, git_dir, branch,\n"+
-			"worktree, agent, account, image, runtime, created and state.\n"+
-			"With a branch, list its instance's sessions instead: name, state (running, exited\n"+
-			"with its code, or lost), start and command; --json fields name, command, pid, state,\n"+
+// PsOptions are hjk ps's: with a Branch, its sessions are listed instead
+// of the instances.
+type PsOptions struct {
+	App    *App
+	JSON   bool
+	All    bool
+	Branch string
+}
+
+// NewCmdPs is `hjk ps`; runF, when set, replaces psRun.
+func NewCmdPs(app *App, runF func(*PsOptions) error) *cobra.Command {
+	opts := &PsOptions{App: app}
+	cmd := &cobra.Command{
+		Use:   "ps [--json] [-a] [<branch>]",
+		Short: "list instances",
+		Long: "List the instances of the current repository (every repository's with -a, or outside\n" +
+			"one) with their container's state as the engine reports it now: running, exited,\n" +
+			"or missing when the container was removed behind hjk's back ('hjk run' brings it back).\n" +
+			"--json prints an array of objects with the fields name, repo, git_dir, branch,\n" +
+			"worktree, agent, account, image, runtime, created and state.\n" +
+			"With a branch, list its instance's sessions instead: name, state (running, exited\n" +
+			"with its code, or lost), start and command; --json fields name, command, pid, state,\n" +
 			"exit_code, started, ended, attached.",
-		"hjk ps -a --json | jq -r '.[] | select(.state != \"running\") | .branch'")
-	fs.BoolVar(&asJSON, "json", false, "print JSON")
-	fs.BoolVarP(&all, "all", "a", false, "list the instances of every repository")
-	if err := app.parse(fs, args); err != nil {
-		return err
+		Example:           "hjk ps -a --json | jq -r '.[] | select(.state != \"running\") | .branch'",
+		Args:              argsRange(0, 1, "ps takes at most a branch"),
+		ValidArgsFunction: app.completeBranch,
+		RunE: func(_ *cobra.Command, args []string) error {
+			if len(args) == 1 {
+				opts.Branch = args[0]
+			}
+			if runF != nil {
+				return runF(opts)
+			}
+			return psRun(opts)
+		},
 	}
-	if fs.NArg() == 1 {
-		return app.psSessions(fs.Arg(0), asJSON)
-	}
-	if fs.NArg() > 1 {
-		return &UserError{Err: fmt.Errorf("ps takes at most a branch"), Hint: "Run 'hjk ps --help' for usage.", Code: 2}
+	cmd.Flags().BoolVar(&opts.JSON, "json", false, "print JSON")
+	cmd.Flags().BoolVarP(&opts.All, "all", "a", false, "list the instances of every repository")
+	return cmd
+}
+
+func psRun(opts *PsOptions) error {
+	app, asJSON, all := opts.App, opts.JSON, opts.All
+	if opts.Branch != "" {
+		return app.psSessions(opts.Branch, asJSON)
 	}
 	ctx := context.Background()
 	is, err := app.instances()

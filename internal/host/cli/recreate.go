@@ -2,24 +2,44 @@ package cli
 
 import (
 	"context"
-	"fmt"
+
+	"github.com/spf13/cobra"
 )
 
-func recreateCommand(app *App, args []string) error {
-	var image string
-	fs := app.flags("recreate", "hjk recreate <branch> [--image <ref>]",
-		"Replace the container of a branch's instance with a new one, of another image if given.\n"+
+// RecreateOptions are hjk recreate's.
+type RecreateOptions struct {
+	App    *App
+	Image  string
+	Branch string
+}
+
+// NewCmdRecreate is `hjk recreate`; runF, when set, replaces recreateRun.
+func NewCmdRecreate(app *App, runF func(*RecreateOptions) error) *cobra.Command {
+	opts := &RecreateOptions{App: app}
+	cmd := &cobra.Command{
+		Use:   "recreate <branch> [--image <ref>]",
+		Short: "replace a branch's container, keeping its worktree",
+		Long: "Replace the container of a branch's instance with a new one, of another image if given.\n" +
 			"The worktree and everything in it stay.",
-		"hjk recreate fix-login --image hjk/agents:next")
-	fs.StringVar(&image, "image", "", "image of the new container (default: the instance's)")
-	if err := app.parse(fs, args); err != nil {
-		return err
+		Example:           "hjk recreate fix-login --image hjk/agents:next",
+		Args:              argsRange(1, 1, "recreate needs one branch"),
+		ValidArgsFunction: app.completeBranch,
+		RunE: func(_ *cobra.Command, args []string) error {
+			opts.Branch = args[0]
+			if runF != nil {
+				return runF(opts)
+			}
+			return recreateRun(opts)
+		},
 	}
-	if fs.NArg() != 1 {
-		return &UserError{Err: fmt.Errorf("recreate needs one branch"), Hint: "Run 'hjk recreate --help' for usage.", Code: 2}
-	}
+	cmd.Flags().StringVar(&opts.Image, "image", "", "image of the new container (default: the instance's)")
+	return cmd
+}
+
+func recreateRun(opts *RecreateOptions) error {
+	app, image := opts.App, opts.Image
 	ctx := context.Background()
-	is, _, in, err := app.lookup(ctx, fs.Arg(0))
+	is, _, in, err := app.lookup(ctx, opts.Branch)
 	if err != nil {
 		return err
 	}

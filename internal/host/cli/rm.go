@@ -7,24 +7,44 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/spf13/cobra"
+
 	"github.com/hjk-dev/hjk/internal/host/instance"
 )
 
-func rmCommand(app *App, args []string) error {
-	var force bool
-	fs := app.flags("rm", "hjk rm <branch> [-f]",
-		"Remove the instance of a branch: its container and its worktree. The branch and its\n"+
-			"commits stay. On a terminal hjk asks first; a worktree holding uncommitted changes\n"+
+// RmOptions are hjk rm's.
+type RmOptions struct {
+	App    *App
+	Force  bool
+	Branch string
+}
+
+// NewCmdRm is `hjk rm`; runF, when set, replaces rmRun.
+func NewCmdRm(app *App, runF func(*RmOptions) error) *cobra.Command {
+	opts := &RmOptions{App: app}
+	cmd := &cobra.Command{
+		Use:   "rm <branch> [-f]",
+		Short: "remove a branch's instance (container and worktree)",
+		Long: "Remove the instance of a branch: its container and its worktree. The branch and its\n" +
+			"commits stay. On a terminal hjk asks first; a worktree holding uncommitted changes\n" +
 			"is kept unless -f is given.",
-		"hjk rm fix-login")
-	fs.BoolVarP(&force, "force", "f", false, "do not ask, and discard uncommitted changes")
-	if err := app.parse(fs, args); err != nil {
-		return err
+		Example:           "hjk rm fix-login",
+		Args:              argsRange(1, 1, "rm needs one branch"),
+		ValidArgsFunction: app.completeBranch,
+		RunE: func(_ *cobra.Command, args []string) error {
+			opts.Branch = args[0]
+			if runF != nil {
+				return runF(opts)
+			}
+			return rmRun(opts)
+		},
 	}
-	if fs.NArg() != 1 {
-		return &UserError{Err: fmt.Errorf("rm needs one branch"), Hint: "Run 'hjk rm --help' for usage.", Code: 2}
-	}
-	branch := fs.Arg(0)
+	cmd.Flags().BoolVarP(&opts.Force, "force", "f", false, "do not ask, and discard uncommitted changes")
+	return cmd
+}
+
+func rmRun(opts *RmOptions) error {
+	app, branch, force := opts.App, opts.Branch, opts.Force
 	ctx := context.Background()
 	is, _, in, err := app.lookup(ctx, branch)
 	if err != nil {

@@ -7,6 +7,8 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/spf13/cobra"
+
 	"github.com/hjk-dev/hjk/internal/agent"
 	"github.com/hjk-dev/hjk/internal/host/instance"
 	"github.com/hjk-dev/hjk/internal/host/runtime"
@@ -17,40 +19,60 @@ import (
 // no credential.
 const ShellAgent = "shell"
 
-type runOptions struct {
-	agent, account, image, runtime string
-	detach                         bool
-	name                           string // the session's
+// RunOptions are hjk run's: its flags, the branch, the prompt and the
+// arguments after "--" that go to the agent.
+type RunOptions struct {
+	App                            *App
+	Agent, Account, Image, Runtime string
+	Detach                         bool
+	Name                           string // the session's
+	Branch, Prompt                 string
+	AgentArgs                      []string
 }
 
-func runCommand(app *App, args []string) error {
-	var o runOptions
-	fs := app.flags("run", "hjk run <branch> [flags] [<prompt>] [-- <agent-args>...]",
-		"Start an agent session in the instance of a branch: a git worktree of the branch and a\n"+
-			"container, made when missing and started when stopped. The agent's credential is read\n"+
-			"from the store and handed to the session in its environment, fresh each time.\n"+
+// NewCmdRun is `hjk run`; runF, when set, replaces runRun.
+func NewCmdRun(app *App, runF func(*RunOptions) error) *cobra.Command {
+	opts := &RunOptions{App: app}
+	cmd := &cobra.Command{
+		Use:   "run <branch> [flags] [<prompt>] [-- <agent-args>...]",
+		Short: "start an agent session in a branch's instance",
+		Long: "Start an agent session in the instance of a branch: a git worktree of the branch and a\n" +
+			"container, made when missing and started when stopped. The agent's credential is read\n" +
+			"from the store and handed to the session in its environment, fresh each time.\n" +
 			"The agent 'shell' opens a shell (its prompt, if given, is the command to run).",
-		"hjk run fix-login --agent codex 'make the login tests pass'")
-	fs.StringVar(&o.agent, "agent", "", "agent to run: "+strings.Join(append(agent.Names(), ShellAgent), ", ")+" (default: the instance's, the config's agent, else claude)")
-	fs.StringVar(&o.account, "account", "", "named account of the agent's credentials (default: the instance's; another one switches the instance to it)")
-	fs.StringVar(&o.image, "image", "", "image of a new instance (default: the config's image, else "+DefaultImage+")")
-	fs.StringVar(&o.runtime, "runtime", "", "container runtime of a new instance: docker, podman or container (env HJK_RUNTIME)")
-	fs.BoolVarP(&o.detach, "detach", "d", false, "start the session detached ('hjk attach' shows it); on a terminal a session outlives hjk anyway")
-	fs.StringVar(&o.name, "name", "", "name of the session (default: the agent's, numbered)")
-	if err := app.parse(fs, args); err != nil {
-		return err
+		Example:           "hjk run fix-login --agent codex 'make the login tests pass'",
+		Args:              argsBeforeDash(1, 2, "run needs a branch and at most one prompt"),
+		ValidArgsFunction: app.completeBranchThenFiles,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			pos, extra := splitDash(args, cmd.ArgsLenAtDash())
+			opts.Branch, opts.AgentArgs = pos[0], extra
+			if len(pos) == 2 {
+				opts.Prompt = pos[1]
+			}
+			if err := agent.CheckAccount(opts.Account); err != nil {
+				return &UsageError{Err: err}
+			}
+			if runF != nil {
+				return runF(opts)
+			}
+			return runRun(opts)
+		},
 	}
-	pos, extra := splitDash(fs.Args(), fs.ArgsLenAtDash())
-	if len(pos) < 1 || len(pos) > 2 {
-		return &UserError{Err: errors.New("run needs a branch and at most one prompt"), Hint: "Run 'hjk run --help' for usage.", Code: 2}
-	}
-	branch, prompt := pos[0], ""
-	if len(pos) == 2 {
-		prompt = pos[1]
-	}
-	if err := agent.CheckAccount(o.account); err != nil {
-		return &UserError{Err: err, Code: 2}
-	}
+	f := cmd.Flags()
+	f.StringVar(&opts.Agent, "agent", "", "agent to run: "+strings.Join(append(agent.Names(), ShellAgent), ", ")+" (default: the instance's, the config's agent, else claude)")
+	f.StringVar(&opts.Account, "account", "", "named account of the agent's credentials (default: the instance's; another one switches the instance to it)")
+	f.StringVar(&opts.Image, "image", "", "image of a new instance (default: the config's image, else "+DefaultImage+")")
+	f.StringVar(&opts.Runtime, "runtime", "", "container runtime of a new instance: docker, podman or container (env HJK_RUNTIME)")
+	f.BoolVarP(&opts.Detach, "detach", "d", false, "start the session detached ('hjk attach' shows it); on a terminal a session outlives hjk anyway")
+	f.StringVar(&opts.Name, "name", "", "name of the session (default: the agent's, numbered)")
+	completeFlag(cmd, "agent", completeRunAgents)
+	completeFlag(cmd, "runtime", completeRuntimes)
+	return cmd
+}
+
+func runRun(opts *RunOptions) error {
+	app, o := opts.App, opts
+	branch, prompt, extra := opts.Branch, opts.Prompt, opts.AgentArgs
 	ctx := context.Background()
 	is, err := app.instances()
 	if err != nil {
@@ -61,8 +83,8 @@ func runCommand(app *App, args []string) error {
 		return err
 	}
 	w := instance.Want{
-		Repo: repo, Branch: branch, Agent: o.agent, Account: o.account,
-		Image: firstOf(o.image, is.cfg.Image, DefaultImage), Runtime: o.runtime,
+		Repo: repo, Branch: branch, Agent: o.Agent, Account: o.Account,
+		Image: firstOf(o.Image, is.cfg.Image, DefaultImage), Runtime: o.Runtime,
 	}
 	ensure := func() (instance.Instance, instance.Action, error) { return is.mgr.Ensure(ctx, w) }
 
@@ -75,21 +97,21 @@ func runCommand(app *App, args []string) error {
 	if err != nil && !isNew {
 		return err
 	}
-	name := firstOf(o.agent, in.Agent, is.cfg.Agent, agent.Claude.Name)
-	account := firstOf(o.account, in.Account)
+	name := firstOf(o.Agent, in.Agent, is.cfg.Agent, agent.Claude.Name)
+	account := firstOf(o.Account, in.Account)
 	spec, err := app.agentSession(name, account, prompt, extra, is)
 	if err != nil {
 		return err
 	}
-	if !isNew && o.account != "" && o.account != in.Account {
+	if !isNew && o.Account != "" && o.Account != in.Account {
 		// The container holds the old account's login, maybe refreshed by
 		// a session still running or started with -d: hjk-init replaces it
 		// with the new account's, so it is taken back first.
 		app.takeBackAll(ctx, is, in)
-		app.Notef("the instance of %q now uses account %s (was %s)", branch, o.account, firstOf(in.Account, "the default"))
+		app.Notef("the instance of %q now uses account %s (was %s)", branch, o.Account, firstOf(in.Account, "the default"))
 	}
 	fresh := false
-	if isNew || o.runtime != "" && o.runtime != in.Runtime || o.account != "" && o.account != in.Account || o.agent != "" && o.agent != in.Agent {
+	if isNew || o.Runtime != "" && o.Runtime != in.Runtime || o.Account != "" && o.Account != in.Account || o.Agent != "" && o.Agent != in.Agent {
 		w.Agent = name
 		var act instance.Action
 		if in, act, err = ensure(); err != nil {
@@ -98,14 +120,14 @@ func runCommand(app *App, args []string) error {
 		app.noteAction(in, act)
 		fresh = true
 	}
-	if o.image != "" && o.image != in.Image {
-		fmt.Fprintf(app.Stderr, "hjk: the instance of %q runs %s; 'hjk recreate %s --image %s' changes it\n", branch, in.Image, branch, o.image)
+	if o.Image != "" && o.Image != in.Image {
+		fmt.Fprintf(app.Stderr, "hjk: the instance of %q runs %s; 'hjk recreate %s --image %s' changes it\n", branch, in.Image, branch, o.Image)
 	}
 	base := in.Exec(spec.Cmd)
 	spec.Cmd, spec.Workdir = base.Cmd, base.Workdir
 	spec.Env = append(base.Env, spec.Env...)
 	spec.Values = append(base.Values, spec.Values...)
-	err = app.runSession(ctx, is, in, spec, name, o.name, o.detach, fresh, ensure)
+	err = app.runSession(ctx, is, in, spec, name, o.Name, o.Detach, fresh, ensure)
 	app.takeBack(ctx, is, in, name, account)
 	return err
 }
@@ -137,7 +159,7 @@ func (app *App) agentSession(name, account, prompt string, extra []string, is *i
 	}
 	a, err := agent.Lookup(name)
 	if err != nil {
-		return spec, &UserError{Err: fmt.Errorf("%w, or %s", err, ShellAgent), Hint: "Run 'hjk run --help' for usage.", Code: 2}
+		return spec, &UsageError{Err: fmt.Errorf("%w, or %s", err, ShellAgent), Hint: "Run 'hjk run --help' for usage."}
 	}
 	st, err := app.Store()
 	if err != nil {
@@ -174,15 +196,6 @@ func promptArgs(a agent.Agent, prompt string) []string {
 		return []string{"--prompt-interactive", prompt}
 	}
 	return []string{prompt}
-}
-
-// splitDash splits positional arguments at "--" (dash is pflag's
-// ArgsLenAtDash, -1 when there was none).
-func splitDash(args []string, dash int) (before, after []string) {
-	if dash < 0 {
-		return args, nil
-	}
-	return args[:dash], args[dash:]
 }
 
 func firstOf(v ...string) string {

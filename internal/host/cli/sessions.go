@@ -92,7 +92,7 @@ func (app *App) runSession(ctx context.Context, is *instances, in instance.Insta
 // under hjk-init's session server: attached to the terminal unless detach.
 func (app *App) startSession(ctx context.Context, is *instances, in instance.Instance, spec runtime.ExecSpec, name string, detach, fresh bool, ensure func() (instance.Instance, instance.Action, error)) error {
 	if err := session.CheckName(name); err != nil {
-		return &UserError{Err: err, Code: 2}
+		return &UsageError{Err: err}
 	}
 	cmd := []string{instance.InitPath, "session", "start", "--name", name}
 	if !detach {
@@ -133,7 +133,7 @@ func (app *App) sessionExec(ctx context.Context, is *instances, in instance.Inst
 func (app *App) detachKeys(flag string) (string, error) {
 	k := firstOf(flag, app.Getenv(session.DetachVar), session.DefaultDetachKeys)
 	if _, err := session.ParseDetachKeys(k); err != nil {
-		return "", &UserError{Err: err, Code: 2}
+		return "", &UsageError{Err: err}
 	}
 	return k, nil
 }
@@ -144,7 +144,7 @@ func (is *instances) pickSession(in instance.Instance, name string) (session.Sta
 	dir := is.sessionsDir(in)
 	if name != "" {
 		if err := session.CheckName(name); err != nil {
-			return session.State{}, &UserError{Err: err, Code: 2}
+			return session.State{}, &UsageError{Err: err}
 		}
 		st, err := readSession(dir, name)
 		if errors.Is(err, os.ErrNotExist) {

@@ -2,21 +2,40 @@ package cli
 
 import (
 	"context"
-	"fmt"
+
+	"github.com/spf13/cobra"
 )
 
-func stopCommand(app *App, args []string) error {
-	fs := app.flags("stop", "hjk stop <branch>",
-		"Stop the container of a branch's instance. Its worktree stays; 'hjk run' starts it again.",
-		"hjk stop fix-login")
-	if err := app.parse(fs, args); err != nil {
-		return err
+// StopOptions are hjk stop's.
+type StopOptions struct {
+	App    *App
+	Branch string
+}
+
+// NewCmdStop is `hjk stop`; runF, when set, replaces stopRun.
+func NewCmdStop(app *App, runF func(*StopOptions) error) *cobra.Command {
+	opts := &StopOptions{App: app}
+	return &cobra.Command{
+		Use:               "stop <branch>",
+		Short:             "stop a branch's instance",
+		Long:              "Stop the container of a branch's instance. Its worktree stays; 'hjk run' starts it again.",
+		Example:           "hjk stop fix-login",
+		Args:              argsRange(1, 1, "stop needs one branch"),
+		ValidArgsFunction: app.completeBranch,
+		RunE: func(_ *cobra.Command, args []string) error {
+			opts.Branch = args[0]
+			if runF != nil {
+				return runF(opts)
+			}
+			return stopRun(opts)
+		},
 	}
-	if fs.NArg() != 1 {
-		return &UserError{Err: fmt.Errorf("stop needs one branch"), Hint: "Run 'hjk stop --help' for usage.", Code: 2}
-	}
+}
+
+func stopRun(opts *StopOptions) error {
+	app := opts.App
 	ctx := context.Background()
-	is, _, in, err := app.lookup(ctx, fs.Arg(0))
+	is, _, in, err := app.lookup(ctx, opts.Branch)
 	if err != nil {
 		return err
 	}

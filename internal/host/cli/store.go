@@ -22,7 +22,7 @@ func (app *App) openStore() (store.Store, error) {
 		configured = c.Store
 	}
 	if _, err := store.Choose(app.Getenv, configured); err != nil {
-		return nil, &UserError{Err: err, Hint: fmt.Sprintf("Set %s, or store in %s, to one of: %s.", store.EnvVar, dirs.File(), strings.Join(store.Names(), ", ")), Code: 2}
+		return nil, &UsageError{Err: err, Hint: fmt.Sprintf("Set %s, or store in %s, to one of: %s.", store.EnvVar, dirs.File(), strings.Join(store.Names(), ", "))}
 	}
 	return store.Open(store.Options{
 		Getenv:     app.Getenv,

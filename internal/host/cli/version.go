@@ -5,8 +5,16 @@ import (
 	"fmt"
 	"runtime"
 
+	"github.com/spf13/cobra"
+
 	"github.com/hjk-dev/hjk/internal/version"
 )
+
+// VersionOptions are hjk version's.
+type VersionOptions struct {
+	App  *App
+	JSON bool
+}
 
 // versionJSON is `hjk version --json`. Field names are stable.
 type versionJSON struct {
@@ -16,13 +24,28 @@ type versionJSON struct {
 	Go      string `json:"go"`
 }
 
-func versionCommand(app *App, args []string) error {
-	fs := app.flags("version", "hjk version [--json]", "Print hjk's version, and the system it was built for.\n--json prints an object with the fields version, os, arch and go.", "hjk version --json | jq -r .version")
-	asJSON := fs.Bool("json", false, "print JSON with stable field names")
-	if err := app.parse(fs, args); err != nil {
-		return err
+// NewCmdVersion is `hjk version`; runF, when set, replaces versionRun.
+func NewCmdVersion(app *App, runF func(*VersionOptions) error) *cobra.Command {
+	opts := &VersionOptions{App: app}
+	cmd := &cobra.Command{
+		Use:     "version [--json]",
+		Short:   "print hjk's version",
+		Long:    "Print hjk's version, and the system it was built for.\n--json prints an object with the fields version, os, arch and go.",
+		Example: "hjk version --json | jq -r .version",
+		RunE: func(*cobra.Command, []string) error {
+			if runF != nil {
+				return runF(opts)
+			}
+			return versionRun(opts)
+		},
 	}
-	if *asJSON {
+	cmd.Flags().BoolVar(&opts.JSON, "json", false, "print JSON with stable field names")
+	return cmd
+}
+
+func versionRun(opts *VersionOptions) error {
+	app := opts.App
+	if opts.JSON {
 		enc := json.NewEncoder(app.Stdout)
 		enc.SetIndent("", "  ")
 		return enc.Encode(versionJSON{version.Version, runtime.GOOS, runtime.GOARCH, runtime.Version()})
