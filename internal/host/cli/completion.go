@@ -107,7 +107,9 @@ func completionRun(opts *CompletionOptions) error {
 //     _get_comp_words_by_ref), the words come from COMP_WORDS, with what
 //     bash split at '=' and ':' joined again: '--agent=co' stays one word.
 const bashHardening = `
-# hjk: the two functions below replace cobra's (see 'hjk completion --help').
+# hjk's own versions of two of cobra's functions above: every candidate is
+# inserted quoted (printf %q), even several candidates' common prefix; and
+# the words are read without the bash-completion package too.
 __hjk_handle_standard_completion_case()
 {
     local tab=$'\t' line comp desc longest=0
@@ -170,7 +172,8 @@ __hjk_init_completion()
 // are, as arguments, the word being completed unescaped as fish reads it
 // (\(ec is "(ec"); fish escapes what it inserts.
 const fishHardening = `
-# hjk: replaces cobra's function of the same name (see 'hjk completion --help').
+# hjk's own version of cobra's function above: the words go to hjk as
+# arguments, never through eval (commandline -o has unescaped them).
 function __hjk_perform_completion
     set -l args (commandline -opc)
     set -l raw (commandline -ct)
