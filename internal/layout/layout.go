@@ -83,3 +83,15 @@ const (
 // change) the user's home to the user; DAC_READ_SEARCH to walk a home the
 // image made 0700; SETUID and SETGID to drop. Every other is dropped.
 var BootCapabilities = []string{"CHOWN", "DAC_READ_SEARCH", "SETGID", "SETUID"}
+
+// RepoStatus is what `hjk-init repo status` prints, one JSON object. On
+// the host it is a claim of the container's, checked before use.
+type RepoStatus struct {
+	Branch string `json:"branch"`
+	// Tip is refs/heads/<branch>, "" when the branch does not exist.
+	Tip string `json:"tip"`
+	// Head is the ref HEAD points at ("" when detached).
+	Head string `json:"head"`
+	// Dirty says the work tree has modified, staged or untracked files.
+	Dirty bool `json:"dirty"`
+}

@@ -45,17 +45,8 @@ import (
 	"github.com/hjk-dev/hjk/internal/layout"
 )
 
-// Status is what `repo status` prints. Its field names are a contract
-// with the host.
-type Status struct {
-	Branch string `json:"branch"`
-	// Tip is refs/heads/<branch>, "" when the branch does not exist.
-	Tip string `json:"tip"`
-	// Head is the ref HEAD points at ("" when detached).
-	Head string `json:"head"`
-	// Dirty says the work tree has modified, staged or untracked files.
-	Dirty bool `json:"dirty"`
-}
+// Status is what `repo status` prints (the contract's type).
+type Status = layout.RepoStatus
 
 // Repo is the instance's repository and work tree.
 type Repo struct {

@@ -13,7 +13,9 @@ import (
 )
 
 // catalogVersion is written in the file so a later hjk can migrate it.
-const catalogVersion = 1
+// Version 1 listed worktree instances (Instance.Legacy); 2 adds instances
+// with repositories of their own.
+const catalogVersion = 2
 
 // catalog is the file listing every instance, instances.json in hjk's data
 // folder, and the lock file that serialises hjk processes touching it.

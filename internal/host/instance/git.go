@@ -11,30 +11,38 @@ import (
 	"strings"
 )
 
-// Repo is a git repository on the host.
+// Repo is a git repository on the host: the user's own, the only one hjk
+// runs git in.
 type Repo struct {
-	// Dir is the main worktree, or the git dir of a bare repository: what
-	// `git worktree` commands run in.
+	// Dir is the main worktree, or the git dir of a bare repository.
 	Dir string
-	// GitDir is the common git dir (absolute, symlinks resolved): every
-	// linked worktree's .git file points under it, so containers mount it
-	// at this same path.
+	// GitDir is the common git dir (absolute, symlinks resolved).
 	GitDir string
 }
 
 // Name is the repository's folder name, for container and folder names.
 func (r Repo) Name() string { return strings.TrimSuffix(filepath.Base(r.Dir), ".git") }
 
-// FindRepo returns the repository dir is in. From inside a linked worktree
-// (an instance's, say) it finds the main repository, so the same branch is
-// the same instance wherever hjk runs.
-func FindRepo(ctx context.Context, dir string) (Repo, error) {
+// ErrInData is FindRepo's refusal of a folder of hjk's own that is not an
+// instance's workspace.
+var ErrInData = errors.New("this is a folder of hjk's own, not a repository")
+
+// FindRepo returns the repository dir is in. Inside an instance's
+// workspace it is the repository the catalog recorded for that instance:
+// the workspace's files are the container's, and a .git the agent planted
+// there must not pick the repository. Elsewhere under hjk's data folder it
+// refuses. From inside a linked worktree it finds the main repository, so
+// the same branch is the same instance wherever hjk runs.
+func (m *Manager) FindRepo(ctx context.Context, dir string) (Repo, error) {
+	if in, ok, err := m.workspaceOf(dir); err != nil || ok {
+		return Repo{Dir: in.Repo, GitDir: in.GitDir}, err
+	}
 	out, ok := commonDir(dir)
 	if !ok {
 		var err error
 		out, err = git(ctx, dir, "rev-parse", "--path-format=absolute", "--git-common-dir")
 		if err != nil {
-			return Repo{}, fmt.Errorf("%s is not in a git repository: run hjk inside one (or 'git init' first)", dir)
+			return Repo{}, fmt.Errorf("%s is not in a git repository", dir)
 		}
 	}
 	gd, err := filepath.EvalSymlinks(out)
@@ -48,11 +56,43 @@ func FindRepo(ctx context.Context, dir string) (Repo, error) {
 	return r, nil
 }
 
+// workspaceOf finds the instance whose workspace folder holds dir; ok is
+// false when dir is outside hjk's data folder. A folder of the data folder
+// that is no workspace is ErrInData.
+func (m *Manager) workspaceOf(dir string) (Instance, bool, error) {
+	real, err := filepath.EvalSymlinks(dir)
+	if err != nil {
+		real = dir
+	}
+	data, err := filepath.EvalSymlinks(m.Data)
+	if err != nil {
+		data = m.Data
+	}
+	rel, err := filepath.Rel(data, real)
+	if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+		return Instance{}, false, nil
+	}
+	parts := strings.Split(rel, string(filepath.Separator))
+	if len(parts) >= 2 && parts[0] == "workspaces" {
+		list, err := m.catalog().Load()
+		if err != nil {
+			return Instance{}, true, err
+		}
+		for _, in := range list {
+			if in.Folder != "" && filepath.Base(in.Folder) == parts[1] {
+				return in, true, nil
+			}
+		}
+	}
+	return Instance{}, true, fmt.Errorf("%s: %w", dir, ErrInData)
+}
+
 // commonDir finds the common git dir above dir by reading the files git
 // leaves (.git, a linked worktree's gitdir and commondir), as git does,
 // without starting git: this is on the path of every session. It answers
 // only the plain cases; anything else (bare repositories, GIT_DIR, odd
-// files) is left to git itself.
+// files) is left to git itself. It is never used inside hjk's data folder
+// (see FindRepo), where such files are the container's.
 func commonDir(dir string) (string, bool) {
 	if os.Getenv("GIT_DIR") != "" || os.Getenv("GIT_COMMON_DIR") != "" || !filepath.IsAbs(dir) {
 		return "", false
@@ -102,10 +142,17 @@ func resolveCommon(gd string) (string, bool) {
 	return filepath.Clean(c), true
 }
 
-// CheckBranch refuses a name git would not take as a branch.
+// CheckBranch refuses a name git would not take as a branch, or one hjk
+// would have to quote: a newline, a control character or white space in a
+// name that reaches terminals, labels and completion.
 func CheckBranch(ctx context.Context, branch string) error {
-	if branch == "" || strings.HasPrefix(branch, "-") {
+	if branch == "" || strings.HasPrefix(branch, "-") || len(branch) > 200 {
 		return fmt.Errorf("%q is not a valid branch name", branch)
+	}
+	for _, r := range branch {
+		if r < 0x21 || r == 0x7f {
+			return fmt.Errorf("%q is not a branch name hjk takes: no spaces or control characters", branch)
+		}
 	}
 	if _, err := git(ctx, "", "check-ref-format", "--branch", branch); err != nil {
 		return fmt.Errorf("%q is not a valid branch name", branch)
@@ -113,99 +160,88 @@ func CheckBranch(ctx context.Context, branch string) error {
 	return nil
 }
 
-// addWorktree makes path a worktree of branch, creating the branch from
-// HEAD when it does not exist yet. A worktree already at path (left by an
-// instance whose container went away) is kept as it is: it may hold work.
-func addWorktree(ctx context.Context, r Repo, branch, path string) error {
-	if _, err := os.Stat(filepath.Join(path, ".git")); err == nil {
-		return nil
-	}
-	// A worktree folder deleted by hand leaves git's record of it behind,
-	// which would make git refuse the branch as "already checked out".
-	if _, err := git(ctx, r.Dir, "worktree", "prune"); err != nil {
-		return err
-	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return fmt.Errorf("create worktree folder: %w", err)
-	}
-	args := []string{"worktree", "add", "--quiet"}
-	if _, err := git(ctx, r.Dir, "rev-parse", "--verify", "--quiet", "refs/heads/"+branch); err == nil {
-		args = append(args, path, branch)
-	} else {
-		args = append(args, "-b", branch, path, "HEAD")
-	}
-	_, err := git(ctx, r.Dir, args...)
-	if err != nil && strings.Contains(err.Error(), "already") {
-		// git keeps one worktree per branch: the user's own checkout
-		// holds it.
-		return fmt.Errorf("%w\nan instance needs the branch in a worktree of its own: check out another branch there first", err)
-	}
-	return err
+// hostGit runs git on the repository's git dir alone: no work tree is
+// involved, so nothing of a folder the container can write is read.
+func (r Repo) git(ctx context.Context, args ...string) (string, error) {
+	return git(ctx, r.GitDir, append([]string{"--git-dir=" + r.GitDir}, args...)...)
 }
 
-// DirtyError is Remove's refusal of a worktree holding uncommitted work.
-type DirtyError struct {
-	Worktree string
-	Err      error // git's refusal, or why git could not be asked
-}
-
-func (e *DirtyError) Error() string {
-	return fmt.Sprintf("the worktree %s has uncommitted changes, or could not be checked: %v", e.Worktree, e.Err)
-}
-
-func (e *DirtyError) Unwrap() error { return e.Err }
-
-// removeWorktree removes the worktree at path (the branch stays). Without
-// force, git refuses a worktree with modified or untracked files, and a
-// worktree whose repository is gone (nothing can tell what in it is
-// committed) is kept: both are a *DirtyError.
-func removeWorktree(ctx context.Context, r Repo, path string, force bool) error {
-	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
-		if _, err := os.Stat(r.GitDir); errors.Is(err, os.ErrNotExist) {
-			return nil
+// tip is the commit refs/heads/branch names on the host, "" when the
+// branch does not exist.
+func (r Repo) tip(ctx context.Context, branch string) (string, error) {
+	out, err := r.git(ctx, "rev-parse", "-q", "--verify", "refs/heads/"+branch+"^{commit}")
+	if err != nil {
+		if _, ok := exitCode(err); ok {
+			return "", nil
 		}
-		_, err := git(ctx, r.Dir, "worktree", "prune")
-		return err
+		return "", err
 	}
-	if _, err := os.Stat(r.GitDir); errors.Is(err, os.ErrNotExist) {
-		// The repository is gone: git has nothing to update, and the
-		// worktree (without its git dir) is only files.
-		if !force {
-			return &DirtyError{Worktree: path, Err: fmt.Errorf("its repository %s is gone", r.Dir)}
-		}
-		return os.RemoveAll(path)
-	}
-	args := []string{"worktree", "remove", path}
-	if force {
-		args = []string{"worktree", "remove", "--force", path}
-	}
-	if _, err := git(ctx, r.Dir, args...); err != nil {
-		if !force {
-			return &DirtyError{Worktree: path, Err: err}
-		}
-		return err
-	}
-	return nil
+	return out, nil
 }
 
-// Dirty reports whether the worktree at path holds changes not committed:
-// modified, staged or untracked files. A missing worktree holds nothing.
-func Dirty(ctx context.Context, path string) (bool, error) {
-	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+// ensureBranch makes the host branch exist, at HEAD when it is new, and
+// returns its commit.
+func (r Repo) ensureBranch(ctx context.Context, branch string) (string, error) {
+	tip, err := r.tip(ctx, branch)
+	if err != nil || tip != "" {
+		return tip, err
+	}
+	head, err := r.git(ctx, "rev-parse", "-q", "--verify", "HEAD^{commit}")
+	if err != nil {
+		return "", fmt.Errorf("the repository %s has no commit yet to start branch %q from", r.Dir, branch)
+	}
+	// The zero old value: create only, never move a branch made meanwhile.
+	if _, err := r.git(ctx, "update-ref", "-m", "hjk: new instance", "refs/heads/"+branch, head, ""); err != nil {
+		return "", err
+	}
+	return head, nil
+}
+
+// isAncestor reports whether commit a is an ancestor of b (or b itself).
+func (r Repo) isAncestor(ctx context.Context, a, b string) (bool, error) {
+	_, err := r.git(ctx, "merge-base", "--is-ancestor", a, b)
+	if code, ok := exitCode(err); ok && code == 1 {
 		return false, nil
 	}
-	out, err := git(ctx, path, "status", "--porcelain")
+	return err == nil, err
+}
+
+// checkedOut returns the host worktrees where branch is checked out: hjk
+// never moves such a branch, which would leave that worktree's files and
+// index behind its HEAD.
+func (r Repo) checkedOut(ctx context.Context, branch string) ([]string, error) {
+	out, err := r.git(ctx, "worktree", "list", "--porcelain")
 	if err != nil {
-		return false, err
+		return nil, err
 	}
-	return out != "", nil
+	var dirs []string
+	var cur string
+	for _, l := range strings.Split(out, "\n") {
+		switch {
+		case strings.HasPrefix(l, "worktree "):
+			cur = strings.TrimPrefix(l, "worktree ")
+		case l == "branch refs/heads/"+branch:
+			dirs = append(dirs, cur)
+		}
+	}
+	return dirs, nil
+}
+
+// identity is the user's name and email as git on the host has them, for
+// the commits the agent makes.
+func (r Repo) identity(ctx context.Context) (name, email string) {
+	name, _ = r.git(ctx, "config", "user.name")
+	email, _ = r.git(ctx, "config", "user.email")
+	return name, email
 }
 
 // git runs git in dir and returns its trimmed output; its error carries
-// git's own message.
+// git's own message. The environment's GIT_* variables are dropped, so
+// nothing but args and dir decides what git works on.
 func git(ctx context.Context, dir string, args ...string) (string, error) {
 	cmd := exec.CommandContext(ctx, "git", args...)
 	cmd.Dir = dir
+	cmd.Env = gitEnv()
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
@@ -214,7 +250,39 @@ func git(ctx context.Context, dir string, args ...string) (string, error) {
 		if msg == "" {
 			msg = err.Error()
 		}
-		return "", fmt.Errorf("git %s: %s", args[0], msg)
+		name := args[0]
+		if strings.HasPrefix(name, "--git-dir") && len(args) > 1 {
+			name = args[1]
+		}
+		return "", &gitError{op: name, msg: msg, err: err}
 	}
 	return strings.TrimSpace(stdout.String()), nil
+}
+
+// gitEnv is hjk's environment without what would point git elsewhere.
+func gitEnv() []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "GIT_") {
+			env = append(env, kv)
+		}
+	}
+	return append(env, "GIT_TERMINAL_PROMPT=0")
+}
+
+type gitError struct {
+	op, msg string
+	err     error
+}
+
+func (e *gitError) Error() string { return "git " + e.op + ": " + e.msg }
+func (e *gitError) Unwrap() error { return e.err }
+
+// exitCode is the exit code of a git that ran and failed.
+func exitCode(err error) (int, bool) {
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		return ee.ExitCode(), true
+	}
+	return 0, false
 }

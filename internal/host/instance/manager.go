@@ -4,46 +4,46 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
-	"sort"
+	"slices"
+	"strings"
 	"time"
 
-	"github.com/hjk-dev/hjk/internal/agent"
 	"github.com/hjk-dev/hjk/internal/host/runtime"
-	"github.com/hjk-dev/hjk/internal/host/shimbin"
-)
-
-// Paths inside every container. hjk-init is mounted read-only from hjk's
-// data folder (shimbin.Install), so any image works and host and guest
-// share one version.
-const (
-	ShimDir  = shimbin.GuestDir
-	InitPath = shimbin.GuestPath
+	"github.com/hjk-dev/hjk/internal/layout"
 )
 
 // StopTimeout is how long Stop waits for the container's init to end its
-// processes before the engine kills them. hjk-init forwards SIGTERM, so a
-// well-behaved agent takes far less.
+// processes before the engine kills them. hjk-init ends its sessions on
+// TERM, so a well-behaved agent takes far less.
 const StopTimeout = 10 * time.Second
 
 // Manager creates, finds and removes instances.
 type Manager struct {
-	// Data is hjk's data folder: the catalog, its lock and the worktrees.
+	// Data is hjk's data folder: the catalog, its lock, the workspace
+	// folders.
 	Data string
 	// Runtime opens the engine of a name ("docker", "podman", "container").
 	Runtime func(name string) (runtime.Runtime, error)
-	// Shim installs hjk-init for the containers and returns the host folder
-	// to mount at ShimDir.
-	Shim func() (string, error)
+	// Shim returns the tar stream of the binaries hjk carries for
+	// linux/arch, and their hash (shimbin.Tar).
+	Shim func(arch string) (hash string, tar []byte, err error)
 	// DefaultRuntime names the runtime of a new instance when Want names
 	// none. Choosing may look on PATH, so it is asked only on creation.
 	DefaultRuntime func() (string, error)
+	// HostUID and HostGID are the host user's ids: the image's user gets
+	// them inside, unless they are 0 (see package boot).
+	HostUID, HostGID int
+	// Network is the agent container's network: "" for the engine's
+	// default, "none" when the credential gate is its only way out.
+	Network string
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
-	// Step, when set, is told of each slow step as it begins (a worktree
-	// made, a container created or started) and returns the function that
-	// ends it: the CLI draws a progress line with it.
+	// Step, when set, is told of each slow step as it begins and returns
+	// the function that ends it: the CLI draws a progress line with it.
 	Step func(what string) (done func())
 }
 
@@ -64,6 +64,8 @@ type Want struct {
 	Account string
 	Image   string
 	Runtime string
+	// Workspace is "folder" or "volume" for a new instance; "" is a folder.
+	Workspace string
 }
 
 // Action says what Ensure had to do.
@@ -71,7 +73,7 @@ type Action string
 
 const (
 	Ready     Action = ""          // it was running
-	Created   Action = "created"   // a new worktree (if needed) and container
+	Created   Action = "created"   // a new instance
 	Started   Action = "started"   // its container was stopped
 	Restored  Action = "restored"  // its container had gone, and was made anew
 	Recreated Action = "recreated" // Recreate made its container anew
@@ -86,14 +88,30 @@ func (m *Manager) now() time.Time {
 	return time.Now()
 }
 
-// Worktree is the folder an instance's worktree lives in.
-func (m *Manager) Worktree(key string) string { return filepath.Join(m.Data, "worktrees", key) }
-
-// NoInstanceError says a branch has no instance, and how to make one.
+// NoInstanceError says a branch has no instance.
 type NoInstanceError struct{ Branch string }
 
-func (e *NoInstanceError) Error() string {
-	return fmt.Sprintf("no instance for branch %q: run 'hjk run %s'", e.Branch, e.Branch)
+func (e *NoInstanceError) Error() string { return fmt.Sprintf("no instance for branch %q", e.Branch) }
+
+// NoImageError is an image the engine does not have.
+type NoImageError struct{ Image, Runtime string }
+
+func (e *NoImageError) Error() string {
+	return fmt.Sprintf("image %s is not on this %s", e.Image, e.Runtime)
+}
+
+// OtherRuntimeError is a want of another runtime than the instance's.
+type OtherRuntimeError struct{ Branch, Have, Want string }
+
+func (e *OtherRuntimeError) Error() string {
+	return fmt.Sprintf("the instance of branch %q runs on %s, not %s", e.Branch, e.Have, e.Want)
+}
+
+// LegacyError is an operation on an instance made by an older hjk.
+type LegacyError struct{ Branch string }
+
+func (e *LegacyError) Error() string {
+	return fmt.Sprintf("the instance of branch %q was made by an older hjk (a worktree of the repository, which its container could change)", e.Branch)
 }
 
 // Get returns the catalogued instance of a branch, as last recorded, with
@@ -115,18 +133,37 @@ func (m *Manager) Get(repo Repo, branch string) (Instance, error) {
 }
 
 func find(list []Instance, gitDir, branch string) int {
-	for i, in := range list {
-		if in.GitDir == gitDir && in.Branch == branch {
-			return i
-		}
-	}
-	return -1
+	return slices.IndexFunc(list, func(in Instance) bool { return in.GitDir == gitDir && in.Branch == branch })
 }
 
-// Ensure makes the instance of w.Branch exist and run: it creates the
-// worktree and container when missing, starts a stopped container and
-// restores one removed behind hjk's back. The catalog stays locked
-// throughout, so hjk processes racing for one branch make one instance.
+// Update changes a catalogued instance with edit, under the catalog's
+// lock (hjk's own records: the last session, the last sync).
+func (m *Manager) Update(in Instance, edit func(*Instance)) (Instance, error) {
+	unlock, err := m.catalog().Lock()
+	if err != nil {
+		return in, err
+	}
+	defer unlock()
+	list, err := m.catalog().Load()
+	if err != nil {
+		return in, err
+	}
+	i := find(list, in.GitDir, in.Branch)
+	if i < 0 {
+		return in, &NoInstanceError{Branch: in.Branch}
+	}
+	edit(&list[i])
+	state := in.State
+	in = list[i]
+	in.State = state
+	return in, m.catalog().Save(list)
+}
+
+// Ensure makes the instance of w.Branch exist and run: it creates it when
+// missing, starts a stopped container and restores one removed behind
+// hjk's back (its volumes and folder, and so its work, are kept). The
+// catalog stays locked throughout, so hjk processes racing for one branch
+// make one instance.
 func (m *Manager) Ensure(ctx context.Context, w Want) (Instance, Action, error) {
 	unlock, err := m.catalog().Lock()
 	if err != nil {
@@ -147,8 +184,11 @@ func (m *Manager) Ensure(ctx context.Context, w Want) (Instance, Action, error) 
 		return in, Created, m.catalog().Save(append(list, in))
 	}
 	in := list[i]
+	if in.Legacy() {
+		return in, "", &LegacyError{Branch: in.Branch}
+	}
 	if w.Runtime != "" && w.Runtime != in.Runtime {
-		return Instance{}, "", fmt.Errorf("the instance of branch %q runs on %s, not %s: 'hjk rm %s' first to move it", w.Branch, in.Runtime, w.Runtime, w.Branch)
+		return Instance{}, "", &OtherRuntimeError{Branch: w.Branch, Have: in.Runtime, Want: w.Runtime}
 	}
 	changed := false
 	if w.Account != "" && w.Account != in.Account {
@@ -165,10 +205,14 @@ func (m *Manager) Ensure(ctx context.Context, w Want) (Instance, Action, error) 
 	c, err := rt.Inspect(ctx, in.Name)
 	switch {
 	case errors.Is(err, runtime.ErrNoSuchContainer):
-		if err := m.createContainer(ctx, rt, w.Repo, in); err != nil {
+		im, err := m.image(ctx, rt, in.Image)
+		if err != nil {
 			return Instance{}, "", err
 		}
-		act = Restored
+		if err := m.createContainer(ctx, rt, &in, im, w.Repo); err != nil {
+			return Instance{}, "", err
+		}
+		act, changed = Restored, true
 	case err != nil:
 		return Instance{}, "", err
 	case !c.Running():
@@ -190,6 +234,18 @@ func (m *Manager) Ensure(ctx context.Context, w Want) (Instance, Action, error) 
 	return in, act, nil
 }
 
+// image inspects ref, refusing one that is missing or would run as root.
+func (m *Manager) image(ctx context.Context, rt runtime.Runtime, ref string) (runtime.Image, error) {
+	im, err := rt.ImageInspect(ctx, ref)
+	if errors.Is(err, runtime.ErrNoSuchImage) {
+		return im, &NoImageError{Image: ref, Runtime: rt.Name()}
+	}
+	if err != nil {
+		return im, err
+	}
+	return im, checkImageUser(ref, im)
+}
+
 func (m *Manager) create(ctx context.Context, w Want) (Instance, error) {
 	if err := CheckBranch(ctx, w.Branch); err != nil {
 		return Instance{}, err
@@ -208,101 +264,111 @@ func (m *Manager) create(ctx context.Context, w Want) (Instance, error) {
 	if err != nil {
 		return Instance{}, err
 	}
-	if ok, err := rt.ImageExists(ctx, w.Image); err != nil {
+	im, err := m.image(ctx, rt, w.Image)
+	if err != nil {
 		return Instance{}, err
-	} else if !ok {
-		return Instance{}, fmt.Errorf("image %s is not on this %s: build it ('make images') or choose another with --image", w.Image, rt.Name())
+	}
+	switch w.Workspace {
+	case "":
+		w.Workspace = layout.WorkspaceFolder
+	case layout.WorkspaceFolder, layout.WorkspaceVolume:
+	default:
+		return Instance{}, fmt.Errorf("workspace %q: want %s or %s", w.Workspace, layout.WorkspaceFolder, layout.WorkspaceVolume)
 	}
 	key := Key(w.Repo.GitDir, w.Repo.Name(), w.Branch)
 	in := Instance{
-		Name:     ContainerName(key),
-		Repo:     w.Repo.Dir,
-		GitDir:   w.Repo.GitDir,
-		Branch:   w.Branch,
-		Worktree: m.Worktree(key),
-		Agent:    w.Agent,
-		Account:  w.Account,
-		Image:    w.Image,
-		Runtime:  rt.Name(),
-		Created:  m.now().UTC().Truncate(time.Second),
+		Name:      ContainerName(key),
+		Repo:      w.Repo.Dir,
+		GitDir:    w.Repo.GitDir,
+		Branch:    w.Branch,
+		Workspace: w.Workspace,
+		Agent:     w.Agent,
+		Account:   w.Account,
+		Image:     w.Image,
+		Runtime:   rt.Name(),
+		User:      m.execUser(im.User),
+		Created:   m.now().UTC().Truncate(time.Second),
+	}
+	if in.Workspace == layout.WorkspaceFolder {
+		in.Folder = m.folders(key).work
 	}
 	// A container of this name without a catalog entry (the catalog was
 	// lost): take it back rather than fail on the name.
 	if c, err := rt.Inspect(ctx, in.Name); err == nil && c.Labels[LabelInstance] == "1" {
-		if err := addWorktree(ctx, w.Repo, w.Branch, in.Worktree); err != nil {
-			return Instance{}, err
-		}
-		in.Image = c.Image
-		if !c.Running() {
-			if err := rt.Start(ctx, in.Name); err != nil {
-				return Instance{}, err
+		if a, ok := m.adopt(c, rt.Name()); ok {
+			if !c.Running() {
+				if err := rt.Start(ctx, in.Name); err != nil {
+					return Instance{}, err
+				}
 			}
+			a.User = in.User
+			return a, nil
 		}
-		return in, nil
 	}
-	done := m.step("making the worktree of %q", w.Branch)
-	err = addWorktree(ctx, w.Repo, w.Branch, in.Worktree)
-	done()
-	if err != nil {
-		return Instance{}, err
-	}
-	if err := m.createContainer(ctx, rt, w.Repo, in); err != nil {
+	if err := m.createContainer(ctx, rt, &in, im, w.Repo); err != nil {
+		m.removeParts(context.WithoutCancel(ctx), rt, in)
 		return Instance{}, err
 	}
 	return in, nil
 }
 
-// createContainer creates and starts the container of in, making its
-// worktree again first if it was deleted.
-func (m *Manager) createContainer(ctx context.Context, rt runtime.Runtime, repo Repo, in Instance) error {
-	if err := addWorktree(ctx, repo, in.Branch, in.Worktree); err != nil {
-		return err
-	}
-	shim, err := m.Shim()
+// createContainer makes the instance's volumes (kept when they exist),
+// its folders, and its container, then seeds its repository unless it has
+// one already.
+func (m *Manager) createContainer(ctx context.Context, rt runtime.Runtime, in *Instance, im runtime.Image, repo Repo) error {
+	shim, err := m.ensureShim(ctx, rt, in.Image, im.Arch)
 	if err != nil {
 		return err
 	}
-	spec := containerSpec(in, shim)
-	sessions, err := m.sessionsMount(in)
+	vols := []struct{ name, role string }{{in.DataVolume(), "data"}}
+	if in.Workspace == layout.WorkspaceVolume {
+		vols = append(vols, struct{ name, role string }{in.WorkVolume(), "work"})
+	}
+	for _, v := range vols {
+		labels := map[string]string{LabelRole: v.role, LabelOwner: in.Name, LabelRepo: in.GitDir, LabelBranch: in.Branch}
+		if err := rt.VolumeCreate(ctx, v.name, labels); err != nil {
+			return err
+		}
+	}
+	var f folders
+	if in.Workspace == layout.WorkspaceFolder {
+		if f, err = m.prepareFolders(in.key()); err != nil {
+			return err
+		}
+	}
+	done := m.step("creating and starting the container of %q (%s)", in.Branch, in.Image)
+	err = rt.Create(ctx, m.spec(*in, im.User, shim, f, true))
+	done()
 	if err != nil {
 		return err
 	}
-	spec.Mounts = append(spec.Mounts, sessions)
-	defer m.step("creating and starting the container of %q (%s)", in.Branch, in.Image)()
-	return rt.Create(ctx, spec)
+	return m.seed(ctx, rt, in, repo)
 }
 
-// containerSpec is the container of an instance: hjk-init as PID 1 with
-// no command (it stays up as init), the worktree and the repository's git
-// dir at their host paths so the worktree's .git file resolves and a commit
-// inside lands on the branch outside.
-func containerSpec(in Instance, shim string) runtime.Spec {
-	return runtime.Spec{
-		Name:  in.Name,
-		Image: in.Image,
-		Labels: map[string]string{
-			LabelInstance: "1",
-			LabelRepo:     in.GitDir,
-			LabelBranch:   in.Branch,
-			LabelAgent:    in.Agent,
-			LabelAccount:  in.Account,
-		},
-		Mounts: []runtime.Mount{
-			{Source: shim, Target: ShimDir, ReadOnly: true},
-			{Source: in.GitDir, Target: in.GitDir},
-			{Source: in.Worktree, Target: in.Worktree},
-		},
-		Workdir: in.Worktree,
-		// The container's user may not own the host's files; git would
-		// then refuse the repository as "dubious ownership".
-		Env: []string{
-			"GIT_CONFIG_COUNT=1",
-			"GIT_CONFIG_KEY_0=safe.directory",
-			"GIT_CONFIG_VALUE_0=*",
-			agent.WorkdirVar + "=" + in.Worktree,
-		},
-		Entrypoint: []string{InitPath},
+// seed makes the instance's repository, unless its volume has one: its
+// branch at the host branch's commit (made at HEAD when new), the objects
+// borrowed from the host repository, and the user's name and email for
+// the agent's commits.
+func (m *Manager) seed(ctx context.Context, rt runtime.Runtime, in *Instance, repo Repo) error {
+	tip, err := repo.ensureBranch(ctx, in.Branch)
+	if err != nil {
+		return err
 	}
+	args := []string{"repo", "init", "--branch", in.Branch, "--tip", tip, "--alternates", layout.HostObjects}
+	if name, email := repo.identity(ctx); name != "" || email != "" {
+		args = append(args, "--user-name", name, "--user-email", email)
+	}
+	done := m.step("checking out %q in its container", in.Branch)
+	var st layout.RepoStatus
+	err = m.guestJSON(ctx, rt, *in, 4<<10, &st, args...)
+	done()
+	if err != nil {
+		return fmt.Errorf("seed the repository of %s: %w", in.Name, err)
+	}
+	if in.Base == "" {
+		in.Base = tip
+	}
+	return nil
 }
 
 // List returns every catalogued instance with its state read from the
@@ -328,13 +394,8 @@ func (m *Manager) List(ctx context.Context, extra ...string) (list []Instance, e
 	for _, in := range list {
 		names[in.Runtime] = true
 	}
-	var order []string
-	for n := range names {
-		order = append(order, n)
-	}
-	sort.Strings(order)
 	adopted := false
-	for _, n := range order {
+	for _, n := range slices.Sorted(maps.Keys(names)) {
 		cs, err := m.listRuntime(ctx, n)
 		if err != nil {
 			errs = append(errs, err)
@@ -355,9 +416,12 @@ func (m *Manager) List(ctx context.Context, extra ...string) (list []Instance, e
 			}
 			c, ok := byName[list[i].Name]
 			delete(byName, list[i].Name)
-			if ok {
+			switch {
+			case list[i].Legacy():
+				list[i].State = StateLegacy
+			case ok:
 				list[i].State = c.State
-			} else {
+			default:
 				list[i].State = StateMissing
 			}
 		}
@@ -373,12 +437,7 @@ func (m *Manager) List(ctx context.Context, extra ...string) (list []Instance, e
 			return nil, nil, err
 		}
 	}
-	sort.SliceStable(list, func(i, j int) bool {
-		if list[i].Repo != list[j].Repo {
-			return list[i].Repo < list[j].Repo
-		}
-		return list[i].Branch < list[j].Branch
-	})
+	sortList(list)
 	return list, errs, nil
 }
 
@@ -390,10 +449,12 @@ func (m *Manager) listRuntime(ctx context.Context, name string) ([]runtime.Conta
 	return rt.List(ctx, map[string]string{LabelInstance: "1"})
 }
 
-// adopt rebuilds a catalog entry from a container's labels.
+// adopt rebuilds a catalog entry from a container's labels: only one of
+// this data folder's own (its workspace folder is here, or its workspace
+// is a volume), never a container of the old kind.
 func (m *Manager) adopt(c runtime.Container, rt string) (Instance, bool) {
-	gd, branch := c.Labels[LabelRepo], c.Labels[LabelBranch]
-	if gd == "" || branch == "" {
+	gd, branch, mode := c.Labels[LabelRepo], c.Labels[LabelBranch], c.Labels[LabelWorkMode]
+	if gd == "" || branch == "" || mode == "" {
 		return Instance{}, false
 	}
 	repo := Repo{Dir: gd, GitDir: gd}
@@ -404,39 +465,59 @@ func (m *Manager) adopt(c runtime.Container, rt string) (Instance, bool) {
 	if ContainerName(key) != c.Name {
 		return Instance{}, false
 	}
-	// Only this data folder's own: another user (or another HOME) on the
-	// same engine has its own catalog and worktrees.
-	if _, err := os.Stat(filepath.Join(m.Worktree(key), ".git")); err != nil {
-		return Instance{}, false
-	}
-	return Instance{
-		Name: c.Name, Repo: repo.Dir, GitDir: gd, Branch: branch,
-		Worktree: m.Worktree(key), Agent: c.Labels[LabelAgent], Account: c.Labels[LabelAccount],
+	in := Instance{
+		Name: c.Name, Repo: repo.Dir, GitDir: gd, Branch: branch, Workspace: mode,
+		Agent: c.Labels[LabelAgent], Account: c.Labels[LabelAccount],
 		Image: c.Image, Runtime: rt, Created: c.Created, State: c.State,
-	}, true
+	}
+	if mode == layout.WorkspaceFolder {
+		f := m.folders(key)
+		if fi, err := os.Lstat(f.work); err != nil || !fi.IsDir() {
+			return Instance{}, false // another user's, or another HOME's
+		}
+		in.Folder = f.work
+	}
+	in.User = m.execUser(c.Labels[LabelUser])
+	return in, true
 }
 
-// Stop stops the instance's container. A container already gone is not an
-// error: there is nothing left to stop.
+// Stop stops the instance's containers. A container already gone is not
+// an error: there is nothing left to stop.
 func (m *Manager) Stop(ctx context.Context, in Instance) error {
 	rt, err := m.Runtime(in.Runtime)
 	if err != nil {
 		return err
 	}
-	err = rt.Stop(ctx, in.Name, StopTimeout)
-	if errors.Is(err, runtime.ErrNoSuchContainer) {
-		return nil
+	for _, n := range []string{in.Name, in.GateName()} {
+		if err := rt.Stop(ctx, n, StopTimeout); err != nil && !errors.Is(err, runtime.ErrNoSuchContainer) {
+			return err
+		}
 	}
-	return err
+	return nil
 }
 
-// Remove removes the instance's container, its worktree (not its branch)
-// and its catalog entry. Without force a worktree holding uncommitted
-// changes is kept, and so is the instance: the container is stopped first,
-// so nothing an agent writes can slip in between git's check and the
-// removal, and git itself refuses a worktree that is not clean
-// (*DirtyError). With force the worktree goes whatever it holds, even when
-// its repository is gone.
+// DirtyError is Remove's refusal of an instance whose work tree holds
+// uncommitted work.
+type DirtyError struct {
+	Branch string
+	Err    error // why it could not be checked, or nil: it is dirty
+}
+
+func (e *DirtyError) Error() string {
+	if e.Err != nil {
+		return fmt.Sprintf("cannot tell whether the instance of %q has uncommitted changes: %v", e.Branch, e.Err)
+	}
+	return fmt.Sprintf("the instance of %q has uncommitted changes", e.Branch)
+}
+
+func (e *DirtyError) Unwrap() error { return e.Err }
+
+// Remove removes the instance: its containers, volumes, workspace folder
+// and catalog entry (not its branch on the host). Without force an
+// instance whose work tree is not clean, as its container says, is kept:
+// the container is started for the question if it was stopped, and an
+// instance that cannot answer is kept too (*DirtyError). The caller brings
+// its commits home first (Pull) and ends its sessions.
 func (m *Manager) Remove(ctx context.Context, in Instance, force bool) error {
 	unlock, err := m.catalog().Lock()
 	if err != nil {
@@ -447,63 +528,119 @@ func (m *Manager) Remove(ctx context.Context, in Instance, force bool) error {
 	if err != nil {
 		return err
 	}
-	repo := Repo{Dir: in.Repo, GitDir: in.GitDir}
-	if !force {
-		if err := rt.Stop(ctx, in.Name, StopTimeout); err != nil && !errors.Is(err, runtime.ErrNoSuchContainer) {
+	if in.Legacy() {
+		if err := removeLegacy(ctx, rt, in, force); err != nil {
 			return err
 		}
-		if err := removeWorktree(ctx, repo, in.Worktree, false); err != nil {
+	} else {
+		if !force {
+			if err := m.checkClean(ctx, rt, in); err != nil {
+				return err
+			}
+		}
+		if err := m.removeParts(ctx, rt, in); err != nil {
 			return err
 		}
-	}
-	if err := rt.Remove(ctx, in.Name); err != nil && !errors.Is(err, runtime.ErrNoSuchContainer) {
-		return err
-	}
-	if force {
-		if err := removeWorktree(ctx, repo, in.Worktree, true); err != nil {
-			return err
-		}
-	}
-	// The sessions' logs hold whatever the agents printed: they go with the
-	// instance (a recreate keeps them; only rm ends the instance).
-	if err := os.RemoveAll(SessionsDir(m.Data, in.Name)); err != nil {
-		return fmt.Errorf("remove session logs: %w", err)
 	}
 	list, err := m.catalog().Load()
 	if err != nil {
 		return err
 	}
 	if i := find(list, in.GitDir, in.Branch); i >= 0 {
-		list = append(list[:i], list[i+1:]...)
+		list = slices.Delete(list, i, i+1)
 	}
 	return m.catalog().Save(list)
 }
 
+func (m *Manager) checkClean(ctx context.Context, rt runtime.Runtime, in Instance) error {
+	c, err := rt.Inspect(ctx, in.Name)
+	if errors.Is(err, runtime.ErrNoSuchContainer) {
+		return &DirtyError{Branch: in.Branch, Err: errors.New("its container is gone")}
+	}
+	if err != nil {
+		return &DirtyError{Branch: in.Branch, Err: err}
+	}
+	if !c.Running() {
+		if err := rt.Start(ctx, in.Name); err != nil {
+			return &DirtyError{Branch: in.Branch, Err: err}
+		}
+	}
+	st, err := m.repoStatus(ctx, rt, in)
+	if err != nil {
+		return &DirtyError{Branch: in.Branch, Err: err}
+	}
+	if st.Dirty {
+		return &DirtyError{Branch: in.Branch}
+	}
+	return nil
+}
+
+// removeParts removes everything of in on its engine and under the data
+// folder. What is already gone is no error.
+func (m *Manager) removeParts(ctx context.Context, rt runtime.Runtime, in Instance) error {
+	for _, n := range []string{in.GateName(), in.Name} {
+		if err := rt.Remove(ctx, n); err != nil && !errors.Is(err, runtime.ErrNoSuchContainer) {
+			return err
+		}
+	}
+	if err := rt.VolumeRemove(ctx, in.DataVolume(), in.WorkVolume(), in.GateVolume()); err != nil {
+		return err
+	}
+	f := m.folders(in.key())
+	for _, d := range []string{f.work, filepath.Dir(f.gitfile)} {
+		if err := removeAll(d); err != nil {
+			return fmt.Errorf("remove %s: %w", d, err)
+		}
+	}
+	return nil
+}
+
+// removeAll removes a folder the container wrote into: it follows no link
+// (os.RemoveAll never does), and makes the folders the agent left
+// unwritable writable first, as their owner may.
+func removeAll(dir string) error {
+	if err := os.RemoveAll(dir); err == nil || !errors.Is(err, fs.ErrPermission) {
+		return err
+	}
+	filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && d.IsDir() {
+			os.Chmod(p, 0o700)
+		}
+		return nil
+	})
+	return os.RemoveAll(dir)
+}
+
 // Recreate replaces the instance's container with a new one (of image, if
-// not empty), keeping its worktree: how an instance picks up a new image.
-func (m *Manager) Recreate(ctx context.Context, in Instance, image string) (Instance, error) {
+// not empty), keeping its volumes and folder, and so its repository and
+// files: how an instance picks up a new image.
+func (m *Manager) Recreate(ctx context.Context, in Instance, image string, repo Repo) (Instance, error) {
 	unlock, err := m.catalog().Lock()
 	if err != nil {
 		return Instance{}, err
 	}
 	defer unlock()
+	if in.Legacy() {
+		return in, &LegacyError{Branch: in.Branch}
+	}
 	rt, err := m.Runtime(in.Runtime)
 	if err != nil {
 		return Instance{}, err
 	}
 	if image != "" {
-		if ok, err := rt.ImageExists(ctx, image); err != nil {
-			return Instance{}, err
-		} else if !ok {
-			return Instance{}, fmt.Errorf("image %s is not on this %s: build it or choose another with --image", image, rt.Name())
-		}
 		in.Image = image
 	}
-	if err := rt.Remove(ctx, in.Name); err != nil && !errors.Is(err, runtime.ErrNoSuchContainer) {
+	im, err := m.image(ctx, rt, in.Image)
+	if err != nil {
 		return Instance{}, err
 	}
-	repo := Repo{Dir: in.Repo, GitDir: in.GitDir}
-	if err := m.createContainer(ctx, rt, repo, in); err != nil {
+	in.User = m.execUser(im.User)
+	for _, n := range []string{in.GateName(), in.Name} {
+		if err := rt.Remove(ctx, n); err != nil && !errors.Is(err, runtime.ErrNoSuchContainer) {
+			return Instance{}, err
+		}
+	}
+	if err := m.createContainer(ctx, rt, &in, im, repo); err != nil {
 		return Instance{}, err
 	}
 	list, err := m.catalog().Load()
@@ -521,13 +658,22 @@ func (m *Manager) Recreate(ctx context.Context, in Instance, image string) (Inst
 
 // Exec returns the spec of a process in the instance, started through
 // hjk-init (which writes the credentials found in the environment, then
-// execs cmd) in the worktree. The caller adds credentials to Env/Values.
+// execs cmd) in the workspace, as the instance's user. The caller adds
+// credentials and streams.
 func (in Instance) Exec(cmd []string) runtime.ExecSpec {
 	return runtime.ExecSpec{
 		Container: in.Name,
-		Cmd:       append([]string{InitPath, "--"}, cmd...),
-		Workdir:   in.Worktree,
-		Env:       []string{agent.WorkdirVar},
-		Values:    []string{agent.WorkdirVar + "=" + in.Worktree},
+		Cmd:       append([]string{layout.InitPath, "--"}, cmd...),
+		Workdir:   layout.Workdir,
+		User:      in.User,
 	}
+}
+
+func sortList(list []Instance) {
+	slices.SortStableFunc(list, func(a, b Instance) int {
+		if c := strings.Compare(a.Repo, b.Repo); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Branch, b.Branch)
+	})
 }

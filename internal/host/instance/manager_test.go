@@ -5,16 +5,18 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/hjk-dev/hjk/internal/host/runtime"
+	"github.com/hjk-dev/hjk/internal/layout"
 )
 
 const testImage = "img:1"
@@ -24,18 +26,21 @@ func newRepo(t *testing.T) Repo {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), "My Repo")
 	run(t, "", "git", "init", "-q", "-b", "main", dir)
-	run(t, dir, "git", "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-q", "--allow-empty", "-m", "first")
-	r, err := FindRepo(context.Background(), dir)
+	os.WriteFile(filepath.Join(dir, "readme.txt"), []byte("hello\n"), 0o644)
+	run(t, dir, "git", "add", "readme.txt")
+	run(t, dir, "git", "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-q", "-m", "first")
+	gd, err := filepath.EvalSymlinks(filepath.Join(dir, ".git"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	return r
+	return Repo{Dir: filepath.Dir(gd), GitDir: gd}
 }
 
 func run(t *testing.T, dir string, args ...string) string {
 	t.Helper()
 	cmd := exec.Command(args[0], args[1:]...)
 	cmd.Dir = dir
+	cmd.Env = append(gitEnv(), "GIT_CONFIG_NOSYSTEM=1")
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("%s: %v\n%s", strings.Join(args, " "), err, out)
@@ -43,8 +48,16 @@ func run(t *testing.T, dir string, args ...string) string {
 	return strings.TrimSpace(string(out))
 }
 
+// hostCommit makes a commit on branch in the host repository, as the user.
+func hostCommit(t *testing.T, r Repo, branch, msg string) string {
+	t.Helper()
+	tree := run(t, r.Dir, "git", "rev-parse", "refs/heads/"+branch+"^{tree}")
+	c := run(t, r.Dir, "git", "-c", "user.name=h", "-c", "user.email=h@example.com", "commit-tree", "-p", "refs/heads/"+branch, "-m", msg, tree)
+	run(t, r.Dir, "git", "update-ref", "refs/heads/"+branch, c)
+	return c
+}
+
 func newManager(t *testing.T, f *fakeRuntime) *Manager {
-	shim := t.TempDir()
 	return &Manager{
 		Data: filepath.Join(t.TempDir(), "hjk"),
 		Runtime: func(name string) (runtime.Runtime, error) {
@@ -53,7 +66,8 @@ func newManager(t *testing.T, f *fakeRuntime) *Manager {
 			}
 			return f, nil
 		},
-		Shim: func() (string, error) { return shim, nil },
+		Shim:    func(string) (string, []byte, error) { return "abc123", []byte("tar"), nil },
+		HostUID: 1000, HostGID: 1000,
 	}
 }
 
@@ -61,12 +75,40 @@ func want(r Repo, branch string) Want {
 	return Want{Repo: r, Branch: branch, Agent: "claude", Image: testImage, Runtime: "fake"}
 }
 
+// setup makes a repository, a fake engine and a manager, and an instance
+// of branch.
+func setup(t *testing.T, branch string) (Repo, *fakeRuntime, *Manager, Instance) {
+	t.Helper()
+	r := newRepo(t)
+	f := newFake(t.TempDir(), testImage)
+	m := newManager(t, f)
+	in, act, err := m.Ensure(context.Background(), want(r, branch))
+	if err != nil || act != Created {
+		t.Fatalf("Ensure = %v, %v", act, err)
+	}
+	return r, f, m, in
+}
+
+// agentGit runs git in the instance as its agent would, on the folders the
+// fake engine mounted.
+func agentGit(t *testing.T, f *fakeRuntime, in Instance, args ...string) string {
+	t.Helper()
+	gd, wd := f.hostPath(in.Name, layout.GitDir), f.hostPath(in.Name, layout.Workdir)
+	cmd := exec.Command("git", append([]string{"-c", "user.name=agent", "-c", "user.email=agent@example.com"}, args...)...)
+	cmd.Dir = wd
+	cmd.Env = append(gitEnv(), "GIT_DIR="+gd, "GIT_WORK_TREE="+wd, "GIT_CONFIG_NOSYSTEM=1")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("agent git %v: %v\n%s", args, err, out)
+	}
+	return strings.TrimSpace(string(out))
+}
+
 func TestKey(t *testing.T) {
 	k := Key("/src/app/.git", "My App", "feature/Login UI")
 	if !strings.HasPrefix(k, "my-app-feature-login-ui-") || len(k) != len("my-app-feature-login-ui-")+8 {
 		t.Errorf("Key = %q", k)
 	}
-	// Branches that sanitise alike still get their own instance.
 	if Key("/g", "r", "a/b") == Key("/g", "r", "a-b") {
 		t.Error("a/b and a-b share a key")
 	}
@@ -79,130 +121,94 @@ func TestKey(t *testing.T) {
 	}
 }
 
-func TestFindRepoFromWorktree(t *testing.T) {
-	ctx := context.Background()
-	r := newRepo(t)
-	f := newFake(testImage)
-	m := newManager(t, f)
-	in, _, err := m.Ensure(ctx, want(r, "topic"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	// hjk run inside an instance's worktree means the same repository.
-	got, err := FindRepo(ctx, in.Worktree)
-	if err != nil || got != r {
-		t.Fatalf("FindRepo(worktree) = %+v, %v; want %+v", got, err, r)
-	}
-	if _, err := FindRepo(ctx, t.TempDir()); err == nil || !strings.Contains(err.Error(), "not in a git repository") {
-		t.Fatalf("FindRepo(not a repo) error = %v", err)
-	}
-}
-
+// The container gets no git metadata the host reads: not the git dir, not
+// a worktree; the workspace's .git is read-only in the container, and
+// invalid for the host's git.
 func TestEnsureCreates(t *testing.T) {
-	ctx := context.Background()
-	r := newRepo(t)
-	f := newFake(testImage)
-	m := newManager(t, f)
-	in, act, err := m.Ensure(ctx, want(r, "feature/x"))
-	if err != nil || act != Created {
-		t.Fatalf("Ensure = %v, %v", act, err)
+	r, f, m, in := setup(t, "feature/x")
+	if in.Workspace != layout.WorkspaceFolder || in.Folder == "" || in.User != "1000:1000" || in.Worktree != "" {
+		t.Fatalf("instance %+v", in)
 	}
-	if got := run(t, in.Worktree, "git", "rev-parse", "--abbrev-ref", "HEAD"); got != "feature/x" {
-		t.Errorf("worktree on %q, want feature/x", got)
+	// The branch was made on the host at HEAD, and the instance is there.
+	head := run(t, r.Dir, "git", "rev-parse", "HEAD")
+	if got := run(t, r.Dir, "git", "rev-parse", "refs/heads/feature/x"); got != head || in.Base != head {
+		t.Errorf("host branch at %s, base %s, want %s", got, in.Base, head)
 	}
-	s := f.specs[0]
-	if s.Labels[LabelInstance] != "1" || s.Labels[LabelBranch] != "feature/x" || s.Labels[LabelRepo] != r.GitDir {
-		t.Errorf("labels = %v", s.Labels)
+	if b, err := os.ReadFile(filepath.Join(in.Folder, "readme.txt")); err != nil || string(b) != "hello\n" {
+		t.Errorf("workspace readme: %q, %v", b, err)
 	}
-	if len(s.Entrypoint) != 1 || s.Entrypoint[0] != InitPath || len(s.Cmd) != 0 {
-		t.Errorf("entrypoint %q cmd %q: want hjk-init alone as init", s.Entrypoint, s.Cmd)
+	spec := f.specs[len(f.specs)-1]
+	if spec.Name != in.Name || spec.User != "0" || !slices.Equal(spec.Entrypoint, []string{layout.InitPath, "boot"}) ||
+		!slices.Equal(spec.CapDrop, []string{"ALL"}) || !slices.Equal(spec.CapAdd, layout.BootCapabilities) || !spec.NoNewPrivileges {
+		t.Errorf("spec %+v", spec)
 	}
-	mounts := map[string]runtime.Mount{}
-	for _, mt := range s.Mounts {
-		mounts[mt.Target] = mt
-	}
-	if mt := mounts[r.GitDir]; mt.Source != r.GitDir || mt.ReadOnly {
-		t.Errorf("git dir mount = %+v, want %s read-write at the same path", mt, r.GitDir)
-	}
-	if mt := mounts[in.Worktree]; mt.Source != in.Worktree {
-		t.Errorf("worktree mount = %+v", mt)
-	}
-	if mt := mounts[ShimDir]; !mt.ReadOnly {
-		t.Errorf("shim mount = %+v, want read-only", mt)
-	}
-	for _, e := range s.Env {
-		if strings.Contains(e, "TOKEN") || strings.Contains(e, "KEY=") && !strings.HasPrefix(e, "GIT_CONFIG_KEY_0=") {
-			t.Errorf("container env holds %q", e)
+	for _, mt := range spec.Mounts {
+		if !mt.Volume && strings.HasPrefix(mt.Source, r.GitDir) && (mt.Source != filepath.Join(r.GitDir, "objects") || !mt.ReadOnly) {
+			t.Errorf("the container mounts %s of the host's git dir (read-only %v)", mt.Source, mt.ReadOnly)
+		}
+		if mt.Target == layout.Workdir+"/.git" && !mt.ReadOnly {
+			t.Error("the workspace's .git is writable in the container")
 		}
 	}
-
-	// A second Ensure finds it running and does nothing.
-	if _, act, err := m.Ensure(ctx, want(r, "feature/x")); err != nil || act != Ready {
-		t.Fatalf("second Ensure = %q, %v", act, err)
+	// The host's git stops at the guard, in the folder and below.
+	os.MkdirAll(filepath.Join(in.Folder, "sub"), 0o755)
+	for _, dir := range []string{in.Folder, filepath.Join(in.Folder, "sub")} {
+		cmd := exec.Command("git", "status")
+		cmd.Dir, cmd.Env = dir, gitEnv()
+		out, err := cmd.CombinedOutput()
+		if err == nil || !strings.Contains(string(out), "invalid gitfile format") {
+			t.Errorf("git status in %s: %v %s", dir, err, out)
+		}
 	}
-	if n := f.count("create"); n != 1 {
-		t.Errorf("%d creates, want 1", n)
-	}
-	// Stopped: started again.
-	if err := m.Stop(ctx, in); err != nil {
-		t.Fatal(err)
-	}
-	if _, act, err := m.Ensure(ctx, want(r, "feature/x")); err != nil || act != Started {
-		t.Fatalf("Ensure after stop = %q, %v", act, err)
-	}
-	// Another runtime for the same branch: refused with the way out.
-	w := want(r, "feature/x")
-	w.Runtime = "podman"
-	if _, _, err := m.Ensure(ctx, w); err == nil || !strings.Contains(err.Error(), "hjk rm feature/x") {
-		t.Errorf("Ensure on another runtime: %v", err)
+	got, err := m.Get(r, "feature/x")
+	if err != nil || got.Name != in.Name || got.Base != head {
+		t.Errorf("Get = %+v, %v", got, err)
 	}
 }
 
-func TestEnsureExistingBranchAndMissingImage(t *testing.T) {
+func TestEnsureRefuses(t *testing.T) {
 	ctx := context.Background()
 	r := newRepo(t)
-	run(t, r.Dir, "git", "branch", "old")
-	f := newFake(testImage)
+	f := newFake(t.TempDir(), testImage)
+	f.images["root:1"] = ""
 	m := newManager(t, f)
-	w := want(r, "other")
+	w := want(r, "x")
 	w.Image = "nope:1"
-	if _, _, err := m.Ensure(ctx, w); err == nil || !strings.Contains(err.Error(), "image nope:1") {
-		t.Fatalf("Ensure with a missing image: %v", err)
+	if _, _, err := m.Ensure(ctx, w); !errors.As(err, new(*NoImageError)) {
+		t.Errorf("missing image: %v", err)
 	}
-	if _, err := os.Stat(filepath.Join(m.Data, "worktrees")); err == nil {
-		t.Error("a worktree was made for an instance that could not be created")
+	w.Image = "root:1"
+	if _, _, err := m.Ensure(ctx, w); !errors.As(err, new(*RootImageError)) {
+		t.Errorf("image without a USER: %v", err)
 	}
-	in, _, err := m.Ensure(ctx, want(r, "old"))
-	if err != nil {
-		t.Fatal(err)
+	w = want(r, "-x")
+	if _, _, err := m.Ensure(ctx, w); err == nil {
+		t.Error("took a branch named -x")
 	}
-	if a, b := run(t, in.Worktree, "git", "rev-parse", "HEAD"), run(t, r.Dir, "git", "rev-parse", "old"); a != b {
-		t.Errorf("worktree at %s, branch old at %s", a, b)
+	for _, b := range []string{"a b", "zz\nx", "a\x1b[2Jb"} {
+		if _, _, err := m.Ensure(ctx, want(r, b)); err == nil {
+			t.Errorf("took a branch named %q", b)
+		}
 	}
-	// The branch checked out in the main worktree: git's own refusal.
-	if _, _, err := m.Ensure(ctx, want(r, "main")); err == nil || !strings.Contains(err.Error(), "main") || !strings.Contains(err.Error(), "check out another branch there first") {
-		t.Errorf("Ensure(main) = %v", err)
+	if n := run(t, r.Dir, "git", "for-each-ref", "--count=9", "refs/heads/"); strings.Count(n, "\n") != 0 {
+		t.Errorf("a refused instance left a branch: %s", n)
 	}
-	if _, _, err := m.Ensure(ctx, want(r, "bad..name")); err == nil || !strings.Contains(err.Error(), "not a valid branch name") {
-		t.Errorf("Ensure(bad..name) = %v", err)
+	if list, _, _ := m.List(ctx); len(list) != 0 || f.count("create") != 0 {
+		t.Errorf("refused instances left %+v, %d creates", list, f.count("create"))
 	}
 }
 
-// TestEnsureConcurrent: hjk processes racing for one branch make one
-// instance (the catalog lock is a flock, which also serialises goroutines
-// that open the lock file apiece).
 func TestEnsureConcurrent(t *testing.T) {
-	ctx := context.Background()
 	r := newRepo(t)
-	f := newFake(testImage)
+	f := newFake(t.TempDir(), testImage)
 	m := newManager(t, f)
 	var wg sync.WaitGroup
-	errs := make(chan error, 5)
-	for range 5 {
+	errs := make(chan error, 4)
+	for range 4 {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			_, _, err := m.Ensure(ctx, want(r, "race"))
+			_, _, err := m.Ensure(context.Background(), want(r, "race"))
 			errs <- err
 		}()
 	}
@@ -213,199 +219,319 @@ func TestEnsureConcurrent(t *testing.T) {
 			t.Error(err)
 		}
 	}
-	if n := f.count("create"); n != 1 {
-		t.Errorf("%d containers created, want 1", n)
-	}
-	list, _, err := m.List(ctx)
-	if err != nil || len(list) != 1 {
-		t.Fatalf("List = %d instances, %v", len(list), err)
+	if n := f.count("create"); n != 2 { // the container and the shim's filler
+		t.Errorf("%d creates, want one container and one shim filler", n)
 	}
 }
 
-// TestListOneCall: the catalog is reconciled with one List call to the
-// engine, however many instances it holds.
+func TestEnsureStartsAndRestores(t *testing.T) {
+	ctx := context.Background()
+	r, f, m, in := setup(t, "b")
+	f.Stop(ctx, in.Name, 0)
+	if _, act, err := m.Ensure(ctx, want(r, "b")); err != nil || act != Started {
+		t.Fatalf("Ensure of a stopped instance: %v, %v", act, err)
+	}
+	agentGit(t, f, in, "commit", "-q", "--allow-empty", "-m", "inside")
+	tip := agentGit(t, f, in, "rev-parse", "HEAD")
+	f.Remove(ctx, in.Name)
+	if _, act, err := m.Ensure(ctx, want(r, "b")); err != nil || act != Restored {
+		t.Fatalf("Ensure of a removed container: %v, %v", act, err)
+	}
+	// The volume kept the repository: the commit made inside is there.
+	if got := agentGit(t, f, in, "rev-parse", "HEAD"); got != tip {
+		t.Errorf("after restore HEAD is %s, want %s", got, tip)
+	}
+}
+
 func TestListOneCall(t *testing.T) {
 	ctx := context.Background()
-	f := newFake(testImage)
-	m := newManager(t, f)
-	var list []Instance
-	for i := range 50 {
-		b := fmt.Sprintf("b%02d", i)
-		key := Key("/src/r/.git", "r", b)
-		in := Instance{Name: ContainerName(key), Repo: "/src/r", GitDir: "/src/r/.git", Branch: b, Worktree: m.Worktree(key), Image: testImage, Runtime: "fake"}
-		list = append(list, in)
-		if i%10 != 0 { // every tenth removed behind hjk's back
-			f.containers[in.Name] = runtime.Container{Name: in.Name, State: "running", Labels: map[string]string{LabelInstance: "1"}}
-		}
-	}
-	if err := newCatalog(m.Data).Save(list); err != nil {
-		t.Fatal(err)
-	}
-	got, errs, err := m.List(ctx)
-	if err != nil || len(errs) > 0 {
-		t.Fatal(err, errs)
-	}
-	if len(got) != 50 {
-		t.Fatalf("%d instances, want 50", len(got))
-	}
-	if n := f.count("list"); n != 1 {
-		t.Errorf("%d List calls for 50 instances, want 1", n)
-	}
-	if n := f.count("inspect"); n != 0 {
-		t.Errorf("%d Inspect calls, want 0", n)
-	}
-	for i, in := range got {
-		w := "running"
-		if i%10 == 0 {
-			w = StateMissing
-		}
-		if in.State != w {
-			t.Errorf("%s: state %q, want %q", in.Branch, in.State, w)
-		}
-	}
-}
-
-func TestRestoreAndAdopt(t *testing.T) {
-	ctx := context.Background()
 	r := newRepo(t)
-	f := newFake(testImage)
+	f := newFake(t.TempDir(), testImage)
 	m := newManager(t, f)
-	in, _, err := m.Ensure(ctx, want(r, "gone"))
-	if err != nil {
-		t.Fatal(err)
+	for _, b := range []string{"a", "b", "c"} {
+		if _, _, err := m.Ensure(ctx, want(r, b)); err != nil {
+			t.Fatal(err)
+		}
 	}
-	f.Remove(ctx, in.Name) // behind hjk's back
-	list, _, _ := m.List(ctx)
-	if len(list) != 1 || list[0].State != StateMissing {
-		t.Fatalf("List = %+v, want one missing", list)
+	before := f.count("list") + f.count("inspect")
+	list, errs, err := m.List(ctx)
+	if err != nil || len(errs) > 0 || len(list) != 3 {
+		t.Fatalf("List = %v, %v, %v", list, errs, err)
 	}
-	if _, act, err := m.Ensure(ctx, want(r, "gone")); err != nil || act != Restored {
-		t.Fatalf("Ensure = %q, %v; want restored", act, err)
+	if n := f.count("list") + f.count("inspect") - before; n != 1 {
+		t.Errorf("List asked the engine %d times, want 1", n)
 	}
-	// The catalog lost: rebuilt from the containers' labels.
-	if err := os.Remove(filepath.Join(m.Data, "instances.json")); err != nil {
-		t.Fatal(err)
-	}
+	// A lost catalog is rebuilt from the labels.
+	os.Remove(newCatalog(m.Data).path)
 	list, _, err = m.List(ctx, "fake")
-	if err != nil || len(list) != 1 || list[0].Branch != "gone" || list[0].Worktree != in.Worktree || list[0].State != "running" {
-		t.Fatalf("List after losing the catalog = %+v, %v", list, err)
-	}
-	if _, err := m.Get(r, "gone"); err != nil {
-		t.Errorf("adopted instance not saved: %v", err)
-	}
-	// Another HOME on the same engine does not take it.
-	other := newManager(t, f)
-	if list, _, err := other.List(ctx, "fake"); err != nil || len(list) != 0 {
-		t.Errorf("another data folder adopted %+v, %v", list, err)
-	}
-	// A broken catalog is an error naming it, and is kept.
-	p := filepath.Join(m.Data, "instances.json")
-	os.WriteFile(p, []byte("{"), 0o600)
-	if _, _, err := m.List(ctx); err == nil || !strings.Contains(err.Error(), p) {
-		t.Errorf("List with a broken catalog: %v", err)
-	}
-	if b, _ := os.ReadFile(p); string(b) != "{" {
-		t.Error("broken catalog overwritten")
+	if err != nil || len(list) != 3 || list[0].Folder == "" || list[0].User != "1000:1000" {
+		t.Fatalf("List after losing the catalog: %+v, %v", list, err)
 	}
 }
 
-func TestRemoveKeepsBranch(t *testing.T) {
+// hjk inside an instance's workspace means that instance's repository,
+// whatever .git the agent planted there.
+func TestFindRepoInWorkspace(t *testing.T) {
 	ctx := context.Background()
-	r := newRepo(t)
-	f := newFake(testImage, "img:2")
-	m := newManager(t, f)
-	in, _, err := m.Ensure(ctx, want(r, "work"))
+	r, _, m, in := setup(t, "topic")
+	planted := filepath.Join(in.Folder, "sub")
+	run(t, "", "git", "init", "-q", planted)
+	got, err := m.FindRepo(ctx, planted)
+	if err != nil || got != r {
+		t.Errorf("FindRepo(planted repository) = %+v, %v; want %+v", got, err, r)
+	}
+	if _, err := m.FindRepo(ctx, filepath.Join(m.Data, "instances")); !errors.Is(err, ErrInData) {
+		t.Errorf("FindRepo(data folder) = %v", err)
+	}
+	if got, err := m.FindRepo(ctx, r.Dir); err != nil || got != r {
+		t.Errorf("FindRepo(repo) = %+v, %v", got, err)
+	}
+	if _, err := m.FindRepo(ctx, t.TempDir()); err == nil {
+		t.Error("FindRepo outside any repository succeeded")
+	}
+}
+
+func TestPullFastForward(t *testing.T) {
+	ctx := context.Background()
+	r, f, m, in := setup(t, "work")
+	os.WriteFile(filepath.Join(in.Folder, "new.txt"), []byte("made inside\n"), 0o644)
+	agentGit(t, f, in, "add", "new.txt")
+	agentGit(t, f, in, "commit", "-q", "-m", "inside one")
+	agentGit(t, f, in, "commit", "-q", "--allow-empty", "-m", "inside two")
+	tip := agentGit(t, f, in, "rev-parse", "HEAD")
+	mainBefore := run(t, r.Dir, "git", "rev-parse", "refs/heads/main")
+	res, err := m.Pull(ctx, in, r)
+	if err != nil || !res.Moved || res.Tip != tip || res.Kept != "" {
+		t.Fatalf("Pull = %+v, %v", res, err)
+	}
+	if got := run(t, r.Dir, "git", "rev-parse", "refs/heads/work"); got != tip {
+		t.Errorf("host branch at %s, want %s", got, tip)
+	}
+	if got := run(t, r.Dir, "git", "show", "work:new.txt"); got != "made inside" {
+		t.Errorf("new.txt on the host: %q", got)
+	}
+	if out := run(t, r.Dir, "git", "for-each-ref", "refs/hjk/"); out != "" {
+		t.Errorf("refs left under refs/hjk: %s", out)
+	}
+	if got := run(t, r.Dir, "git", "rev-parse", "refs/heads/main"); got != mainBefore {
+		t.Error("a pull moved another branch")
+	}
+	run(t, r.Dir, "git", "fsck", "--strict")
+	// Nothing new: nothing happens.
+	if res, err := m.Pull(ctx, in, r); err != nil || res.Moved || res.Tip != "" {
+		t.Errorf("second Pull = %+v, %v", res, err)
+	}
+}
+
+func TestPullKeepsDiverged(t *testing.T) {
+	ctx := context.Background()
+	r, f, m, in := setup(t, "both")
+	agentGit(t, f, in, "commit", "-q", "--allow-empty", "-m", "inside")
+	inside := agentGit(t, f, in, "rev-parse", "HEAD")
+	outside := hostCommit(t, r, "both", "outside")
+	res, err := m.Pull(ctx, in, r)
+	if err != nil || res.Moved || res.Kept != KeptRef("both") || res.Why != KeptDiverged {
+		t.Fatalf("Pull = %+v, %v", res, err)
+	}
+	if got := run(t, r.Dir, "git", "rev-parse", "refs/heads/both"); got != outside {
+		t.Error("a diverged pull rewrote the host branch")
+	}
+	if got := run(t, r.Dir, "git", "rev-parse", KeptRef("both")); got != inside {
+		t.Errorf("kept ref at %s, want %s", got, inside)
+	}
+}
+
+func TestPullCheckedOut(t *testing.T) {
+	ctx := context.Background()
+	r, f, m, in := setup(t, "main")
+	agentGit(t, f, in, "commit", "-q", "--allow-empty", "-m", "inside")
+	before := run(t, r.Dir, "git", "rev-parse", "refs/heads/main")
+	res, err := m.Pull(ctx, in, r)
+	if err != nil || res.Moved || res.Why != KeptCheckedOut || len(res.Worktrees) != 1 {
+		t.Fatalf("Pull of a checked-out branch = %+v, %v", res, err)
+	}
+	if got := run(t, r.Dir, "git", "rev-parse", "refs/heads/main"); got != before {
+		t.Error("a pull moved a branch checked out on the host")
+	}
+}
+
+// What the container hands back is data to check: a bundle naming other
+// refs, a broken one, one over the cap, moves nothing but refs/hjk/B.
+func TestPullHostile(t *testing.T) {
+	ctx := context.Background()
+	r, f, m, in := setup(t, "evil")
+	refsBefore := run(t, r.Dir, "git", "for-each-ref")
+	other := t.TempDir()
+	run(t, "", "git", "init", "-q", "-b", "main", other)
+	run(t, other, "git", "-c", "user.name=x", "-c", "user.email=x@x", "commit", "-q", "--allow-empty", "-m", "evil")
+	bundleOf := func(refs ...string) []byte {
+		p := filepath.Join(t.TempDir(), "b")
+		run(t, other, append([]string{"git", "bundle", "create", "-q", p}, refs...)...)
+		b, _ := os.ReadFile(p)
+		return b
+	}
+	cases := map[string][]byte{
+		"garbage":      []byte("# v2 git bundle\nnot really\n"),
+		"other refs":   bundleOf("main"),
+		"empty stream": nil,
+	}
+	for name, b := range cases {
+		f.onExec = func(spec runtime.ExecSpec) (int, bool) {
+			if slices.Contains(spec.Cmd, "bundle") {
+				spec.Stdout.Write(b)
+				return 0, true
+			}
+			return 0, false
+		}
+		if res, err := m.Pull(ctx, in, r); err == nil {
+			t.Errorf("%s: Pull = %+v, want an error", name, res)
+		}
+	}
+	f.onExec = func(spec runtime.ExecSpec) (int, bool) {
+		if slices.Contains(spec.Cmd, "bundle") {
+			_, err := io.Copy(spec.Stdout, io.LimitReader(zeros{}, DefaultMaxBundle+1))
+			if err == nil {
+				t.Error("the writer took more than the cap")
+			}
+			return 0, true
+		}
+		return 0, false
+	}
+	if _, err := m.Pull(ctx, in, r); !errors.Is(err, ErrTooLarge) {
+		t.Errorf("an oversized bundle: %v", err)
+	}
+	f.onExec = nil
+	if got := run(t, r.Dir, "git", "for-each-ref"); got != refsBefore {
+		t.Errorf("refs changed:\n%s\nwas\n%s", got, refsBefore)
+	}
+	run(t, r.Dir, "git", "fsck", "--strict")
+}
+
+type zeros struct{}
+
+func (zeros) Read(p []byte) (int, error) { clear(p); return len(p), nil }
+
+func TestPush(t *testing.T) {
+	ctx := context.Background()
+	r, f, m, in := setup(t, "ahead")
+	next := hostCommit(t, r, "ahead", "host moved")
+	res, err := m.Push(ctx, in, r)
+	if err != nil || !res.Moved || res.To != next {
+		t.Fatalf("Push = %+v, %v", res, err)
+	}
+	if got := agentGit(t, f, in, "rev-parse", "HEAD"); got != next {
+		t.Errorf("instance at %s, want %s", got, next)
+	}
+	// With uncommitted work inside, the instance is left as it is.
+	os.WriteFile(filepath.Join(in.Folder, "wip.txt"), []byte("wip"), 0o644)
+	next2 := hostCommit(t, r, "ahead", "host again")
+	res, err = m.Push(ctx, in, r)
+	if err != nil || res.Moved || res.Why != "dirty" {
+		t.Fatalf("Push with a dirty tree = %+v, %v", res, err)
+	}
+	if got := agentGit(t, f, in, "rev-parse", "HEAD"); got == next2 {
+		t.Error("a dirty instance was moved")
+	}
+	// Diverged: the instance has a commit the host lacks.
+	os.Remove(filepath.Join(in.Folder, "wip.txt"))
+	agentGit(t, f, in, "commit", "-q", "--allow-empty", "-m", "inside")
+	if res, err := m.Push(ctx, in, r); err != nil || res.Moved || res.Why != "ahead" {
+		t.Errorf("Push of a diverged instance = %+v, %v", res, err)
+	}
+}
+
+func TestRemove(t *testing.T) {
+	ctx := context.Background()
+	r, f, m, in := setup(t, "gone")
+	os.WriteFile(filepath.Join(in.Folder, "wip.txt"), []byte("wip"), 0o644)
+	err := m.Remove(ctx, in, false)
+	var de *DirtyError
+	if !errors.As(err, &de) || de.Err != nil {
+		t.Fatalf("Remove of a dirty instance: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(in.Folder, "wip.txt")); err != nil {
+		t.Fatal("a refused remove lost the work")
+	}
+	os.Remove(filepath.Join(in.Folder, "wip.txt"))
+	f.Stop(ctx, in.Name, 0) // asked even when stopped: it is started for the question
+	if err := m.Remove(ctx, in, false); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(in.Folder); !os.IsNotExist(err) {
+		t.Errorf("workspace left: %v", err)
+	}
+	if vols, _ := f.Volumes(ctx, map[string]string{LabelOwner: in.Name}); len(vols) != 0 {
+		t.Errorf("volumes left: %v", vols)
+	}
+	if _, err := m.Get(r, "gone"); !errors.As(err, new(*NoInstanceError)) {
+		t.Errorf("catalog still has it: %v", err)
+	}
+	run(t, r.Dir, "git", "rev-parse", "--verify", "refs/heads/gone") // the branch stays
+}
+
+func TestRecreateKeepsWork(t *testing.T) {
+	ctx := context.Background()
+	r, f, m, in := setup(t, "keep")
+	os.WriteFile(filepath.Join(in.Folder, "wip.txt"), []byte("wip"), 0o644)
+	agentGit(t, f, in, "commit", "-q", "--allow-empty", "-m", "inside")
+	tip := agentGit(t, f, in, "rev-parse", "HEAD")
+	in2, err := m.Recreate(ctx, in, "", r)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d, err := Dirty(ctx, in.Worktree); err != nil || d {
-		t.Fatalf("fresh worktree dirty = %v, %v", d, err)
+	if got := agentGit(t, f, in2, "rev-parse", "HEAD"); got != tip {
+		t.Errorf("after recreate HEAD %s, want %s", got, tip)
 	}
-	os.WriteFile(filepath.Join(in.Worktree, "new.txt"), []byte("x"), 0o644)
-	if d, err := Dirty(ctx, in.Worktree); err != nil || !d {
-		t.Fatalf("worktree with an untracked file dirty = %v, %v", d, err)
-	}
-	in2, err := m.Recreate(ctx, in, "img:2")
-	if err != nil || in2.Image != "img:2" {
-		t.Fatalf("Recreate = %+v, %v", in2, err)
-	}
-	if _, err := os.Stat(filepath.Join(in.Worktree, "new.txt")); err != nil {
-		t.Error("recreate lost the worktree's files")
-	}
-	logs := SessionsDir(m.Data, in.Name)
-	if err := os.MkdirAll(logs, 0o700); err != nil {
-		t.Fatal(err)
-	}
-	os.WriteFile(filepath.Join(logs, "claude.log"), []byte("agent output"), 0o600)
-	if got, _ := m.Get(r, "work"); got.Image != "img:2" {
-		t.Errorf("catalog image = %q after recreate", got.Image)
-	}
-	if err := m.Remove(ctx, in, false); err == nil {
-		t.Fatal("Remove without force removed a dirty worktree")
-	} else if !errors.As(err, new(*DirtyError)) {
-		t.Fatalf("Remove of a dirty worktree: %v, want a *DirtyError", err)
-	}
-	if _, err := os.Stat(filepath.Join(in.Worktree, "new.txt")); err != nil {
-		t.Fatal("a refused Remove lost the worktree's files")
-	}
-	if err := m.Remove(ctx, in, true); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := os.Stat(in.Worktree); !os.IsNotExist(err) {
-		t.Errorf("worktree still there: %v", err)
-	}
-	if _, err := os.Stat(logs); !os.IsNotExist(err) {
-		t.Errorf("session logs still there after rm: %v", err)
-	}
-	run(t, r.Dir, "git", "rev-parse", "--verify", "refs/heads/work")
-	if _, err := m.Get(r, "work"); err == nil || err.Error() != `no instance for branch "work": run 'hjk run work'` {
-		t.Errorf("Get after rm = %v", err)
-	}
-	if len(f.containers) != 0 {
-		t.Errorf("containers left: %v", f.containers)
+	if b, _ := os.ReadFile(filepath.Join(in2.Folder, "wip.txt")); string(b) != "wip" {
+		t.Error("recreate lost an uncommitted file")
 	}
 }
 
-// stopWrites is an engine whose Stop comes after the agent wrote one more
-// file: what rm checked before is not what it would delete.
-type stopWrites struct {
-	*fakeRuntime
-	path string
-}
-
-func (s stopWrites) Stop(ctx context.Context, name string, d time.Duration) error {
-	os.WriteFile(s.path, []byte("late work"), 0o644)
-	return s.fakeRuntime.Stop(ctx, name, d)
-}
-
-// The container stops before git looks at the worktree, and git without
-// --force refuses what the agent wrote up to then.
-func TestRemoveKeepsLateWork(t *testing.T) {
+func TestLegacy(t *testing.T) {
 	ctx := context.Background()
 	r := newRepo(t)
-	f := newFake(testImage)
+	f := newFake(t.TempDir(), testImage)
 	m := newManager(t, f)
-	in, _, err := m.Ensure(ctx, want(r, "late"))
-	if err != nil {
+	wt := filepath.Join(t.TempDir(), "wt")
+	run(t, r.Dir, "git", "worktree", "add", "-q", "-b", "old", wt)
+	old := Instance{Name: "hjk-old", Repo: r.Dir, GitDir: r.GitDir, Branch: "old", Worktree: wt, Runtime: "fake", Image: testImage}
+	os.MkdirAll(m.Data, 0o700)
+	os.WriteFile(newCatalog(m.Data).path, []byte(`{"version":1,"instances":[`+string(must(json.Marshal(old)))+`]}`), 0o600)
+	list, _, err := m.List(ctx)
+	if err != nil || len(list) != 1 || list[0].State != StateLegacy {
+		t.Fatalf("List with a legacy instance: %+v, %v", list, err)
+	}
+	if _, _, err := m.Ensure(ctx, want(r, "old")); !errors.As(err, new(*LegacyError)) {
+		t.Errorf("Ensure of a legacy instance: %v", err)
+	}
+	// Its worktree's .git, rewritten by its container, must never run.
+	marker := filepath.Join(t.TempDir(), "ran")
+	evil := filepath.Join(wt, "evil")
+	run(t, "", "git", "init", "-q", evil)
+	run(t, "", "git", "--git-dir", filepath.Join(evil, ".git"), "config", "core.fsmonitor", "touch "+marker)
+	os.WriteFile(filepath.Join(wt, ".git"), []byte("gitdir: "+filepath.Join(evil, ".git")+"\n"), 0o644)
+	if err := m.Remove(ctx, list[0], false); !errors.Is(err, ErrLegacyCheck) {
+		t.Errorf("Remove of a legacy instance without force: %v", err)
+	}
+	if err := m.Remove(ctx, list[0], true); err != nil {
 		t.Fatal(err)
 	}
-	if d, err := Dirty(ctx, in.Worktree); err != nil || d {
-		t.Fatalf("fresh worktree dirty = %v, %v", d, err)
+	if _, err := os.Stat(wt); !os.IsNotExist(err) {
+		t.Error("legacy worktree left")
 	}
-	late := filepath.Join(in.Worktree, "late.txt")
-	m.Runtime = func(string) (runtime.Runtime, error) { return stopWrites{f, late}, nil }
-	if err := m.Remove(ctx, in, false); !errors.As(err, new(*DirtyError)) {
-		t.Fatalf("Remove = %v, want a *DirtyError", err)
+	if _, err := os.Stat(marker); err == nil {
+		t.Error("removing a legacy instance ran its planted fsmonitor")
 	}
-	if b, err := os.ReadFile(late); err != nil || string(b) != "late work" {
-		t.Fatalf("the agent's late work is lost: %v", err)
+	if out := run(t, r.Dir, "git", "worktree", "list"); strings.Contains(out, wt) {
+		t.Errorf("git still lists the worktree: %s", out)
 	}
-	if f.count("stop") != 1 {
-		t.Errorf("%d stops, want 1", f.count("stop"))
+}
+
+func must(b []byte, err error) []byte {
+	if err != nil {
+		panic(err)
 	}
-	if _, err := m.Get(r, "late"); err != nil {
-		t.Errorf("the refused instance left the catalog: %v", err)
-	}
+	return b
 }
 
 func TestCatalogAtomic(t *testing.T) {
@@ -423,35 +549,6 @@ func TestCatalogAtomic(t *testing.T) {
 		if strings.HasPrefix(e.Name(), ".instances-") {
 			t.Errorf("temporary file left: %s", e.Name())
 		}
-	}
-}
-
-func TestRemoveAfterRepoDeleted(t *testing.T) {
-	ctx := context.Background()
-	r := newRepo(t)
-	f := newFake(testImage)
-	m := newManager(t, f)
-	in, _, err := m.Ensure(ctx, want(r, "orphan"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.RemoveAll(r.Dir); err != nil {
-		t.Fatal(err)
-	}
-	if err := m.Remove(ctx, in, false); !errors.As(err, new(*DirtyError)) {
-		t.Fatalf("Remove without force, the repository gone: %v, want a *DirtyError", err)
-	}
-	if _, err := os.Stat(in.Worktree); err != nil {
-		t.Fatalf("Remove without force deleted the worktree of a gone repository: %v", err)
-	}
-	if err := m.Remove(ctx, in, true); err != nil {
-		t.Fatalf("Remove with the repository gone: %v", err)
-	}
-	if _, err := os.Stat(in.Worktree); !os.IsNotExist(err) {
-		t.Errorf("worktree left: %v", err)
-	}
-	if list, _, _ := m.List(ctx); len(list) != 0 {
-		t.Errorf("catalog still holds %+v", list)
 	}
 }
 
@@ -487,10 +584,10 @@ func TestCommonDirAgreesWithGit(t *testing.T) {
 // "unknown", with its error beside.
 func TestListEngineDown(t *testing.T) {
 	ctx := context.Background()
-	f := newFake(testImage)
+	f := newFake(t.TempDir(), testImage)
 	m := newManager(t, f)
-	in := Instance{Name: "hjk-x", GitDir: "/g", Branch: "b", Runtime: "fake"}
-	gone := Instance{Name: "hjk-y", GitDir: "/g", Branch: "c", Runtime: "podman"}
+	in := Instance{Name: "hjk-x", GitDir: "/g", Branch: "b", Runtime: "fake", Workspace: "volume"}
+	gone := Instance{Name: "hjk-y", GitDir: "/g", Branch: "c", Runtime: "podman", Workspace: "volume"}
 	if err := newCatalog(m.Data).Save([]Instance{in, gone}); err != nil {
 		t.Fatal(err)
 	}
@@ -508,18 +605,20 @@ func TestListEngineDown(t *testing.T) {
 // The JSON of an instance is `hjk ps --json`'s output and the catalog's
 // format: scripts depend on these names.
 func TestInstanceJSONFields(t *testing.T) {
-	b, err := json.Marshal(Instance{})
+	b, err := json.Marshal(Instance{Folder: "f", Base: "b", Session: "s", Attached: time.Now(), Worktree: "w"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	var m map[string]any
 	json.Unmarshal(b, &m)
-	var got []string
-	for k := range m {
-		got = append(got, k)
-	}
-	sort.Strings(got)
-	want := "account agent branch created git_dir image name repo runtime state worktree"
+	got := slices.Sorted(func(yield func(string) bool) {
+		for k := range m {
+			if !yield(k) {
+				return
+			}
+		}
+	})
+	want := "account agent attached base branch created folder git_dir image name repo runtime session state user workspace worktree"
 	if strings.Join(got, " ") != want {
 		t.Errorf("fields %q, want %q", strings.Join(got, " "), want)
 	}
