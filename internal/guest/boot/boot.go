@@ -20,8 +20,10 @@
 //     zombie and, on TERM or INT, sends TERM to every other process and
 //     exits 0 once they are gone or after a grace period.
 //
-// It writes nothing but /etc/passwd, /etc/group, ownership and ACLs of the
-// folders above, and the stamp, and never follows a symbolic link doing so.
+// It writes nothing but /etc/passwd, /etc/group, /etc/gitconfig (the
+// workspace as a safe.directory: its .git is a file hjk mounted), ownership
+// and ACLs of the folders above, and the stamp, and never follows a
+// symbolic link doing so.
 //
 // Exit codes: 125 when the container cannot be made ready (the message on
 // standard error says why; the engine keeps it in the container's log),
@@ -34,6 +36,7 @@ import (
 	"io"
 	"os"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -74,14 +77,14 @@ type config struct {
 	hostUID, hostGID int // -1: not given
 	workspace        string
 	// The files and folders it works on, moved in tests.
-	passwd, group, data, work, run, ready string
+	passwd, group, gitconfig, data, work, run, ready string
 }
 
 func configFrom(env []string) (config, error) {
 	c := config{
 		user: lookup(env, layout.UserVar), workspace: lookup(env, layout.WorkspaceVar),
 		hostUID: -1, hostGID: -1,
-		passwd: privdrop.PasswdFile, group: privdrop.GroupFile,
+		passwd: privdrop.PasswdFile, group: privdrop.GroupFile, gitconfig: "/etc/gitconfig",
 		data: layout.DataDir, work: layout.Workdir, run: layout.RunDir, ready: layout.ReadyFile,
 	}
 	if c.user == "" {
@@ -150,15 +153,14 @@ func (c config) own(u privdrop.User) (privdrop.User, error) {
 			}
 		}
 	}
-	for _, d := range []string{c.data, c.work, c.run} {
-		if err := handOver(d, u); err != nil {
-			return u, err
-		}
-	}
+	// Modes and ACLs first: once a folder is the user's, root without
+	// CAP_FOWNER may no longer change them.
 	if err := os.Chmod(c.run, 0o700); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return u, err
 	}
-	if c.workspace == layout.WorkspaceFolder && c.hostUID <= 0 {
+	if c.workspace == layout.WorkspaceFolder && c.hostUID <= 0 && !ownedBy(c.work, u.UID) {
+		// Once: the folder is the user's after the first boot, and keeps
+		// its ACL.
 		acl := grantACL(uint32(u.UID))
 		for _, attr := range []string{"system.posix_acl_access", "system.posix_acl_default"} {
 			if err := setxattr(c.work, attr, acl); err != nil {
@@ -166,7 +168,39 @@ func (c config) own(u privdrop.User) (privdrop.User, error) {
 			}
 		}
 	}
-	return u, nil
+	for _, d := range []string{c.data, c.work, c.run} {
+		if err := handOver(d, u); err != nil {
+			return u, err
+		}
+	}
+	return u, trustWorkdir(c.gitconfig, c.work)
+}
+
+// trustWorkdir adds the workspace to the system git config's
+// safe.directory: its .git is a file hjk mounted, owned by the host user,
+// which git would otherwise call dubious ownership.
+func trustWorkdir(path, work string) error {
+	b, err := os.ReadFile(path)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	line := "\tdirectory = " + work + "\n"
+	if strings.Contains(string(b), line) {
+		return nil
+	}
+	if len(b) > 0 && b[len(b)-1] != '\n' {
+		b = append(b, '\n')
+	}
+	b = append(b, "[safe]\n"+line...)
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		return fmt.Errorf("trust %s in %s: %w", work, path, err)
+	}
+	return nil
+}
+
+func ownedBy(path string, uid int) bool {
+	var st syscall.Stat_t
+	return syscall.Lstat(path, &st) == nil && int(st.Uid) == uid
 }
 
 // handOver makes the folder d (when it exists, and is a folder, not a link)

@@ -219,7 +219,7 @@ func (m *Manager) ensureShim(ctx context.Context, rt runtime.Runtime, image stri
 	}
 	filler := name + "-fill-" + randomHex(4)
 	err = rt.Create(ctx, runtime.Spec{
-		Name: filler, Image: image, NoStart: true,
+		Name: filler, Image: image, NoStart: true, User: "0", // cp -a looks the user up
 		Labels:     map[string]string{LabelRole: "shim-fill"},
 		Mounts:     []runtime.Mount{{Source: name, Target: "/fill", Volume: true}},
 		Entrypoint: []string{"/fill/hjk-init"},

@@ -366,8 +366,9 @@ func (e *engine) VolumeCreate(ctx context.Context, name string, labels map[strin
 
 func (e *engine) VolumeRemove(ctx context.Context, names ...string) error {
 	for _, n := range names {
-		_, err := e.run(ctx, call{args: e.argv("volume", "rm", "-f", n)})
-		if err != nil && !stderrHas(err, "no such volume", "not found") {
+		// Never -f: podman's removes the containers using the volume.
+		_, err := e.run(ctx, call{args: e.argv("volume", "rm", n)})
+		if err != nil && !stderrHas(err, "no such volume", "not found", "no volume with name") {
 			return fmt.Errorf("remove volume %s: %w", n, err)
 		}
 	}
