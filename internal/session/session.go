@@ -4,11 +4,15 @@
 // OS code, so both sides (and the static hjk-init) can use it.
 //
 // A session is one agent process held by hjk-init's session server inside
-// the container, on a PTY. Its files, in the folder hjk mounts from the
-// host at GuestDir (so they outlive the container):
+// the container, on a PTY. Its files, in GuestDir on the instance's data
+// volume (so they outlive the container, and never sit in a folder of the
+// host's):
 //
 //	NAME.log   everything the session wrote to its terminal, raw
 //	NAME.json  its State, rewritten atomically on every change
+//
+// hjk reads them through `hjk-init session list --json` and `session log`,
+// with sizes capped, and treats what they say as the container's claim.
 package session
 
 import (
@@ -18,13 +22,13 @@ import (
 	"time"
 )
 
-// GuestDir is where the host's log folder of an instance is mounted in its
-// container. Host side: $XDG_DATA_HOME/hjk/logs/<container>/.
-const GuestDir = "/.hjk-sessions"
+// GuestDir is the sessions' folder in an instance's container, on its data
+// volume (layout.SessionsDir).
+const GuestDir = "/.hjk/data/sessions"
 
 // Variables that move the guest's folders (tests, and images that want
-// them elsewhere): DirVar the logs and state (default GuestDir when it
-// exists, else RunDir), RunVar the sockets (default RunDir).
+// them elsewhere): DirVar the logs and state (default GuestDir when the
+// data volume is there, else RunDir), RunVar the sockets (default RunDir).
 const (
 	DirVar = "HJK_SESSION_DIR"
 	RunVar = "HJK_SESSION_RUN"
@@ -64,6 +68,14 @@ func (s State) LastUsed() time.Time {
 	}
 	return s.Started
 }
+
+// ExitExists is `session start`'s exit code for a name that a session,
+// running or not, already has: hjk then picks the next name.
+const ExitExists = 6
+
+// MaxLogTail bounds how far back `session log --tail` reads: a log the agent
+// made huge (or sparse) is never read whole.
+const MaxLogTail = 8 << 20
 
 // LogFile and StateFile are a session's file names in its folder.
 func LogFile(name string) string   { return name + ".log" }

@@ -42,6 +42,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -55,8 +56,9 @@ import (
 
 const usage = `usage: hjk-init session start --name NAME [--attach] [--detach-keys KEYS] -- COMMAND [ARG...]
        hjk-init session attach [--detach-keys KEYS] NAME
-       hjk-init session list
-       hjk-init session kill [--signal N] NAME
+       hjk-init session list [--json]
+       hjk-init session log [--tail N] [--follow] NAME
+       hjk-init session kill [--signal N] (NAME | --all)
 Detach keys: docker's syntax, default ` + session.DefaultDetachKeys + ` (or $` + session.DetachVar + `).
 `
 
@@ -106,12 +108,23 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		}
 		return attach(env, o.pos[0], o.keys, os.Stdin, os.Stdout, os.Stderr)
 	case "kill":
-		if len(o.pos) != 1 {
+		if o.all && len(o.pos) == 0 {
+			return killAll(env, o.signal, stderr)
+		}
+		if len(o.pos) != 1 || o.all {
 			break
 		}
 		return kill(env, o.pos[0], o.signal, stderr)
 	case "list":
+		if o.json {
+			return listJSON(env, stdout, stderr)
+		}
 		return list(env, stdout)
+	case "log":
+		if len(o.pos) != 1 {
+			break
+		}
+		return showLog(env, o.pos[0], o.tail, o.follow, stdout, stderr)
 	case "-h", "--help":
 		io.WriteString(stdout, usage)
 		return 0
@@ -123,6 +136,9 @@ func Main(args []string, stdout, stderr io.Writer) int {
 type options struct {
 	name       string
 	attach     bool
+	json, all  bool
+	follow     bool
+	tail       int // -1: the whole log
 	keys       []byte
 	signal     byte
 	rows, cols uint16
@@ -130,7 +146,7 @@ type options struct {
 }
 
 func parseArgs(args, env []string) (options, error) {
-	o := options{}
+	o := options{tail: -1}
 	spec := environ.Get(env, session.DetachVar)
 	if spec == "" {
 		spec = session.DefaultDetachKeys
@@ -148,8 +164,18 @@ func parseArgs(args, env []string) (options, error) {
 			o.cmd = args[i+1:]
 			break
 		}
-		if a == "--attach" {
+		switch a {
+		case "--attach":
 			o.attach = true
+			continue
+		case "--json":
+			o.json = true
+			continue
+		case "--all":
+			o.all = true
+			continue
+		case "--follow", "-f":
+			o.follow = true
 			continue
 		}
 		if !strings.HasPrefix(a, "--") {
@@ -177,6 +203,8 @@ func parseArgs(args, env []string) (options, error) {
 		case "--cols":
 			n, err = num(v, 65535)
 			o.cols = uint16(n)
+		case "--tail":
+			o.tail, err = num(v, 1<<20)
 		default:
 			err = fmt.Errorf("unknown option %s", a)
 		}
@@ -201,6 +229,10 @@ func start(env []string, o options, stderr io.Writer) int {
 	if o.name == "" || len(o.cmd) == 0 {
 		fmt.Fprintf(stderr, "hjk-init: session start needs --name and a command after --\n%s", usage)
 		return 125
+	}
+	if _, err := os.Lstat(filepath.Join(stateDir(env), session.StateFile(o.name))); err == nil {
+		fmt.Fprintf(stderr, "hjk-init: session %s exists already\n", o.name)
+		return session.ExitExists
 	}
 	ws, _ := getSize(os.Stdin)
 	switch {

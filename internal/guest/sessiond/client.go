@@ -178,7 +178,8 @@ func stateDir(env []string) string {
 	if d := environ.Get(env, session.DirVar); d != "" {
 		return d
 	}
-	if fi, err := os.Stat(session.GuestDir); err == nil && fi.IsDir() {
+	// The data volume of an hjk instance holds the sessions' folder.
+	if fi, err := os.Stat(filepath.Dir(session.GuestDir)); err == nil && fi.IsDir() {
 		return session.GuestDir
 	}
 	return session.RunDir

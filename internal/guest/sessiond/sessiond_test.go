@@ -259,7 +259,7 @@ func TestKillAndTerm(t *testing.T) {
 			t.Fatalf("start: %d %s", code, out)
 		}
 	}
-	if out, code := w.run("start", "--name", "k", "--", "/bin/true"); code != 125 || !strings.Contains(out, "already running") {
+	if out, code := w.run("start", "--name", "k", "--", "/bin/true"); code != session.ExitExists || !strings.Contains(out, "exists already") {
 		t.Errorf("a second start of one name: %d %q", code, out)
 	}
 	// kill with TERM waits for the end.
@@ -386,4 +386,91 @@ func TestPayloadsNotInServerEnviron(t *testing.T) {
 	if err != nil || !bytes.Contains(b, []byte(refresh)) {
 		t.Errorf("the agent's hjk-init did not write .codex/auth.json from the payload: %v", err)
 	}
+}
+
+// list --json, log with --tail and --follow, kill --all: what hjk on the
+// host asks for through exec.
+func TestListLogKillAll(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	for _, n := range []string{"a", "b"} {
+		if out, code := w.run("start", "--name", n, "--", "/bin/sh", "-c", "for i in 1 2 3 4 5; do echo line$i; done; while :; do sleep 0.05; done"); code != 0 {
+			t.Fatalf("start %s: %d %s", n, code, out)
+		}
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		b, _ := os.ReadFile(filepath.Join(w.dir, "a.log"))
+		if strings.Count(string(b), "\n") >= 5 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	out, code := w.run("list", "--json")
+	var list []session.State
+	if code != 0 || json.Unmarshal([]byte(out), &list) != nil || len(list) != 2 {
+		t.Fatalf("list --json: %d %q", code, out)
+	}
+	if out, code := w.run("log", "--tail", "2", "a"); code != 0 || strings.ReplaceAll(out, "\r", "") != "line4\nline5\n" {
+		t.Errorf("log --tail 2: %d %q", code, out)
+	}
+	if out, code := w.run("log", "nope"); code != 1 || !strings.Contains(out, "no session nope") {
+		t.Errorf("log of no session: %d %q", code, out)
+	}
+	// A planted link as a log is not followed.
+	os.Symlink("/etc/passwd", filepath.Join(w.dir, "c.log"))
+	os.WriteFile(filepath.Join(w.dir, "c.json"), []byte(`{"name":"c","state":"exited"}`), 0o644)
+	if out, code := w.run("log", "c"); code != 125 || strings.Contains(out, "root:") {
+		t.Errorf("log through a planted link: %d %q", code, out)
+	}
+	// --follow ends when the session does.
+	f := w.cmd("log", "--follow", "b")
+	var fout bytes.Buffer
+	f.Stdout = &fout
+	if err := f.Start(); err != nil {
+		t.Fatal(err)
+	}
+	if out, code := w.run("kill", "--all"); code != 0 {
+		t.Fatalf("kill --all: %d %s", code, out)
+	}
+	done := make(chan error, 1)
+	go func() { done <- f.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil || !strings.Contains(fout.String(), "line5") {
+			t.Errorf("log --follow: %v %q", err, fout.String())
+		}
+	case <-time.After(10 * time.Second):
+		f.Process.Kill()
+		t.Fatal("log --follow went on after the session ended")
+	}
+	for _, n := range []string{"a", "b"} {
+		if st := w.state(n); st.State != session.Exited {
+			t.Errorf("%s after kill --all: %+v", n, st)
+		}
+	}
+}
+
+func TestSeekLastLinesBounded(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "big.log")
+	f, _ := os.Create(p)
+	// A sparse file of a gigabyte with no newline: the tail reads at most
+	// the bound, not the whole file.
+	f.Truncate(1 << 30)
+	f.WriteAt([]byte("x\nlast\n"), 1<<30)
+	if err := seekLastLines(f, 100, 1<<20); err != nil {
+		t.Fatal(err)
+	}
+	pos, _ := f.Seek(0, io.SeekCurrent)
+	if pos != 1<<30+7-(1<<20) {
+		t.Errorf("seeked to %d, want the bound before the end", pos)
+	}
+	if err := seekLastLines(f, 1, 1<<20); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(f)
+	if string(b) != "last\n" {
+		t.Errorf("last line %q", b)
+	}
+	f.Close()
 }
