@@ -23,6 +23,8 @@ type invocation struct {
 	sub  *command
 	args []string // the subcommand's arguments
 	cmd  []string // COMMAND and its arguments
+	// creds names the credentials handed over for COMMAND (--creds ID).
+	creds string
 }
 
 // parse reads hjk-init's arguments. It never looks past the first one: all
@@ -35,6 +37,11 @@ func parse(args []string) (invocation, error) {
 	switch first {
 	case "--":
 		return invocation{cmd: args[1:]}, nil
+	case "--creds":
+		if len(args) < 3 || args[2] != "--" {
+			return invocation{}, fmt.Errorf(`--creds takes an id, then "--" and the COMMAND`)
+		}
+		return invocation{creds: args[1], cmd: args[3:]}, nil
 	case "-h", "--help", "help":
 		return invocation{help: true}, nil
 	}

@@ -34,6 +34,7 @@ func commands() []command {
 		{"session", "hold sessions that outlive the terminal (start, attach, list, kill)", sessiond.Main},
 		{"boot", "be PID 1 of an hjk instance's container (hjk's entrypoint)", boot.Main},
 		{"repo", "the instance's own repository: init, status, bundle, update (for hjk)", repo.Main},
+		{"creds", "receive credentials on stdin for a session (for hjk)", credsCommand},
 	}
 }
 

@@ -82,6 +82,15 @@ func (s *shim) main(args []string) int {
 		return inv.sub.run(inv.args, s.stdout, s.stderr)
 	}
 
+	if inv.creds != "" {
+		entries, err := takeHandover(inv.creds)
+		if err != nil {
+			s.errorf("%v", err)
+			return ExitFailure
+		}
+		// First: the first of two entries wins, as getenv has it.
+		s.env = append(entries, s.env...)
+	}
 	var initd *pid1.Init
 	if s.pid == 1 {
 		initd = pid1.Listen()
