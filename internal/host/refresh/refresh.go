@@ -65,7 +65,7 @@ func Rotates(a agent.Agent) bool { return a.Name == agent.Codex.Name || a.Name =
 // lock (nil: none) is held from reloading the stored login, just before
 // comparing, to saving: the export can take long, and another hjk may have
 // stored a newer copy meanwhile.
-func Take(ctx context.Context, st store.Store, lock Lock, a agent.Agent, account string, export Exporter) (Outcome, error) {
+func Take(ctx context.Context, st store.Store, lock Lock, a agent.Agent, account string, export Exporter, now time.Time) (Outcome, error) {
 	if !Rotates(a) {
 		return Skipped, nil
 	}
@@ -87,8 +87,8 @@ func Take(ctx context.Context, st store.Store, lock Lock, a agent.Agent, account
 		return Unchanged, fmt.Errorf("read the %s login back from the container: %w", a.Name, err)
 	}
 	cand := agent.Credential{Kind: agent.Subscription, Secret: strings.TrimSpace(string(out)), CapturedAt: stored.CapturedAt}
-	if err := agent.Validate(a, cand.Kind, cand.Secret); err != nil {
-		return Unchanged, fmt.Errorf("the %s login read back from the container is not valid: %w", a.Name, err)
+	if err := Check(a, stored, cand, now); err != nil {
+		return Unchanged, err
 	}
 	if lock != nil {
 		unlock, err := lock()
@@ -118,11 +118,44 @@ func Take(ctx context.Context, st store.Store, lock Lock, a agent.Agent, account
 	return Updated, nil
 }
 
-// SameLogin reports whether candidate can be the same login as stored: the
-// same codex account_id, the same active gemini account, when both tell
-// one. A container can hold another account's files (an instance moved to
-// another --account keeps the files of agents its later sessions did not
-// run), and those must never land under this account.
+// MaxLogin is the largest login hjk takes back: one it can hand over again
+// in a process environment (hjk-init's hand-over, the agents' variables).
+const MaxLogin = 32 << 10
+
+// Skew is how far ahead of the host's clock a time in a login may be.
+const Skew = 5 * time.Minute
+
+// Check refuses a login read back from a container that hjk must not
+// store: one it could not hand over again (malformed, or over MaxLogin),
+// one of another or of no known account, one whose times lie in the future
+// (a forged last_refresh in the year 9999 would win every later
+// comparison). Errors never quote the value.
+func Check(a agent.Agent, stored, cand agent.Credential, now time.Time) error {
+	if len(cand.Secret) > MaxLogin {
+		return fmt.Errorf("the %s login read back from the container is larger than %d bytes: not taken", a.Name, MaxLogin)
+	}
+	if err := agent.Validate(a, cand.Kind, cand.Secret); err != nil {
+		return fmt.Errorf("the %s login read back from the container is not valid: %w", a.Name, err)
+	}
+	if !SameLogin(a, stored, cand) {
+		return fmt.Errorf("the %s login read back from the container is not of the stored account: not taken", a.Name)
+	}
+	in := agent.Describe(a, cand)
+	late := now.Add(Skew)
+	if !in.Refreshed.IsZero() && in.Refreshed.After(late) {
+		return fmt.Errorf("the %s login read back from the container says it was refreshed in the future (%s): not taken", a.Name, in.Refreshed.Format(time.RFC3339))
+	}
+	if a.Name == agent.Gemini.Name && in.Expires.After(late.Add(time.Hour)) {
+		// Google's access tokens live an hour from their refresh.
+		return fmt.Errorf("the %s login read back from the container expires later than a refresh can make it (%s): not taken", a.Name, in.Expires.Format(time.RFC3339))
+	}
+	return nil
+}
+
+// SameLogin reports whether candidate is the same login as stored: the
+// same codex account_id, the same active gemini account, both present. A
+// container can hold another account's files, or forge its own, and those
+// must never land under this account.
 func SameLogin(a agent.Agent, stored, candidate agent.Credential) bool {
 	path := ""
 	switch a.Name {
@@ -134,7 +167,7 @@ func SameLogin(a agent.Agent, stored, candidate agent.Credential) bool {
 		return false
 	}
 	s, c := gjson.Get(stored.Secret, path).String(), gjson.Get(candidate.Secret, path).String()
-	return s == "" || c == "" || s == c
+	return s != "" && s == c
 }
 
 // Soon is how far ahead Expiry warns.

@@ -41,6 +41,9 @@ func (e *exporter) export(context.Context, agent.Agent) ([]byte, error) {
 	return []byte(e.out), e.err
 }
 
+// testNow is the clock of the take-backs: after every refresh in the table.
+var testNow = time.UnixMilli(1_800_000_000_000).Add(30 * time.Minute)
+
 func TestTake(t *testing.T) {
 	t.Parallel()
 	captured := time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC)
@@ -69,7 +72,16 @@ func TestTake(t *testing.T) {
 			exp:    exporter{out: codexAuth("rt-fake-new", "2026-11-01T00:00:00Z", "acc-1")}, want: Unchanged, wantCalls: 1},
 		{name: "codex other account", agent: agent.Codex,
 			stored: &agent.Credential{Kind: agent.Subscription, Secret: old, CapturedAt: captured},
-			exp:    exporter{out: codexAuth("rt-fake-new", "2026-11-28T00:00:00Z", "acc-2")}, want: Unchanged, wantCalls: 1},
+			exp:    exporter{out: codexAuth("rt-fake-new", "2026-11-28T00:00:00Z", "acc-2")}, want: Unchanged, wantErr: "not of the stored account", wantCalls: 1},
+		{name: "codex without an account", agent: agent.Codex,
+			stored: &agent.Credential{Kind: agent.Subscription, Secret: old, CapturedAt: captured},
+			exp:    exporter{out: codexAuth("rt-fake-new", "2026-11-28T00:00:00Z", "")}, want: Unchanged, wantErr: "not of the stored account", wantCalls: 1},
+		{name: "codex refreshed in the future", agent: agent.Codex,
+			stored: &agent.Credential{Kind: agent.Subscription, Secret: old, CapturedAt: captured},
+			exp:    exporter{out: codexAuth("rt-fake-new", "9999-01-01T00:00:00Z", "acc-1")}, want: Unchanged, wantErr: "in the future", wantCalls: 1},
+		{name: "codex oversized", agent: agent.Codex,
+			stored: &agent.Credential{Kind: agent.Subscription, Secret: old, CapturedAt: captured},
+			exp:    exporter{out: codexAuth("rt-fake-new"+strings.Repeat("x", MaxLogin), "2026-11-28T00:00:00Z", "acc-1")}, want: Unchanged, wantErr: "larger than", wantCalls: 1},
 		{name: "codex nothing in container", agent: agent.Codex,
 			stored: &agent.Credential{Kind: agent.Subscription, Secret: old, CapturedAt: captured},
 			exp:    exporter{err: ErrNothing}, want: Unchanged, wantCalls: 1},
@@ -90,7 +102,10 @@ func TestTake(t *testing.T) {
 			want:   Updated, wantCalls: 1, wantStore: geminiCreds(1_800_000_360_000, "dev@example.com")},
 		{name: "gemini other account", agent: agent.Gemini,
 			stored: &agent.Credential{Kind: agent.Subscription, Secret: geminiCreds(1_800_000_000_000, "dev@example.com"), CapturedAt: captured},
-			exp:    exporter{out: geminiCreds(1_800_000_360_000, "other@example.com")}, want: Unchanged, wantCalls: 1},
+			exp:    exporter{out: geminiCreds(1_800_000_360_000, "other@example.com")}, want: Unchanged, wantErr: "not of the stored account", wantCalls: 1},
+		{name: "gemini expiring far ahead", agent: agent.Gemini,
+			stored: &agent.Credential{Kind: agent.Subscription, Secret: geminiCreds(1_800_000_000_000, "dev@example.com"), CapturedAt: captured},
+			exp:    exporter{out: geminiCreds(253_402_300_799_000, "dev@example.com")}, want: Unchanged, wantErr: "expires later", wantCalls: 1},
 		{name: "claude never asked", agent: agent.Claude,
 			stored: &agent.Credential{Kind: agent.Subscription, Secret: "sk-ant-oat01-" + strings.Repeat("a", 60), CapturedAt: captured},
 			exp:    exporter{out: "x"}, want: Skipped},
@@ -110,7 +125,7 @@ func TestTake(t *testing.T) {
 				}
 			}
 			exp := tt.exp
-			got, err := Take(context.Background(), st, nil, tt.agent, tt.account, exp.export)
+			got, err := Take(context.Background(), st, nil, tt.agent, tt.account, exp.export, testNow)
 			if got != tt.want {
 				t.Errorf("outcome %d, want %d", got, tt.want)
 			}
@@ -196,13 +211,13 @@ func TestTakeComparesWithTheStoreOfNow(t *testing.T) {
 	lock := FileLock(t.TempDir() + "/credentials.lock")
 	// B's export is slow: A runs all of its take-back meanwhile.
 	slow := func(ctx context.Context, a agent.Agent) ([]byte, error) {
-		got, err := Take(ctx, st, lock, a, "work", (&exporter{out: newer}).export)
+		got, err := Take(ctx, st, lock, a, "work", (&exporter{out: newer}).export, testNow)
 		if got != Updated || err != nil {
 			t.Errorf("A: %d, %v", got, err)
 		}
 		return []byte(older), nil
 	}
-	if got, err := Take(context.Background(), st, lock, agent.Codex, "work", slow); got != Unchanged || err != nil {
+	if got, err := Take(context.Background(), st, lock, agent.Codex, "work", slow, testNow); got != Unchanged || err != nil {
 		t.Errorf("B: %d, %v; want Unchanged", got, err)
 	}
 	c, err := store.LoadKind(st, agent.Codex, agent.Subscription, "work")

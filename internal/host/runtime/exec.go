@@ -29,6 +29,8 @@ func (e *ExitError) Error() string {
 	return msg
 }
 
+func asExit(err error, ee **ExitError) bool { return errors.As(err, ee) }
+
 // ExitCode returns the exit code carried by err, and whether it carries one.
 func ExitCode(err error) (int, bool) {
 	var ee *ExitError
