@@ -15,10 +15,12 @@
 //     on the workspace, so every file made there later, by either side, is
 //     writable by both;
 //  4. drops to the user for good (groups, gid, uid: no capability is left),
-//     writes the ready stamp (layout.ReadyFile) that hjk's execs wait for,
-//     and stays as the container's init (package pid1): it reaps every
-//     zombie and, on TERM or INT, sends TERM to every other process and
-//     exits 0 once they are gone or after a grace period.
+//     writes the ready stamp (layout.ReadyFile) that hjk's execs wait for;
+//  5. with HJK_GATE set, relays its loopback ports to the credential gate's
+//     sockets (package relay), the container's only way out;
+//  6. stays as the container's init (package pid1): it reaps every zombie
+//     and, on TERM or INT, sends TERM to every other process and exits 0
+//     once they are gone or after a grace period.
 //
 // It writes nothing but /etc/passwd, /etc/group, /etc/gitconfig (the
 // workspace as a safe.directory: its .git is a file hjk mounted), ownership
@@ -42,6 +44,7 @@ import (
 
 	"github.com/hjk-dev/hjk/internal/guest/pid1"
 	"github.com/hjk-dev/hjk/internal/guest/privdrop"
+	"github.com/hjk-dev/hjk/internal/guest/relay"
 	"github.com/hjk-dev/hjk/internal/layout"
 )
 
@@ -64,6 +67,12 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	if err == nil {
 		err = c.setup()
 	}
+	if err == nil && len(c.gate) > 0 {
+		err = relay.Start(c.gate, layout.GateDir)
+	}
+	if err == nil {
+		err = c.stamp()
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "hjk-init: boot: %v\n", err)
 		return 125
@@ -76,6 +85,7 @@ type config struct {
 	user             string
 	hostUID, hostGID int // -1: not given
 	workspace        string
+	gate             []relay.Route
 	// The files and folders it works on, moved in tests.
 	passwd, group, gitconfig, data, work, run, ready string
 }
@@ -104,6 +114,12 @@ func configFrom(env []string) (config, error) {
 		}
 		*v.dst = int(n)
 	}
+	if g := lookup(env, layout.GateVar); g != "" {
+		var err error
+		if c.gate, err = relay.Parse(g); err != nil {
+			return c, fmt.Errorf("%s: %w", layout.GateVar, err)
+		}
+	}
 	if c.hostUID >= 0 && c.hostGID < 0 {
 		c.hostGID = c.hostUID
 	}
@@ -131,11 +147,17 @@ func (c config) setup() error {
 			return fmt.Errorf("become %s: %w", c.user, err)
 		}
 	}
+	return nil
+}
+
+// stamp writes the ready stamp: the container is its user's, and its way
+// to the gate listens.
+func (c config) stamp() error {
 	f, err := os.OpenFile(c.ready, os.O_WRONLY|os.O_CREATE|os.O_TRUNC|syscall.O_NOFOLLOW, 0o644)
 	if err != nil {
 		return fmt.Errorf("write the ready stamp: %w", err)
 	}
-	fmt.Fprintf(f, "%d:%d\n", u.UID, u.GID)
+	fmt.Fprintf(f, "%d:%d\n", os.Getuid(), os.Getgid())
 	return f.Close()
 }
 
