@@ -41,6 +41,10 @@ type Agent struct {
 	// environment once the files carry their content. The variables the
 	// agent reads itself stay.
 	Scrub []string
+
+	// GateLogin and GateKey are how its subscription login and its API
+	// key reach the API through the credential gate (gate.go).
+	GateLogin, GateKey GateRoute
 }
 
 // The agents, in the order they are listed to users. An explicit table, no
@@ -54,6 +58,10 @@ var (
 		APIKeyVar:        "ANTHROPIC_API_KEY",
 		SubscriptionItem: "claude-oidc-token",
 		APIKeyItem:       "claude-api-key",
+		GateLogin: GateRoute{Name: "claude", Port: 7801, Upstream: "https://api.anthropic.com",
+			Header: "Authorization", Scheme: "Bearer", PlaceholderVar: "CLAUDE_CODE_OAUTH_TOKEN", Env: claudeEnv},
+		GateKey: GateRoute{Name: "claude-api", Port: 7802, Upstream: "https://api.anthropic.com",
+			Header: "x-api-key", PlaceholderVar: "ANTHROPIC_API_KEY", Env: claudeEnv},
 	}
 	Gemini = Agent{
 		Name:             "gemini",
@@ -63,6 +71,15 @@ var (
 		SubscriptionItem: "gemini-oauth-creds",
 		APIKeyItem:       "gemini-api-key",
 		Scrub:            []string{"GEMINI_OAUTH_CREDS"},
+		// A Google login as an access token the CLI takes as it is, sent to
+		// the Code Assist endpoint: gemini then never refreshes by itself.
+		GateLogin: GateRoute{Name: "gemini", Port: 7805, Upstream: "https://cloudcode-pa.googleapis.com",
+			Header: "Authorization", Scheme: "Bearer", PlaceholderVar: "GOOGLE_CLOUD_ACCESS_TOKEN",
+			TokenURL: "https://oauth2.googleapis.com/token",
+			Env: map[string]string{"GOOGLE_GENAI_USE_GCA": "true", "CODE_ASSIST_ENDPOINT": "{url}", "GEMINI_CLI_TRUST_WORKSPACE": "true"}},
+		GateKey: GateRoute{Name: "gemini-api", Port: 7806, Upstream: "https://generativelanguage.googleapis.com",
+			Header: "x-goog-api-key", PlaceholderVar: "GEMINI_API_KEY",
+			Env: map[string]string{"GOOGLE_GEMINI_BASE_URL": "{url}", "GEMINI_CLI_TRUST_WORKSPACE": "true"}},
 	}
 	Codex = Agent{
 		Name:             "codex",
@@ -72,8 +89,30 @@ var (
 		SubscriptionItem: "codex-oauth-creds",
 		APIKeyItem:       "codex-api-key",
 		Scrub:            []string{"CODEX_AUTH_JSON"},
+		// A ChatGPT login keeps plain HTTP only through a provider of its
+		// own that requires OpenAI auth; the built-in one insists on https.
+		// Its refresh goes to the gate, which answers with placeholders.
+		GateLogin: GateRoute{Name: "codex", Port: 7803, Upstream: "https://chatgpt.com",
+			Header: "Authorization", Scheme: "Bearer", PlaceholderVar: "CODEX_AUTH_JSON",
+			TokenURL: "https://auth.openai.com/oauth/token",
+			Env:      map[string]string{"CODEX_REFRESH_TOKEN_URL_OVERRIDE": "{url}/oauth/token"},
+			Args: append([]string{
+				"-c", `model_providers.hjk={name="hjk",base_url="{url}/backend-api/codex",wire_api="responses",requires_openai_auth=true,supports_websockets=true}`,
+				"-c", "model_provider=hjk", "-c", "chatgpt_base_url={url}/backend-api/"}, codexQuiet...)},
+		GateKey: GateRoute{Name: "codex-api", Port: 7804, Upstream: "https://api.openai.com",
+			Header: "Authorization", Scheme: "Bearer", PlaceholderVar: "OPENAI_API_KEY",
+			Args: append([]string{"-c", "openai_base_url={url}/v1"}, codexQuiet...)},
 	}
 )
+
+// claudeEnv points claude at the gate, and keeps it from reaching
+// api.anthropic.com by itself for feature flags and event logging.
+var claudeEnv = map[string]string{"ANTHROPIC_BASE_URL": "{url}", "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1"}
+
+// codexQuiet keeps codex from syncing plugins and sending analytics to
+// hosts of its own.
+var codexQuiet = []string{"-c", "features.plugins=false", "-c", "features.apps=false",
+	"-c", "features.remote_plugin=false", "-c", "analytics.enabled=false"}
 
 // All returns every agent, in a stable order.
 func All() []Agent { return []Agent{Claude, Gemini, Codex} }
