@@ -31,4 +31,3 @@ func Parse(spec string) ([]Route, error) {
 	}
 	return rs, nil
 }
-
