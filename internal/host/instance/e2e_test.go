@@ -48,23 +48,26 @@ func realEngine(t *testing.T, name string) runtime.Runtime {
 	return r
 }
 
-// shimTar builds hjk-init for this machine and tars it as shimbin does.
+// shimTar builds hjk-init and hjk-gate for this machine and tars them as
+// shimbin does.
 func shimTar(t *testing.T) func(string) (string, []byte, error) {
 	t.Helper()
-	p := filepath.Join(t.TempDir(), "hjk-init")
-	cmd := exec.Command("go", "build", "-trimpath", "-o", p, "../../../cmd/hjk-init")
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("build hjk-init: %v\n%s", err, out)
-	}
-	b, err := os.ReadFile(p)
-	if err != nil {
-		t.Fatal(err)
-	}
 	var buf bytes.Buffer
 	tw := tar.NewWriter(&buf)
-	tw.WriteHeader(&tar.Header{Name: "hjk-init", Mode: 0o755, Size: int64(len(b)), Typeflag: tar.TypeReg})
-	tw.Write(b)
+	for _, prog := range []string{"hjk-init", "hjk-gate"} {
+		p := filepath.Join(t.TempDir(), prog)
+		cmd := exec.Command("go", "build", "-trimpath", "-o", p, "../../../cmd/"+prog)
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("build %s: %v\n%s", prog, err, out)
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tw.WriteHeader(&tar.Header{Name: prog, Mode: 0o755, Size: int64(len(b)), Typeflag: tar.TypeReg})
+		tw.Write(b)
+	}
 	tw.Close()
 	hash := fmt.Sprintf("e2e%d", time.Now().UnixNano()%1e9)
 	return func(string) (string, []byte, error) { return hash, buf.Bytes(), nil }
@@ -99,12 +102,15 @@ func testReal(t *testing.T, rt runtime.Runtime, shim func(string) (string, []byt
 		Runtime: func(string) (runtime.Runtime, error) { return rt, nil },
 		Shim:    shim,
 		HostUID: uid, HostGID: uid,
+		GateNetwork: "host",
 	}
 	var in Instance
 	t.Cleanup(func() {
 		if in.Name != "" {
 			m.removeParts(context.Background(), rt, in)
 		}
+		rt.Remove(context.Background(), m.Keeper())
+		rt.VolumeRemove(context.Background(), m.Keeper())
 	})
 	in, act, err := m.Ensure(ctx, Want{Repo: r, Branch: "e2e", Image: e2eImage, Runtime: rt.Name()})
 	if err != nil || act != Created {

@@ -73,7 +73,13 @@ type Instance struct {
 	Runtime   string `json:"runtime"` // docker, podman or container
 	// User is who every process hjk starts in the container runs as:
 	// uid:gid of the host user, or the image's user when hjk runs as root.
-	User    string    `json:"user"`
+	User string `json:"user"`
+	// Credentials is "gate" (the agent gets placeholders; its only way
+	// out is the gate) or "inject" (it gets the real login).
+	Credentials string `json:"credentials"`
+	// Handed are the store items of the logins its sessions were handed:
+	// the gate's routes, and the only logins ever taken back from it.
+	Handed  []string  `json:"handed,omitempty"`
 	Created time.Time `json:"created"`
 	// Base is the host branch's commit the instance last agreed with (the
 	// last sync either way): the host has everything up to it.

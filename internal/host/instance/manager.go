@@ -37,9 +37,12 @@ type Manager struct {
 	// HostUID and HostGID are the host user's ids: the image's user gets
 	// them inside, unless they are 0 (see package boot).
 	HostUID, HostGID int
-	// Network is the agent container's network: "" for the engine's
-	// default, "none" when the credential gate is its only way out.
+	// Network is the agent container's network with credentials
+	// injected ("" the engine's default). With the gate it has none.
 	Network string
+	// GateNetwork is the gate's and the keeper's ("" the engine's
+	// default): they need a way to the agents' APIs.
+	GateNetwork string
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 	// Step, when set, is told of each slow step as it begins and returns
@@ -66,6 +69,9 @@ type Want struct {
 	Runtime string
 	// Workspace is "folder" or "volume" for a new instance; "" is a folder.
 	Workspace string
+	// Credentials is "gate" or "inject" ("" keeps the instance's; a new
+	// one gets the gate where it runs).
+	Credentials string
 }
 
 // Action says what Ensure had to do.
@@ -217,7 +223,10 @@ func (m *Manager) Ensure(ctx context.Context, w Want) (Instance, Action, error) 
 		return Instance{}, "", err
 	case !c.Running():
 		done := m.step("starting the container of %q", in.Branch)
-		err := rt.Start(ctx, in.Name)
+		err := m.startGate(ctx, rt, in)
+		if err == nil {
+			err = rt.Start(ctx, in.Name)
+		}
 		done()
 		if err != nil {
 			return Instance{}, "", err
@@ -292,6 +301,17 @@ func (m *Manager) create(ctx context.Context, w Want) (Instance, error) {
 	if in.Workspace == layout.WorkspaceFolder {
 		in.Folder = m.folders(key).work
 	}
+	switch w.Credentials {
+	case CredentialsGate, CredentialsInject:
+		in.Credentials = w.Credentials
+	case "":
+		in.Credentials = CredentialsGate
+		if rt.Name() == "container" { // Apple's: no gate yet
+			in.Credentials = CredentialsInject
+		}
+	default:
+		return Instance{}, fmt.Errorf("credentials %q: want %s or %s", w.Credentials, CredentialsGate, CredentialsInject)
+	}
 	// A container of this name without a catalog entry (the catalog was
 	// lost): take it back rather than fail on the name.
 	if c, err := rt.Inspect(ctx, in.Name); err == nil && c.Labels[LabelInstance] == "1" {
@@ -324,6 +344,9 @@ func (m *Manager) createContainer(ctx context.Context, rt runtime.Runtime, in *I
 	if in.Workspace == layout.WorkspaceVolume {
 		vols = append(vols, struct{ name, role string }{in.WorkVolume(), "work"})
 	}
+	if in.Credentials == CredentialsGate {
+		vols = append(vols, struct{ name, role string }{in.GateVolume(), "gate"})
+	}
 	for _, v := range vols {
 		labels := map[string]string{LabelRole: v.role, LabelOwner: in.Name, LabelRepo: in.GitDir, LabelBranch: in.Branch}
 		if err := rt.VolumeCreate(ctx, v.name, labels); err != nil {
@@ -333,6 +356,11 @@ func (m *Manager) createContainer(ctx context.Context, rt runtime.Runtime, in *I
 	var f folders
 	if in.Workspace == layout.WorkspaceFolder {
 		if f, err = m.prepareFolders(in.key()); err != nil {
+			return err
+		}
+	}
+	if in.Credentials == CredentialsGate {
+		if err := m.createGate(ctx, rt, *in, shim); err != nil {
 			return err
 		}
 	}

@@ -13,6 +13,7 @@ import (
 	"syscall"
 
 	"github.com/hjk-dev/hjk/internal/agent"
+	"github.com/hjk-dev/hjk/internal/host/gateconf"
 	"github.com/hjk-dev/hjk/internal/host/runtime"
 	"github.com/hjk-dev/hjk/internal/layout"
 )
@@ -188,6 +189,12 @@ func (m *Manager) spec(in Instance, imageUser, shim string, f folders, local boo
 	}
 	if local {
 		s.Mounts = append(s.Mounts, runtime.Mount{Source: filepath.Join(in.GitDir, "objects"), Target: layout.HostObjects, ReadOnly: true})
+	}
+	if in.Credentials == CredentialsGate {
+		// No network at all: the gate's sockets are the only way out.
+		s.Network = "none"
+		s.Env = append(s.Env, layout.GateVar+"="+gateconf.Ports())
+		s.Mounts = append(s.Mounts, runtime.Mount{Source: in.GateVolume(), Target: layout.GateDir, ReadOnly: true, Volume: true})
 	}
 	return s
 }
