@@ -20,14 +20,41 @@ type Config struct {
 	Image   string `toml:"image,omitempty"`   // default image
 	Runtime string `toml:"runtime,omitempty"` // docker, podman or container
 	Store   string `toml:"store,omitempty"`   // keychain, secret-service or file
+	// Credentials is "gate" (the default) or "inject" for new instances.
+	Credentials string `toml:"credentials,omitempty"`
+	// Workspace is "folder" (the default) or "volume" for new instances.
+	Workspace string `toml:"workspace,omitempty"`
+	// Network is what the gate lets instances reach.
+	Network Network `toml:"network,omitempty"`
+	// Gate is where the gate and the keeper run.
+	Gate Gate `toml:"gate,omitempty"`
 	// Agents holds per-agent settings, keyed by agent name.
 	Agents map[string]AgentConfig `toml:"agents,omitempty"`
+}
+
+// Network is the gate's allow list: a preset ("agents", "dev", "open")
+// and hosts of the user's own.
+type Network struct {
+	Preset string   `toml:"preset,omitempty"`
+	Allow  []string `toml:"allow,omitempty"`
+}
+
+// Gate is the engine network of the gate and the keeper ("" the engine's
+// default; "host" where the default has no way out).
+type Gate struct {
+	Network string `toml:"network,omitempty"`
 }
 
 // AgentConfig is the settings of one agent.
 type AgentConfig struct {
 	Env  map[string]string `toml:"env,omitempty"`  // extra, non-secret variables
 	Args []string          `toml:"args,omitempty"` // flags added to every session
+	// Upstream replaces the agent's API behind the gate (a company's LLM
+	// gateway); CAFile adds a CA to trust for it; TokenURL replaces the
+	// login's refresh endpoint.
+	Upstream string `toml:"upstream,omitempty"`
+	CAFile   string `toml:"ca_file,omitempty"`
+	TokenURL string `toml:"token_url,omitempty"`
 }
 
 // Dirs are the folders hjk keeps its files in, from the XDG variables.

@@ -20,7 +20,7 @@ import (
 )
 
 // Keys describes the settings `hjk config` knows, for help and errors.
-const Keys = `agent, image, runtime, store, agents.<agent>.env.<VAR>, agents.<agent>.args`
+const Keys = `agent, image, runtime, store, credentials, workspace, network, network.allow, gate.network, agents.<agent>.env.<VAR>, agents.<agent>.args, agents.<agent>.upstream, agents.<agent>.ca_file, agents.<agent>.token_url`
 
 // ErrUnset is returned by Get for a valid key that has no value.
 var ErrUnset = errors.New("not set")
@@ -46,6 +46,13 @@ func (c Config) Settings() []Setting {
 	add("image", c.Image)
 	add("runtime", c.Runtime)
 	add("store", c.Store)
+	add("credentials", c.Credentials)
+	add("workspace", c.Workspace)
+	add("network", c.Network.Preset)
+	if c.Network.Allow != nil {
+		s = append(s, Setting{"network.allow", tomlArray(c.Network.Allow)})
+	}
+	add("gate.network", c.Gate.Network)
 	names := make([]string, 0, len(c.Agents))
 	for n := range c.Agents {
 		names = append(names, n)
@@ -55,6 +62,9 @@ func (c Config) Settings() []Setting {
 		a := c.Agents[n]
 		if a.Args != nil {
 			s = append(s, Setting{"agents." + n + ".args", tomlArray(a.Args)})
+		}
+		for _, f := range []struct{ k, v string }{{"ca_file", a.CAFile}, {"token_url", a.TokenURL}, {"upstream", a.Upstream}} {
+			add("agents."+n+"."+f.k, f.v)
 		}
 		vars := make([]string, 0, len(a.Env))
 		for v := range a.Env {
@@ -78,17 +88,19 @@ func tomlArray(a []string) string {
 
 // key is a parsed settings key.
 type key struct {
-	top   string // agent, image, runtime, store; or "" for agents.*
+	top   string // agent, image, ... network.allow, gate.network; or "" for agents.*
 	agent string
 	env   string // agents.<agent>.env.<env>
 	args  bool   // agents.<agent>.args
+	field string // agents.<agent>.upstream, ca_file, token_url
 }
+
+var topKeys = []string{"agent", "image", "runtime", "store", "credentials", "workspace", "network", "network.allow", "gate.network"}
 
 var envName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
 func parseKey(k string) (key, error) {
-	switch k {
-	case "agent", "image", "runtime", "store":
+	if oneOf(k, topKeys) {
 		return key{top: k}, nil
 	}
 	parts := strings.SplitN(k, ".", 4)
@@ -99,6 +111,8 @@ func parseKey(k string) (key, error) {
 		switch {
 		case len(parts) == 3 && parts[2] == "args":
 			return key{agent: parts[1], args: true}, nil
+		case len(parts) == 3 && oneOf(parts[2], []string{"upstream", "ca_file", "token_url"}):
+			return key{agent: parts[1], field: parts[2]}, nil
 		case len(parts) == 4 && parts[2] == "env":
 			if !envName.MatchString(parts[3]) {
 				return key{}, fmt.Errorf("%q is not a variable name", parts[3])
@@ -128,6 +142,20 @@ func (c Config) Get(k string) (string, error) {
 		v = c.Runtime
 	case pk.top == "store":
 		v = c.Store
+	case pk.top == "credentials":
+		v = c.Credentials
+	case pk.top == "workspace":
+		v = c.Workspace
+	case pk.top == "network":
+		v = c.Network.Preset
+	case pk.top == "network.allow":
+		if c.Network.Allow != nil {
+			v = tomlArray(c.Network.Allow)
+		}
+	case pk.top == "gate.network":
+		v = c.Gate.Network
+	case pk.field != "":
+		v = c.Agents[pk.agent].field(pk.field)
 	case pk.args:
 		if a := c.Agents[pk.agent].Args; a != nil {
 			v = tomlArray(a)
@@ -178,8 +206,57 @@ func (c *Config) Set(k, value string) error {
 		}
 		c.Store = value
 		return nil
+	case "credentials":
+		if !oneOf(value, []string{"gate", "inject"}) {
+			return fmt.Errorf("credentials %q: choose gate or inject", value)
+		}
+		c.Credentials = value
+		return nil
+	case "workspace":
+		if !oneOf(value, []string{"folder", "volume"}) {
+			return fmt.Errorf("workspace %q: choose folder or volume", value)
+		}
+		c.Workspace = value
+		return nil
+	case "network":
+		if !oneOf(value, Presets) {
+			return fmt.Errorf("network %q: choose one of %s", value, strings.Join(Presets, ", "))
+		}
+		c.Network.Preset = value
+		return nil
+	case "network.allow":
+		list, err := editList(c.Network.Allow, value)
+		if err != nil {
+			return fmt.Errorf("network.allow: %w", err)
+		}
+		for _, h := range list {
+			if !hostPattern.MatchString(h) {
+				return fmt.Errorf("network.allow: %q is not a host name, *.domain or an IP address", h)
+			}
+		}
+		c.Network.Allow = list
+		if len(list) == 0 {
+			c.Network.Allow = nil
+		}
+		return nil
+	case "gate.network":
+		if value == "" || strings.ContainsAny(value, " \t\n,") {
+			return fmt.Errorf("gate.network %q is not a network name", value)
+		}
+		c.Gate.Network = value
+		return nil
 	}
 	a := c.Agents[pk.agent]
+	if pk.field != "" {
+		if err := a.setField(pk.field, value); err != nil {
+			return fmt.Errorf("%s: %w", k, err)
+		}
+		if c.Agents == nil {
+			c.Agents = map[string]AgentConfig{}
+		}
+		c.Agents[pk.agent] = a
+		return nil
+	}
 	if pk.args {
 		args, err := parseArgs(value)
 		if err != nil {
@@ -222,20 +299,33 @@ func (c *Config) Unset(k string) error {
 		c.Runtime = ""
 	case "store":
 		c.Store = ""
+	case "credentials":
+		c.Credentials = ""
+	case "workspace":
+		c.Workspace = ""
+	case "network":
+		c.Network.Preset = ""
+	case "network.allow":
+		c.Network.Allow = nil
+	case "gate.network":
+		c.Gate.Network = ""
 	default:
 		a, ok := c.Agents[pk.agent]
 		if !ok {
 			return nil
 		}
-		if pk.args {
+		switch {
+		case pk.field != "":
+			a.setField(pk.field, "")
+		case pk.args:
 			a.Args = nil
-		} else {
+		default:
 			delete(a.Env, pk.env)
 			if len(a.Env) == 0 {
 				a.Env = nil
 			}
 		}
-		if a.Args == nil && a.Env == nil {
+		if a.Args == nil && a.Env == nil && a.Upstream == "" && a.CAFile == "" && a.TokenURL == "" {
 			delete(c.Agents, pk.agent)
 		} else {
 			c.Agents[pk.agent] = a
@@ -328,6 +418,67 @@ func Save(path string, c Config) error {
 	}
 	if err := os.Rename(tmp, path); err != nil {
 		return fmt.Errorf("write config: %w", err)
+	}
+	return nil
+}
+
+// Presets are the network presets (gateconf's, named here to check the
+// setting without importing the gate's packages).
+var Presets = []string{"agents", "dev", "open"}
+
+// hostPattern is what network.allow takes: a host name, *.domain, an
+// address; the gate checks them again.
+var hostPattern = regexp.MustCompile(`^(\*|(\*\.)?[A-Za-z0-9_.:-]+)$`)
+
+// editList changes a list by value: "+X" adds X, "-X" removes it,
+// anything else (words, or a TOML array) replaces the list.
+func editList(list []string, value string) ([]string, error) {
+	v := strings.TrimSpace(value)
+	switch {
+	case strings.HasPrefix(v, "+"):
+		out := append([]string(nil), list...)
+		for _, h := range strings.Fields(v[1:]) {
+			if !oneOf(h, out) {
+				out = append(out, h)
+			}
+		}
+		return out, nil
+	case strings.HasPrefix(v, "-"):
+		var out []string
+		for _, h := range list {
+			if h != strings.TrimSpace(v[1:]) {
+				out = append(out, h)
+			}
+		}
+		return out, nil
+	}
+	return parseArgs(v)
+}
+
+func (a AgentConfig) field(name string) string {
+	switch name {
+	case "upstream":
+		return a.Upstream
+	case "ca_file":
+		return a.CAFile
+	}
+	return a.TokenURL
+}
+
+func (a *AgentConfig) setField(name, value string) error {
+	if value != "" && name != "ca_file" && !strings.HasPrefix(value, "https://") && !strings.HasPrefix(value, "http://") {
+		return fmt.Errorf("%q is not an http(s) URL", value)
+	}
+	if value != "" && name == "ca_file" && !filepath.IsAbs(value) {
+		return fmt.Errorf("%q is not an absolute path", value)
+	}
+	switch name {
+	case "upstream":
+		a.Upstream = value
+	case "ca_file":
+		a.CAFile = value
+	default:
+		a.TokenURL = value
 	}
 	return nil
 }

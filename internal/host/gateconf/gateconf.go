@@ -88,35 +88,45 @@ func expand(s, url, ph string) string {
 	return strings.NewReplacer("{url}", url, "{placeholder}", ph).Replace(s)
 }
 
-// Route is the gate's route for login h.
-func Route(instance string, h Handed, secret string, now time.Time) (wire.Route, error) {
+// Route is the gate's route for login h. It needs no secret: every
+// placeholder is derived from the instance and the item alone, so a
+// session started earlier keeps working after a later one's prepare.
+func Route(instance string, h Handed) wire.Route {
 	r := h.Agent.Gate(h.Kind)
+	ph := Placeholder(instance, h.Item, h.Agent, h.Kind)
 	w := wire.Route{
 		Name: r.Name, Upstream: firstOf(h.Upstream, r.Upstream), CAPEM: h.CAPEM, Item: h.Item,
-		Header: r.Header, Scheme: r.Scheme, Query: r.Query,
-		Placeholder: Placeholder(instance, h.Item, h.Agent, h.Kind),
+		Header: r.Header, Scheme: r.Scheme, Query: r.Query, Placeholder: ph,
 	}
 	if h.Agent.Name == agent.Codex.Name && h.Kind == agent.Subscription {
-		// codex swaps its access token; the placeholder is the one in the
-		// placeholder auth.json. Its own refresh gets fresh placeholders.
-		auth, err := codexAuth(secret, w.Placeholder, now)
-		if err != nil {
-			return w, err
-		}
-		w.Placeholder = gjson.Get(auth, "tokens.access_token").String()
+		// codex sends its access token; its own refresh, pointed at the
+		// gate, gets the same placeholders back (and keeps its id_token,
+		// whose claims it shows).
+		w.Placeholder = codexAccess(ph)
 		body, _ := json.Marshal(map[string]string{
-			"id_token":      gjson.Get(auth, "tokens.id_token").String(),
 			"access_token":  w.Placeholder,
-			"refresh_token": gjson.Get(auth, "tokens.refresh_token").String(),
+			"refresh_token": codexRefresh(ph),
 		})
 		w.Local = []wire.Local{{Method: "POST", Path: "/oauth/token", Status: 200, ContentType: "application/json", Body: string(body)}}
 	}
-	return w, nil
+	return w
 }
 
-// placeholderLife is how long a placeholder token says it lasts: longer
-// than any session, so the agent never tries to refresh it.
-const placeholderLife = 10 * 365 * 24 * time.Hour
+// placeholderExp is when a placeholder token says it expires: after any
+// session, so the agent never tries to refresh it, and fixed, so every
+// session of an instance is handed the same.
+var placeholderExp = time.Date(2099, 1, 1, 0, 0, 0, 0, time.UTC).Unix()
+
+func codexAccess(ph string) string {
+	return jwt(map[string]any{"exp": placeholderExp, "iat": 0, "hjk": "placeholder", "sub": ph}, ph)
+}
+
+func codexRefresh(ph string) string { return "hjk-placeholder-refresh-" + ph[len(ph)-16:] }
+
+func codexID(claims map[string]any, ph string) string {
+	claims["exp"] = placeholderExp
+	return jwt(claims, ph)
+}
 
 // codexAuth is codex's auth.json with placeholders for its tokens: the
 // id_token keeps the real one's claims (codex shows the email, plan and
@@ -134,25 +144,17 @@ func codexAuth(secret, ph string, now time.Time) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("codex id_token %w", err)
 	}
-	exp := now.Add(placeholderLife).Unix()
 	var idc map[string]any
 	if err := json.Unmarshal([]byte(claims.Raw), &idc); err != nil {
 		return "", err
-	}
-	idc["exp"] = exp
-	access := map[string]any{"exp": exp, "iat": now.Unix(), "hjk": "placeholder", "sub": ph}
-	for _, k := range []string{"https://api.openai.com/auth", "https://api.openai.com/profile"} {
-		if v, ok := idc[k]; ok {
-			access[k] = v
-		}
 	}
 	auth := map[string]any{
 		"auth_mode":      "chatgpt",
 		"OPENAI_API_KEY": nil,
 		"tokens": map[string]any{
-			"id_token":      jwt(idc, ph),
-			"access_token":  jwt(access, ph),
-			"refresh_token": "hjk-placeholder-refresh-" + ph[len(ph)-16:],
+			"id_token":      codexID(idc, ph),
+			"access_token":  codexAccess(ph),
+			"refresh_token": codexRefresh(ph),
 			"account_id":    gjson.Get(secret, "tokens.account_id").String(),
 		},
 		"last_refresh": now.UTC().Format(time.RFC3339),

@@ -80,10 +80,7 @@ func TestCodexPlaceholderAuth(t *testing.T) {
 	if !strings.Contains(strings.Join(args, " "), `base_url="http://127.0.0.1:7803/backend-api/codex"`) {
 		t.Errorf("args %q", args)
 	}
-	r, err := Route("hjk-x", h, codexLogin(), now)
-	if err != nil {
-		t.Fatal(err)
-	}
+	r := Route("hjk-x", h)
 	if r.Placeholder != gjson.Get(auth, "tokens.access_token").String() || len(r.Local) != 1 || r.Local[0].Path != "/oauth/token" {
 		t.Errorf("route %+v", r)
 	}

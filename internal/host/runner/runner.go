@@ -118,7 +118,7 @@ func (r *Runner) Run(ctx context.Context, req Request) error {
 	}
 	name := firstOf(req.Agent, in.Agent, r.Config.Agent, agent.Claude.Name)
 	account := firstOf(req.Account, in.Account)
-	spec, handed, err := r.agentSpec(name, account, req)
+	spec, lg, err := r.agentSpec(name, account, req)
 	if err != nil {
 		return err
 	}
@@ -144,6 +144,40 @@ func (r *Runner) Run(ctx context.Context, req Request) error {
 	ensure := func() (instance.Instance, instance.Action, error) { return r.Mgr.Ensure(ctx, want) }
 	if !isNew {
 		r.push(ctx, in, req.Repo)
+	}
+	var handed []string
+	if lg != nil {
+		if in.Credentials == instance.CredentialsGate {
+			rt, err := r.Mgr.Runtime(in.Runtime)
+			if err != nil {
+				return err
+			}
+			in, err = r.prepareGate(ctx, rt, in, *lg)
+			if runtime.NotRunning(rt.Name(), err) && !fresh {
+				// A stopped instance: bring it back, then prepare again.
+				var act instance.Action
+				if in, act, err = ensure(); err == nil {
+					r.emit(Acted{Instance: in, Action: act})
+					fresh = true
+					in, err = r.prepareGate(ctx, rt, in, *lg)
+				}
+			}
+			if err != nil {
+				return err
+			}
+			h, err := r.handed(lg.item())
+			if err != nil {
+				return err
+			}
+			if spec, err = gateSession(in, spec, *lg, h, r.now()); err != nil {
+				return err
+			}
+		} else {
+			handed = []string{lg.agent.Var(lg.cred.Kind) + "=" + lg.cred.Secret}
+			if !slices.Contains(in.Handed, lg.item()) {
+				in, _ = r.Mgr.Update(in, func(i *instance.Instance) { i.Handed = append(i.Handed, lg.item()) })
+			}
+		}
 	}
 	err = r.runSession(ctx, in, spec, handed, name, req, fresh, ensure)
 	r.after(ctx, in, req.Repo, name, account)
@@ -172,10 +206,10 @@ func (r *Runner) Exec(ctx context.Context, req Request) error {
 var ShellCmd = []string{"/bin/sh", "-c", `command -v bash >/dev/null 2>&1 && exec bash "$@"; exec sh "$@"`, "sh"}
 
 // agentSpec is the command and environment of a session of agent name:
-// its CLI with the config's flags, the user's arguments and the prompt;
-// handed is what it is handed (the credential's variables), kept out of the
-// exec's environment.
-func (r *Runner) agentSpec(name, account string, req Request) (runtime.ExecSpec, []string, error) {
+// its CLI with the config's flags, the user's arguments and the prompt,
+// and the login it is to get (nil for the shell), kept out of the exec's
+// environment.
+func (r *Runner) agentSpec(name, account string, req Request) (runtime.ExecSpec, *login, error) {
 	var spec runtime.ExecSpec
 	conf := r.Config.Agents[name]
 	for _, k := range slices.Sorted(maps.Keys(conf.Env)) {
@@ -205,13 +239,12 @@ func (r *Runner) agentSpec(name, account string, req Request) (runtime.ExecSpec,
 	if when := refresh.Expiry(a, c, r.now()); when != "" {
 		r.emit(Expiring{Agent: a.Name, Account: account, When: when})
 	}
-	handed := []string{a.Var(c.Kind) + "=" + c.Secret}
 	spec.Cmd = append([]string{a.Command}, conf.Args...)
 	spec.Cmd = append(spec.Cmd, req.Args...)
 	if req.Prompt != "" {
 		spec.Cmd = append(spec.Cmd, promptArgs(a, req.Prompt)...)
 	}
-	return spec, handed, nil
+	return spec, &login{agent: a, account: account, cred: c}, nil
 }
 
 // UnknownAgentError is an agent name hjk does not know.

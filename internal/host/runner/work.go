@@ -66,6 +66,10 @@ func (r *Runner) after(ctx context.Context, in instance.Instance, repo instance.
 	if !r.pull(ctx, in, repo) {
 		return // not running: nothing newer than the last pull
 	}
+	if in.Credentials == instance.CredentialsGate {
+		r.takeFromKeeper(ctx, in)
+		return
+	}
 	if a, err := agent.Lookup(name); err == nil {
 		r.take(ctx, in, a, account)
 	}
@@ -132,8 +136,18 @@ func (r *Runner) takeBackAll(ctx context.Context, in instance.Instance) {
 	if !r.pull(ctx, in, instance.Repo{Dir: in.Repo, GitDir: in.GitDir}) {
 		return
 	}
-	for _, a := range agent.All() {
-		if !r.take(ctx, in, a, in.Account) {
+	if in.Credentials == instance.CredentialsGate {
+		r.takeFromKeeper(ctx, in)
+		return
+	}
+	// Only the logins the instance was handed: what it holds of any other
+	// is none of hjk's business.
+	for _, item := range in.Handed {
+		a, k, account, ok := agent.ParseItem(item)
+		if !ok || k != agent.Subscription {
+			continue
+		}
+		if !r.take(ctx, in, a, account) {
 			return
 		}
 	}
