@@ -409,6 +409,7 @@ func TestContainerSessionPlantedFiles(t *testing.T) {
 	t.Parallel()
 	img := image(t)
 	script := `bb=/bin/busybox
+export HJK_SESSION_DIR=/.hjk-sessions
 $bb mkdir -p /.hjk-sessions && $bb chmod 777 /.hjk-sessions
 echo 'root profile' > /root/.profile && $bb chmod 600 /root/.profile
 # The agent's user, by hjk-init's own switch, plants in the folder.

@@ -42,6 +42,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/hjk-dev/hjk/internal/guest/environ"
 	"github.com/hjk-dev/hjk/internal/guest/pid1"
 	"github.com/hjk-dev/hjk/internal/guest/privdrop"
 	"github.com/hjk-dev/hjk/internal/guest/relay"
@@ -92,7 +93,7 @@ type config struct {
 
 func configFrom(env []string) (config, error) {
 	c := config{
-		user: lookup(env, layout.UserVar), workspace: lookup(env, layout.WorkspaceVar),
+		user: environ.Get(env, layout.UserVar), workspace: environ.Get(env, layout.WorkspaceVar),
 		hostUID: -1, hostGID: -1,
 		passwd: privdrop.PasswdFile, group: privdrop.GroupFile, gitconfig: "/etc/gitconfig",
 		data: layout.DataDir, work: layout.Workdir, run: layout.RunDir, ready: layout.ReadyFile,
@@ -104,7 +105,7 @@ func configFrom(env []string) (config, error) {
 		name string
 		dst  *int
 	}{{layout.HostUIDVar, &c.hostUID}, {layout.HostGIDVar, &c.hostGID}} {
-		s := lookup(env, v.name)
+		s := environ.Get(env, v.name)
 		if s == "" {
 			continue
 		}
@@ -114,7 +115,7 @@ func configFrom(env []string) (config, error) {
 		}
 		*v.dst = int(n)
 	}
-	if g := lookup(env, layout.GateVar); g != "" {
+	if g := environ.Get(env, layout.GateVar); g != "" {
 		var err error
 		if c.gate, err = relay.Parse(g); err != nil {
 			return c, fmt.Errorf("%s: %w", layout.GateVar, err)
@@ -242,14 +243,4 @@ func handOver(d string, u privdrop.User) error {
 		return fmt.Errorf("hand %s to uid %d: %w", d, u.UID, err)
 	}
 	return nil
-}
-
-// lookup is the first value of name in env.
-func lookup(env []string, name string) string {
-	for _, kv := range env {
-		if len(kv) > len(name) && kv[len(name)] == '=' && kv[:len(name)] == name {
-			return kv[len(name)+1:]
-		}
-	}
-	return ""
 }

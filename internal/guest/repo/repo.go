@@ -42,6 +42,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/hjk-dev/hjk/internal/guest/environ"
 	"github.com/hjk-dev/hjk/internal/layout"
 )
 
@@ -200,17 +201,11 @@ func (r *Repo) git(stdin io.Reader, stdout io.Writer, args ...string) error {
 
 // findGit finds git on PATH.
 func findGit() (string, error) {
-	path := os.Getenv("PATH")
-	if path == "" {
-		path = "/usr/local/bin:/usr/bin:/bin"
+	p, err := environ.LookPath("git", environ.Get(os.Environ(), "PATH"))
+	if err != nil {
+		return "", fmt.Errorf("git is not installed in this image, and an hjk instance needs it: %w", err)
 	}
-	for _, d := range filepath.SplitList(path) {
-		p := filepath.Join(d, "git")
-		if fi, err := os.Stat(p); err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0 {
-			return p, nil
-		}
-	}
-	return "", errors.New("git is not installed in this image: an hjk instance needs it")
+	return p, nil
 }
 
 // start runs argv and waits for it, its streams wired to the readers and

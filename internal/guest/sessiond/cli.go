@@ -42,7 +42,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -230,7 +229,9 @@ func start(env []string, o options, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "hjk-init: session start needs --name and a command after --\n%s", usage)
 		return 125
 	}
-	if _, err := os.Lstat(filepath.Join(stateDir(env), session.StateFile(o.name))); err == nil {
+	// A session of that name (its state readable as one): hjk picks the
+	// next name. A planted link or FIFO is no session; the server replaces it.
+	if _, err := readState(env, o.name); err == nil {
 		fmt.Fprintf(stderr, "hjk-init: session %s exists already\n", o.name)
 		return session.ExitExists
 	}

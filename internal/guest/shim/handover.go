@@ -31,14 +31,8 @@ const (
 	handoverTTL = time.Minute
 )
 
-// handoverDir is where hand-overs wait: HJK_HANDOVER_DIR (tests), else
-// layout.RunDir/creds.
-func handoverDir() string {
-	if d := os.Getenv("HJK_HANDOVER_DIR"); d != "" {
-		return d
-	}
-	return filepath.Join(layout.RunDir, "creds")
-}
+// handoverDir is where hand-overs wait.
+const handoverDir = layout.RunDir + "/creds"
 
 // credVar reports whether name is a variable that carries a credential.
 func credVar(name string) bool {
@@ -54,13 +48,13 @@ func credVar(name string) bool {
 
 // credsCommand is `hjk-init creds receive`.
 func credsCommand(args []string, stdout, stderr io.Writer) int {
-	return receive(args, os.Stdin, stdout, stderr)
+	return receive(handoverDir, args, os.Stdin, stdout, stderr)
 }
 
-func receive(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+func receive(dir string, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if len(args) != 1 || args[0] != "receive" {
 		fmt.Fprintf(stderr, "hjk-init: usage: hjk-init creds receive (entries on stdin)\n")
-		return ExitFailure
+		return agent.ExitFailure
 	}
 	b, err := io.ReadAll(io.LimitReader(stdin, handoverMax+1))
 	if err == nil && len(b) > handoverMax {
@@ -71,13 +65,13 @@ func receive(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	if err == nil {
 		var id string
-		if id, err = store(b); err == nil {
+		if id, err = store(dir, b); err == nil {
 			fmt.Fprintln(stdout, id)
 			return 0
 		}
 	}
 	fmt.Fprintf(stderr, "hjk-init: creds receive: %v\n", err)
-	return ExitFailure
+	return agent.ExitFailure
 }
 
 // parseEntries checks the hand-over: NAME=VALUE entries of credential
@@ -98,8 +92,7 @@ func parseEntries(b []byte) ([]string, error) {
 	return out, nil
 }
 
-func store(b []byte) (string, error) {
-	dir := handoverDir()
+func store(dir string, b []byte) (string, error) {
 	if err := os.Mkdir(dir, 0o700); err != nil && !errors.Is(err, os.ErrExist) {
 		return "", err
 	}
@@ -128,12 +121,13 @@ func purge(dir string) {
 	}
 }
 
-// takeHandover reads and removes hand-over id, returning its entries.
-func takeHandover(id string) ([]string, error) {
+// takeHandover reads and removes hand-over id of dir, returning its
+// entries.
+func takeHandover(dir, id string) ([]string, error) {
 	if len(id) != 32 || strings.Trim(id, "0123456789abcdef") != "" {
 		return nil, fmt.Errorf("--creds %q is not a hand-over id", id)
 	}
-	p := filepath.Join(handoverDir(), id)
+	p := filepath.Join(dir, id)
 	f, err := os.OpenFile(p, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		return nil, fmt.Errorf("the credentials handed over (%s): %w", id, err)

@@ -7,15 +7,16 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/hjk-dev/hjk/internal/agent"
 )
 
 func TestHandover(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "creds")
-	t.Setenv("HJK_HANDOVER_DIR", dir)
 	const secret = "sk-ant-oat01-FAKEhandover"
 	var out, errb bytes.Buffer
 	in := "CLAUDE_CODE_OAUTH_TOKEN=" + secret + "\x00OPENAI_API_KEY=sk-FAKE\x00"
-	if code := receive([]string{"receive"}, strings.NewReader(in), &out, &errb); code != 0 {
+	if code := receive(dir, []string{"receive"}, strings.NewReader(in), &out, &errb); code != 0 {
 		t.Fatalf("receive: %d %s", code, errb.String())
 	}
 	id := strings.TrimSpace(out.String())
@@ -23,20 +24,20 @@ func TestHandover(t *testing.T) {
 	if err != nil || fi.Mode().Perm() != 0o600 {
 		t.Fatalf("hand-over file: %v %v", fi, err)
 	}
-	entries, err := takeHandover(id)
+	entries, err := takeHandover(dir, id)
 	if err != nil || len(entries) != 2 || entries[0] != "CLAUDE_CODE_OAUTH_TOKEN="+secret {
 		t.Fatalf("takeHandover = %q, %v", entries, err)
 	}
 	if _, err := os.Stat(filepath.Join(dir, id)); !os.IsNotExist(err) {
 		t.Error("the hand-over stays after it was taken")
 	}
-	if _, err := takeHandover(id); err == nil {
+	if _, err := takeHandover(dir, id); err == nil {
 		t.Error("a hand-over was taken twice")
 	}
 	// Anything but a credential variable is refused, without its value.
 	for _, bad := range []string{"PATH=/evil\x00", "LD_PRELOAD=/x.so\x00", "CLAUDE_CODE_OAUTH_TOKEN=" + secret} {
 		errb.Reset()
-		if code := receive([]string{"receive"}, strings.NewReader(bad), &out, &errb); code != ExitFailure || strings.Contains(errb.String(), secret) || strings.Contains(errb.String(), "/evil") {
+		if code := receive(dir, []string{"receive"}, strings.NewReader(bad), &out, &errb); code != agent.ExitFailure || strings.Contains(errb.String(), secret) || strings.Contains(errb.String(), "/evil") {
 			t.Errorf("receive %q: %d %q", bad, code, errb.String())
 		}
 	}
@@ -45,17 +46,17 @@ func TestHandover(t *testing.T) {
 	os.WriteFile(target, []byte("OPENAI_API_KEY=planted\x00"), 0o600)
 	planted := strings.Repeat("a", 32)
 	os.Symlink(target, filepath.Join(dir, planted))
-	if _, err := takeHandover(planted); err == nil {
+	if _, err := takeHandover(dir, planted); err == nil {
 		t.Error("a planted link was taken as a hand-over")
 	}
-	if _, err := takeHandover("../../etc/passwd"); err == nil {
+	if _, err := takeHandover(dir, "../../etc/passwd"); err == nil {
 		t.Error("took a path as an id")
 	}
 	// One nobody took goes after a while.
 	old := filepath.Join(dir, strings.Repeat("b", 32))
 	os.WriteFile(old, nil, 0o600)
 	os.Chtimes(old, time.Now().Add(-2*handoverTTL), time.Now().Add(-2*handoverTTL))
-	receive([]string{"receive"}, strings.NewReader(in), &out, &errb)
+	receive(dir, []string{"receive"}, strings.NewReader(in), &out, &errb)
 	if _, err := os.Stat(old); !os.IsNotExist(err) {
 		t.Error("an old hand-over was not purged")
 	}

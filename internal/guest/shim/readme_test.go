@@ -19,6 +19,7 @@ import (
 	"github.com/hjk-dev/hjk/internal/guest/environ"
 	"github.com/hjk-dev/hjk/internal/guest/export"
 	"github.com/hjk-dev/hjk/internal/guest/pid1"
+	"github.com/hjk-dev/hjk/internal/layout"
 	"github.com/hjk-dev/hjk/internal/session"
 )
 
@@ -106,7 +107,8 @@ func codeVariables() []string {
 		vars = append(vars, f.Var)
 	}
 	vars = append(vars, agent.GeminiTrustedFoldersVar, agent.GeminiKeychainVar, agent.WorkdirVar, agent.UserVar,
-		"HOME", "PATH", session.DirVar, session.RunVar, session.DetachVar)
+		"HOME", "PATH", session.DirVar, session.RunVar, session.DetachVar,
+		layout.HostUIDVar, layout.HostGIDVar, layout.WorkspaceVar, layout.GateVar, layout.ReadyVar)
 	return vars
 }
 
@@ -139,12 +141,15 @@ func TestReadmeVariablesCoverTheCode(t *testing.T) {
 		"agent.WorkdirVar": agent.WorkdirVar, "agent.UserVar": agent.UserVar,
 		"agent.GeminiKeychainVar": agent.GeminiKeychainVar, "agent.GeminiTrustedFoldersVar": agent.GeminiTrustedFoldersVar,
 		"session.DirVar": session.DirVar, "session.RunVar": session.RunVar, "session.DetachVar": session.DetachVar,
+		"layout.UserVar": layout.UserVar, "layout.HostUIDVar": layout.HostUIDVar, "layout.HostGIDVar": layout.HostGIDVar,
+		"layout.WorkspaceVar": layout.WorkspaceVar, "layout.GateVar": layout.GateVar, "layout.ReadyVar": layout.ReadyVar,
+
 		"claudeDirVar": agent.ClaudeConfigDirVar, "geminiHomeVar": agent.GeminiHomeVar, "codexHomeVar": agent.CodexHomeVar,
 	}
 	// Names that vary, each drawn from a list codeVariables covers: the
 	// agent table (creds' validate, doctor's credentials), creds.Folders
 	// (envDir's parameter, doctor's folders).
-	dynamic := []string{"name", "v", "f.Var"}
+	dynamic := []string{"name", "v", "f.Var", "v.name"}
 	call := regexp.MustCompile(`(?:environ\.Get|envDir)\([^,()]+,\s*([^,()]+)[,)]`)
 	other := regexp.MustCompile(`os\.Getenv|os\.LookupEnv|syscall\.Getenv`)
 	comment := regexp.MustCompile(`(?m)^\s*//.*$`)

@@ -83,10 +83,10 @@ func (s *shim) main(args []string) int {
 	}
 
 	if inv.creds != "" {
-		entries, err := takeHandover(inv.creds)
+		entries, err := takeHandover(handoverDir, inv.creds)
 		if err != nil {
 			s.errorf("%v", err)
-			return ExitFailure
+			return agent.ExitFailure
 		}
 		// First: the first of two entries wins, as getenv has it.
 		s.env = append(entries, s.env...)
