@@ -3,11 +3,11 @@ package cli
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 
 	"github.com/spf13/cobra"
 
 	"github.com/hjk-dev/hjk/internal/host/instance"
+	"github.com/hjk-dev/hjk/internal/host/runner"
 	"github.com/hjk-dev/hjk/internal/session"
 )
 
@@ -54,8 +54,8 @@ func argN(args []string, i int) string {
 }
 
 func attachRun(opts *AttachOptions) error {
-	app, keys := opts.App, opts.DetachKeys
-	keys, err := app.detachKeys(keys)
+	app := opts.App
+	keys, err := app.detachKeys(opts.DetachKeys)
 	if err != nil {
 		return err
 	}
@@ -64,66 +64,41 @@ func attachRun(opts *AttachOptions) error {
 	var in instance.Instance
 	var st session.State
 	if opts.Branch == "" {
-		is, in, st, err = app.recentSession(ctx)
+		is, in, err = app.recentInstance(ctx)
 	} else {
 		is, _, in, err = app.lookup(ctx, opts.Branch)
-		if err == nil {
-			st, err = is.pickSession(in, opts.Session)
-		}
+	}
+	if err == nil {
+		st, err = app.pickSession(ctx, is, in, opts.Session)
 	}
 	if err != nil {
 		return err
 	}
-	if st.State == session.Lost {
-		return fmt.Errorf("session %s of %q was lost with its container", st.Name, in.Branch)
-	}
-	if st.State != session.Running {
-		return Hintf(fmt.Errorf("session %s of %q has exited with code %d", st.Name, in.Branch, st.ExitCode), "Run 'hjk logs %s %s' for its output.", in.Branch, st.Name)
-	}
-	rt, err := is.mgr.Runtime(in.Runtime)
-	if err != nil {
+	if err := checkRunning(in, st); err != nil {
 		return err
 	}
-	spec := in.Exec(nil)
-	spec.Cmd = []string{instance.InitPath, "session", "attach", "--detach-keys", keys, st.Name}
-	spec.Env, spec.Values = nil, nil
-	spec.Stdin, spec.Stdout, spec.Stderr = app.Stdin, app.Stdout, app.Stderr
-	spec.Interactive, spec.TTY = true, app.stdinTerminal()
-	return app.afterSession(ctx, is, in, exitStatus(rt.Exec(ctx, spec)))
+	return result(app.runner(is).Attach(ctx, in, st.Name, keys))
 }
 
-// recentSession is the running session of the current repository's
-// instances that was used last.
-func (app *App) recentSession(ctx context.Context) (*instances, instance.Instance, session.State, error) {
+// recentInstance is the instance of the current repository where hjk
+// itself last started or attached a session (its own record, not a time a
+// container wrote).
+func (app *App) recentInstance(ctx context.Context) (*instances, instance.Instance, error) {
 	is, err := app.instances()
 	if err != nil {
-		return nil, instance.Instance{}, session.State{}, err
+		return nil, instance.Instance{}, err
 	}
-	repo, err := app.repo(ctx)
+	repo, err := app.repo(ctx, is)
 	if err != nil {
-		return nil, instance.Instance{}, session.State{}, err
+		return nil, instance.Instance{}, err
 	}
 	list, _, err := is.mgr.List(ctx)
 	if err != nil {
-		return nil, instance.Instance{}, session.State{}, err
+		return nil, instance.Instance{}, err
 	}
-	var best session.State
-	var bestIn instance.Instance
-	for _, in := range filterRepo(list, repo) {
-		sts, _ := readSessions(is.sessionsDir(in))
-		for _, st := range sts {
-			if st.State == session.Running && in.State == "running" && st.LastUsed().After(best.LastUsed()) {
-				best, bestIn = st, in
-			}
-		}
+	in, ok := runner.Recent(filterRepo(list, repo))
+	if !ok {
+		return nil, instance.Instance{}, Hintf(fmt.Errorf("hjk started no session in this repository's instances"), "Run 'hjk run -d BRANCH' to start one, or name the branch.")
 	}
-	if best.Name == "" {
-		return nil, instance.Instance{}, session.State{}, Hintf(fmt.Errorf("no running session in this repository"), "Run 'hjk run -d BRANCH' to start one.")
-	}
-	return is, bestIn, best, nil
-}
-
-// sessionLog is the host path of a session's log.
-func (is *instances) sessionLog(in instance.Instance, name string) string {
-	return filepath.Join(is.sessionsDir(in), session.LogFile(name))
+	return is, in, nil
 }

@@ -15,8 +15,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/hjk-dev/hjk/internal/agent"
-	"github.com/hjk-dev/hjk/internal/host/config"
-	"github.com/hjk-dev/hjk/internal/host/instance"
 	"github.com/hjk-dev/hjk/internal/host/store"
 	"github.com/hjk-dev/hjk/internal/session"
 )
@@ -360,7 +358,7 @@ func (app *App) sessionNames(branch string) []string {
 	if !validBranch(branch) {
 		return nil
 	}
-	dirs, err := config.DirsFrom(app.Getenv)
+	is, err := app.instances()
 	if err != nil {
 		return nil
 	}
@@ -370,19 +368,18 @@ func (app *App) sessionNames(branch string) []string {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), completionTimeout)
 	defer cancel()
-	repo, err := instance.FindRepo(ctx, wd)
+	repo, err := is.mgr.FindRepo(ctx, wd)
 	if err != nil {
 		return nil
 	}
-	name := instance.ContainerName(instance.Key(repo.GitDir, repo.Name(), branch))
-	list, err := readSessions(instance.SessionsDir(dirs.Data, name))
-	if err != nil {
+	in, ok := is.mgr.Peek(repo, branch)
+	if !ok {
 		return nil
 	}
 	var names []string
-	for _, st := range list {
-		if session.CheckName(st.Name) == nil {
-			names = append(names, st.Name)
+	for _, n := range slices.Backward(in.Sessions) {
+		if session.CheckName(n) == nil {
+			names = append(names, n)
 		}
 	}
 	return names

@@ -24,7 +24,6 @@ import (
 	"github.com/hjk-dev/hjk/internal/host/instance"
 	"github.com/hjk-dev/hjk/internal/host/runtime"
 	"github.com/hjk-dev/hjk/internal/host/store"
-	"github.com/hjk-dev/hjk/internal/session"
 )
 
 // complete asks hjk what the shells ask it (cobra's 'hjk __complete WORD...
@@ -147,9 +146,9 @@ func gitRepo(t *testing.T, branches ...string) string {
 	return dir
 }
 
-// TestCompleteSessions: attach, logs and kill offer the sessions of the
-// branch's instance, from the folder the instance layer mounted into the
-// instance's container (here a fake engine's), and nothing for a branch
+// TestCompleteSessions: attach, logs and kill offer the sessions hjk
+// recorded starting in the branch's instance (its own record in the
+// catalog: no engine is asked), the latest first, and nothing for a branch
 // without an instance.
 func TestCompleteSessions(t *testing.T) {
 	repoDir := gitRepo(t, "feat/one", "other")
@@ -160,38 +159,17 @@ func TestCompleteSessions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	repo, err := instance.FindRepo(context.Background(), repoDir)
+	gd, err := filepath.EvalSymlinks(filepath.Join(repoDir, ".git"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	eng := &createEngine{}
-	mgr := &instance.Manager{
-		Data:    dirs.Data,
-		Runtime: func(string) (runtime.Runtime, error) { return eng, nil },
-		Shim:    func() (string, error) { return t.TempDir(), nil },
-	}
-	if _, _, err := mgr.Ensure(context.Background(), instance.Want{Repo: repo, Branch: "feat/one", Image: "img", Runtime: "docker"}); err != nil {
+	in := instance.Instance{Name: "hjk-x", Repo: filepath.Dir(gd), GitDir: gd, Branch: "feat/one", Workspace: "volume",
+		Runtime: "docker", Sessions: []string{"codex", "claude-2", "claude", "bad name"}}
+	b, _ := json.Marshal(map[string]any{"version": 2, "instances": []instance.Instance{in}})
+	os.MkdirAll(dirs.Data, 0o700)
+	if err := os.WriteFile(filepath.Join(dirs.Data, "instances.json"), b, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	var sessions string
-	for _, m := range eng.created.Mounts {
-		if m.Target == session.GuestDir {
-			sessions = m.Source
-		}
-	}
-	if sessions == "" {
-		t.Fatalf("no sessions folder among the mounts %v", eng.created.Mounts)
-	}
-	now := time.Now()
-	for i, name := range []string{"claude", "claude-2", "codex"} {
-		b, _ := json.Marshal(session.State{Name: name, State: session.Running, Started: now.Add(time.Duration(i) * time.Second)})
-		if err := os.WriteFile(filepath.Join(sessions, session.StateFile(name)), b, 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
-	// Not sessions: a name hjk would refuse, and a file of another kind.
-	os.WriteFile(filepath.Join(sessions, "bad name.json"), []byte(`{"name":"bad name"}`), 0o600)
-	os.WriteFile(filepath.Join(sessions, "claude.log"), []byte("output"), 0o600)
 
 	app := NewApp(strings.NewReader(""), nil, nil, func(k string) string { return env[k] })
 	app.OpenStore = func() (store.Store, error) { t.Error("completion opened the store"); return nil, errors.New("no") }

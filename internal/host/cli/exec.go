@@ -2,9 +2,9 @@ package cli
 
 import (
 	"context"
-	"github.com/spf13/cobra"
 
-	"github.com/hjk-dev/hjk/internal/host/instance"
+	"github.com/hjk-dev/hjk/internal/host/runner"
+	"github.com/spf13/cobra"
 )
 
 // ExecOptions are hjk exec's: the branch, and the command after "--".
@@ -37,17 +37,11 @@ func NewCmdExec(app *App, runF func(*ExecOptions) error) *cobra.Command {
 }
 
 func execRun(opts *ExecOptions) error {
-	app, branch, cmd := opts.App, opts.Branch, opts.Command
+	app := opts.App
 	ctx := context.Background()
-	is, repo, in, err := app.lookup(ctx, branch)
+	is, repo, _, err := app.lookup(ctx, opts.Branch)
 	if err != nil {
 		return err
 	}
-	if len(cmd) == 0 {
-		cmd = shellCmd
-	}
-	ensure := func() (instance.Instance, instance.Action, error) {
-		return is.mgr.Ensure(ctx, instance.Want{Repo: repo, Branch: branch})
-	}
-	return app.session(ctx, is, in, in.Exec(cmd), false, ensure)
+	return result(app.runner(is).Exec(ctx, runner.Request{Repo: repo, Branch: opts.Branch, Cmd: opts.Command}))
 }

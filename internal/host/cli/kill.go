@@ -5,9 +5,6 @@ import (
 	"fmt"
 
 	"github.com/spf13/cobra"
-
-	"github.com/hjk-dev/hjk/internal/host/instance"
-	"github.com/hjk-dev/hjk/internal/session"
 )
 
 // KillOptions are hjk kill's.
@@ -47,32 +44,18 @@ func NewCmdKill(app *App, runF func(*KillOptions) error) *cobra.Command {
 }
 
 func killRun(opts *KillOptions) error {
-	app, branch, name, term := opts.App, opts.Branch, opts.Session, opts.Term
+	app := opts.App
 	ctx := context.Background()
-	is, _, in, err := app.lookup(ctx, branch)
+	is, _, in, err := app.lookup(ctx, opts.Branch)
 	if err != nil {
 		return err
 	}
-	st, err := is.pickSession(in, name)
+	st, err := app.pickSession(ctx, is, in, opts.Session)
 	if err != nil {
 		return err
 	}
-	if st.State == session.Lost {
-		return fmt.Errorf("session %s of %q was lost with its container", name, branch)
-	}
-	if st.State != session.Running {
-		return fmt.Errorf("session %s of %q has already exited with code %d", name, branch, st.ExitCode)
-	}
-	rt, err := is.mgr.Runtime(in.Runtime)
-	if err != nil {
+	if err := checkRunning(in, st); err != nil {
 		return err
 	}
-	spec := in.Exec(nil)
-	spec.Cmd = []string{instance.InitPath, "session", "kill", name}
-	if term {
-		spec.Cmd = []string{instance.InitPath, "session", "kill", "--signal", "15", name}
-	}
-	spec.Env, spec.Values = nil, nil
-	spec.Stdout, spec.Stderr = app.Stderr, app.Stderr
-	return app.afterSession(ctx, is, in, rt.Exec(ctx, spec))
+	return result(app.runner(is).Kill(ctx, in, st.Name, opts.Term))
 }

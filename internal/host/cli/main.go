@@ -18,6 +18,8 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+
+	"github.com/hjk-dev/hjk/internal/textsafe"
 )
 
 // Main runs hjk with args (without the program name) and returns the exit
@@ -43,16 +45,18 @@ func (app *App) report(err error) int {
 	if err == nil {
 		return 0
 	}
+	// Every error is printed here, once, and made safe for the terminal:
+	// an engine's message in it may quote what a container wrote.
 	var ee *ExitError
 	if errors.As(err, &ee) {
 		if ee.Err != nil {
-			fmt.Fprintf(app.Stderr, "hjk: %s\n", ee.Err)
+			fmt.Fprintf(app.Stderr, "hjk: %s\n", textsafe.Text(ee.Err.Error(), 8000))
 		}
 		return ee.Code
 	}
-	fmt.Fprintf(app.Stderr, "hjk: %s\n", err)
+	fmt.Fprintf(app.Stderr, "hjk: %s\n", textsafe.Text(err.Error(), 8000))
 	if h := hintOf(err); h != "" {
-		fmt.Fprintf(app.Stderr, "%s\n", strings.TrimRight(h, "\n"))
+		fmt.Fprintf(app.Stderr, "%s\n", textsafe.Text(strings.TrimRight(h, "\n"), 2000))
 	}
 	var ue *UsageError
 	if errors.As(err, &ue) {
@@ -121,6 +125,8 @@ func NewCmdRoot(app *App) *cobra.Command {
 		NewCmdAttach(app, nil),
 		NewCmdLogs(app, nil),
 		NewCmdKill(app, nil),
+		NewCmdSync(app, nil),
+		NewCmdNetwork(app, nil),
 		NewCmdCompletion(app, nil),
 		// Hidden: the docs generator. (cobra adds the shells' __complete.)
 		NewCmdDocs(app, nil),

@@ -10,6 +10,8 @@ import (
 
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
+
+	"github.com/hjk-dev/hjk/internal/textsafe"
 )
 
 // output is how much hjk says besides a command's results: the global -q
@@ -43,6 +45,14 @@ func (app *App) Notef(format string, a ...any) {
 		return
 	}
 	fmt.Fprintf(app.Stderr, "hjk: "+strings.TrimRight(format, "\n")+"\n", a...)
+}
+
+// Warnf warns, on stderr, even with -q: "hjk: warning: " and the
+// message, made safe for a terminal (a warning often quotes what an engine
+// or a container said).
+func (app *App) Warnf(format string, a ...any) {
+	msg := textsafe.Text(fmt.Sprintf(strings.TrimRight(format, "\n"), a...), 8000)
+	fmt.Fprintf(app.Stderr, "hjk: warning: %s\n", msg)
 }
 
 // Debugf says what only -v asks for.

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/hjk-dev/hjk/internal/host/config"
 	"github.com/hjk-dev/hjk/internal/host/instance"
+	"github.com/hjk-dev/hjk/internal/textsafe"
 )
 
 // PsOptions are hjk ps's: with a Branch, its sessions are listed instead
@@ -29,9 +31,13 @@ func NewCmdPs(app *App, runF func(*PsOptions) error) *cobra.Command {
 		Short: "list instances",
 		Long: "List the instances of the current repository (every repository's with -a, or outside\n" +
 			"one) with their container's state as the engine reports it now: running, exited,\n" +
-			"or missing when the container was removed behind hjk's back ('hjk run' brings it back).\n" +
+			"missing when the container was removed behind hjk's back ('hjk run' brings it back),\n" +
+			"or legacy (made by an older hjk: 'hjk rm -f' removes it). WORKSPACE is where the\n" +
+			"agent's files are: a folder you can open, or an engine volume; '(inject)' after the\n" +
+			"agent says its container holds the login itself rather than the gate.\n" +
 			"--json prints an array of objects with the fields name, repo, git_dir, branch,\n" +
-			"worktree, agent, account, image, runtime, created and state.\n" +
+			"workspace, folder, agent, account, image, runtime, user, credentials, created and\n" +
+			"state (and, when set, base, handed, session, attached, sessions, worktree).\n" +
 			"With a branch, list its instance's sessions instead: name, state (running, exited\n" +
 			"with its code, or lost), start and command; --json fields name, command, pid, state,\n" +
 			"exit_code, started, ended, attached.",
@@ -72,10 +78,10 @@ func psRun(opts *PsOptions) error {
 		return err
 	}
 	for _, e := range errs {
-		fmt.Fprintf(app.Stderr, "hjk: warning: %v\n", e)
+		app.Warnf("%v", e)
 	}
 	if !all {
-		if r, err := app.repo(ctx); err == nil {
+		if r, err := app.repo(ctx, is); err == nil {
 			list = filterRepo(list, r)
 		}
 	}
@@ -106,16 +112,24 @@ func printInstances(app *App, list []instance.Instance, all bool, cfg config.Con
 	if all {
 		fmt.Fprint(tw, "REPO\t")
 	}
-	fmt.Fprintln(tw, "BRANCH\tSTATE\tAGENT\tRUNTIME\tIMAGE\tCONTAINER")
+	fmt.Fprintln(tw, "BRANCH\tSTATE\tAGENT\tRUNTIME\tIMAGE\tCONTAINER\tWORKSPACE")
 	for _, in := range list {
 		if all {
-			fmt.Fprintf(tw, "%s\t", in.Repo)
+			fmt.Fprintf(tw, "%s\t", textsafe.Field(in.Repo, 200))
 		}
-		ag := firstOf(in.Agent, cfg.Agent, "claude")
+		ag := cmp.Or(in.Agent, cfg.Agent, "claude")
 		if in.Account != "" {
 			ag += "@" + in.Account
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", in.Branch, in.State, ag, in.Runtime, in.Image, in.Name)
+		ws := cmp.Or(in.Folder, "volume "+in.WorkVolume())
+		if in.Legacy() {
+			ws = "worktree " + in.Worktree
+		}
+		if in.Credentials == instance.CredentialsInject {
+			ag += " (inject)"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", textsafe.Field(in.Branch, 200), in.State, ag,
+			in.Runtime, textsafe.Field(in.Image, 200), in.Name, textsafe.Field(ws, 300))
 	}
 	tw.Flush()
 }

@@ -3,38 +3,34 @@ package cli
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"text/tabwriter"
 	"time"
 
+	"github.com/hjk-dev/hjk/internal/host/runner"
 	"github.com/hjk-dev/hjk/internal/session"
+	"github.com/hjk-dev/hjk/internal/textsafe"
 )
 
 // psSessions is `hjk ps BRANCH`: the sessions of one instance, most
-// recently used first. A session recorded as running in a container that
-// is not running shows as lost (its server was killed before it could
-// record the end).
+// recently used first, as its container lists them (names checked, every
+// field made safe to print: they are the container's words).
 func (app *App) psSessions(branch string, asJSON bool) error {
 	ctx := context.Background()
 	is, _, in, err := app.lookup(ctx, branch)
 	if err != nil {
 		return err
 	}
-	list, err := readSessions(is.sessionsDir(in))
+	list, err := app.runner(is).Sessions(ctx, in)
+	if errors.Is(err, runner.ErrNotRunning) {
+		// Its sessions ended with it; their states are on its volume.
+		list, err = nil, nil
+		app.Notef("the container of %q is not running: 'hjk run %s' starts it", in.Branch, quoteArg(in.Branch))
+	}
 	if err != nil {
 		return err
-	}
-	running := false
-	if rt, err := is.mgr.Runtime(in.Runtime); err == nil {
-		if c, err := rt.Inspect(ctx, in.Name); err == nil {
-			running = c.Running()
-		}
-	}
-	for i := range list {
-		if list[i].State == session.Running && !running {
-			list[i].State = session.Lost
-		}
 	}
 	if asJSON {
 		if list == nil {
@@ -51,7 +47,7 @@ func (app *App) psSessions(branch string, asJSON bool) error {
 		if state == session.Exited {
 			state = fmt.Sprintf("exited (%d)", st.ExitCode)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", st.Name, state, st.Started.Local().Format(time.DateTime), agentCommand(st.Command))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", st.Name, textsafe.Field(state, 40), st.Started.Local().Format(time.DateTime), agentCommand(st.Command))
 	}
 	return tw.Flush()
 }
@@ -65,9 +61,5 @@ func agentCommand(cmd []string) string {
 			break
 		}
 	}
-	s := strings.Join(cmd, " ")
-	if len(s) > 60 {
-		s = s[:57] + "..."
-	}
-	return s
+	return textsafe.Field(strings.Join(cmd, " "), 60)
 }

@@ -37,13 +37,12 @@ func NewCmdRecreate(app *App, runF func(*RecreateOptions) error) *cobra.Command 
 }
 
 func recreateRun(opts *RecreateOptions) error {
-	app, image := opts.App, opts.Image
+	app := opts.App
 	ctx := context.Background()
 	is, _, in, err := app.lookup(ctx, opts.Branch)
 	if err != nil {
 		return err
 	}
-	app.takeBackAll(ctx, is, in)
-	_, err = is.mgr.Recreate(ctx, in, image)
-	return err
+	_, err = app.runner(is).Recreate(ctx, in, opts.Image)
+	return result(err)
 }

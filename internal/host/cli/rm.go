@@ -24,10 +24,10 @@ func NewCmdRm(app *App, runF func(*RmOptions) error) *cobra.Command {
 	opts := &RmOptions{App: app}
 	cmd := &cobra.Command{
 		Use:   "rm <branch> [-f]",
-		Short: "remove a branch's instance (container and worktree)",
-		Long: "Remove the instance of a branch: its container and its worktree. The branch and its\n" +
-			"commits stay. On a terminal hjk asks first; a worktree holding uncommitted changes\n" +
-			"is kept unless -f is given.",
+		Short: "remove a branch's instance (its containers, volumes and files)",
+		Long: "Remove the instance of a branch: its containers, its volumes and its workspace. Its\n" +
+			"commits come to the branch first; the branch stays. On a terminal hjk asks first; an\n" +
+			"instance holding uncommitted changes (as its container says) is kept unless -f is given.",
 		Example:           "hjk rm fix-login",
 		Args:              argsRange(1, 1, "rm needs one branch"),
 		ValidArgsFunction: app.completeBranch,
@@ -50,37 +50,25 @@ func rmRun(opts *RmOptions) error {
 	if err != nil {
 		return err
 	}
-	hint := fmt.Sprintf("Commit them, or run 'hjk rm %s -f' to discard them.", branch)
-	if !force {
-		// A first look, so a dirty worktree is refused before anything is
-		// stopped. The agent may still write until its container stops:
-		// Remove stops it first, and git refuses what is dirty by then.
-		dirty, err := instance.Dirty(ctx, in.Worktree)
-		if err != nil {
-			return &UserError{Err: fmt.Errorf("cannot tell whether the worktree of branch %q holds uncommitted changes: %w", branch, err), Hint: hint}
-		}
-		if dirty {
-			return &UserError{
-				Err:  fmt.Errorf("the worktree of branch %q has uncommitted changes (%s)", branch, in.Worktree),
-				Hint: hint,
-			}
-		}
+	where := "its files in the volume " + in.WorkVolume()
+	if in.Folder != "" {
+		where = "its files in " + in.Folder
 	}
 	if !force && app.stdinTerminal() {
-		fmt.Fprintf(app.Stderr, "Remove the instance of %q (container %s and worktree %s; the branch stays)? [y/N] ", branch, in.Name, in.Worktree)
+		fmt.Fprintf(app.Stderr, "Remove the instance of %q (container %s, %s; its commits come to the branch first, and the branch stays)? [y/N] ", branch, in.Name, where)
 		line, _ := bufio.NewReader(app.Stdin).ReadString('\n')
 		if a := strings.ToLower(strings.TrimSpace(line)); a != "y" && a != "yes" {
 			return &UserError{Err: fmt.Errorf("not removed")}
 		}
 	}
-	app.takeBackAll(ctx, is, in)
-	err = is.mgr.Remove(ctx, in, force)
+	err = app.runner(is).Remove(ctx, in, force)
 	var de *instance.DirtyError
 	if errors.As(err, &de) {
-		return &UserError{
-			Err:  fmt.Errorf("kept the instance of %q (its container is stopped): %w", branch, err),
-			Hint: hint,
+		hint := fmt.Sprintf("Commit them in the instance ('hjk exec %s -- git ...'), or run 'hjk rm %s -f' to discard them.", quoteArg(branch), quoteArg(branch))
+		if de.Err != nil {
+			hint = fmt.Sprintf("Run 'hjk run %s' to bring it back and look, or 'hjk rm %s -f' to remove it whatever it holds.", quoteArg(branch), quoteArg(branch))
 		}
+		return &UserError{Err: fmt.Errorf("kept the instance: %w", err), Hint: hint}
 	}
-	return err
+	return result(err)
 }

@@ -39,6 +39,5 @@ func stopRun(opts *StopOptions) error {
 	if err != nil {
 		return err
 	}
-	app.takeBackAll(ctx, is, in)
-	return is.mgr.Stop(ctx, in)
+	return result(app.runner(is).Stop(ctx, in))
 }

@@ -89,12 +89,19 @@ type Instance struct {
 	// name: never a time the container wrote.
 	Session  string    `json:"session,omitempty"`
 	Attached time.Time `json:"attached,omitzero"`
+	// Sessions are the names of the sessions hjk started there, the latest
+	// last (at most MaxRecorded): what completion offers, with no engine
+	// asked.
+	Sessions []string `json:"sessions,omitempty"`
 	// Worktree is set only on legacy instances (StateLegacy).
 	Worktree string `json:"worktree,omitempty"`
 	// State is filled from the engine when the catalog is reconciled; it
 	// is not trusted from the file.
 	State string `json:"state"`
 }
+
+// MaxRecorded is how many session names an instance's entry keeps.
+const MaxRecorded = 20
 
 // Legacy reports whether in was made by an older hjk (a worktree of the
 // host repository): hjk can only remove it.

@@ -138,6 +138,17 @@ func (m *Manager) Get(repo Repo, branch string) (Instance, error) {
 	return Instance{}, &NoInstanceError{Branch: branch}
 }
 
+// Peek is Get without the catalog's lock, for completion: a 'hjk run'
+// making an instance may hold the lock for minutes, and a shell waits. The
+// catalog is replaced atomically, so what it reads is whole.
+func (m *Manager) Peek(repo Repo, branch string) (Instance, bool) {
+	list, err := m.catalog().Load()
+	if i := find(list, repo.GitDir, branch); err == nil && i >= 0 {
+		return list[i], true
+	}
+	return Instance{}, false
+}
+
 func find(list []Instance, gitDir, branch string) int {
 	return slices.IndexFunc(list, func(in Instance) bool { return in.GitDir == gitDir && in.Branch == branch })
 }

@@ -2,6 +2,7 @@ package runner
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -64,7 +65,7 @@ func (r *Runner) prepareGate(ctx context.Context, rt runtime.Runtime, in instanc
 		return in, err
 	}
 	p := wire.Prepare{Config: wire.Config{
-		Instance: in.Name, Allow: allow, Preset: firstOf(r.Config.Network.Preset, gateconf.DefaultPreset),
+		Instance: in.Name, Allow: allow, Preset: cmp.Or(r.Config.Network.Preset, gateconf.DefaultPreset),
 		RefuseHint:  "hjk config network.allow +%s",
 		MissingHint: "no %s login is loaded for this instance: run 'hjk run " + in.Branch + "' on the host",
 	}}

@@ -12,6 +12,7 @@
 package runner
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -69,10 +70,11 @@ type Request struct {
 	Account string // "" the instance's
 	Image   string // for a new instance ("" the config's, else DefaultImage)
 	Runtime string
-	// Workspace is "folder" or "volume" for a new instance.
-	Workspace string
-	Prompt    string
-	Args      []string // the agent's own, after --
+	// Workspace is "folder" or "volume", Credentials "gate" or "inject",
+	// for a new instance.
+	Workspace, Credentials string
+	Prompt                 string
+	Args                   []string // the agent's own, after --
 	// Cmd, when set, is run instead of an agent, without credentials.
 	Cmd []string
 	// Session names the session ("" picks the agent's name, numbered);
@@ -105,7 +107,8 @@ func (r *Runner) Run(ctx context.Context, req Request) error {
 	}
 	want := instance.Want{
 		Repo: req.Repo, Branch: req.Branch, Agent: req.Agent, Account: req.Account,
-		Image: firstOf(req.Image, r.Config.Image, DefaultImage), Runtime: req.Runtime, Workspace: req.Workspace,
+		Image: cmp.Or(req.Image, r.Config.Image, DefaultImage), Runtime: req.Runtime,
+		Workspace: req.Workspace, Credentials: req.Credentials,
 	}
 	// A known instance goes straight to its session (see session.go); a
 	// new one, or one to change, takes the slow path under the catalog's
@@ -116,8 +119,8 @@ func (r *Runner) Run(ctx context.Context, req Request) error {
 	if err != nil && !isNew {
 		return err
 	}
-	name := firstOf(req.Agent, in.Agent, r.Config.Agent, agent.Claude.Name)
-	account := firstOf(req.Account, in.Account)
+	name := cmp.Or(req.Agent, in.Agent, r.Config.Agent, agent.Claude.Name)
+	account := cmp.Or(req.Account, in.Account)
 	spec, lg, err := r.agentSpec(name, account, req)
 	if err != nil {
 		return err
@@ -185,7 +188,8 @@ func (r *Runner) Run(ctx context.Context, req Request) error {
 }
 
 // Exec runs req.Cmd (a shell when empty) in the instance, without
-// credentials, starting a stopped instance first.
+// credentials, starting a stopped instance first, and brings home the
+// commits it made.
 func (r *Runner) Exec(ctx context.Context, req Request) error {
 	in, err := r.Mgr.Get(req.Repo, req.Branch)
 	if err != nil {
@@ -198,7 +202,9 @@ func (r *Runner) Exec(ctx context.Context, req Request) error {
 	ensure := func() (instance.Instance, instance.Action, error) {
 		return r.Mgr.Ensure(ctx, instance.Want{Repo: req.Repo, Branch: req.Branch})
 	}
-	return r.session(ctx, in, in.Exec(cmd), nil, false, ensure)
+	err = r.session(ctx, in, in.Exec(cmd), nil, false, ensure)
+	r.pull(ctx, in, req.Repo) // a commit made there comes home as one from a session
+	return err
 }
 
 // ShellCmd opens bash when the image has it, else sh; arguments after it
@@ -293,13 +299,4 @@ func sessionName(list []session.State, agentName string) string {
 			return n
 		}
 	}
-}
-
-func firstOf(v ...string) string {
-	for _, s := range v {
-		if s != "" {
-			return s
-		}
-	}
-	return ""
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -62,7 +63,13 @@ func (r *Runner) runSession(ctx context.Context, in instance.Instance, spec runt
 // in an instance: `hjk attach` with no name trusts it, never a time the
 // container wrote.
 func (r *Runner) record(in instance.Instance, name string) {
-	r.Mgr.Update(in, func(i *instance.Instance) { i.Session, i.Attached = name, r.now().UTC() })
+	r.Mgr.Update(in, func(i *instance.Instance) {
+		i.Session, i.Attached = name, r.now().UTC()
+		i.Sessions = append(slices.DeleteFunc(i.Sessions, func(n string) bool { return n == name }), name)
+		if n := len(i.Sessions) - instance.MaxRecorded; n > 0 {
+			i.Sessions = i.Sessions[n:]
+		}
+	})
 }
 
 type ensureFunc func() (instance.Instance, instance.Action, error)

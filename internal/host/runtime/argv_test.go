@@ -307,3 +307,28 @@ func TestSelect(t *testing.T) {
 		t.Errorf("none installed: %v", err)
 	}
 }
+
+func TestRefused(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		engine, head string
+		code         int
+		want         bool
+	}{
+		{"docker", "Error response from daemon: Container 0123abcd is not running\n", 1, true},
+		{"docker", "Error response from daemon: No such container: hjk-r-b-1234\n", 1, true},
+		{"podman", "Error: can only create exec sessions on running containers: container state improper\n", 255, true},
+		{"podman", `Error: no container with name or ID "hjk-r-b-1234" found: no such container` + "\n", 125, true},
+		{"docker", "make: *** [test] Error 1\n", 1, false},
+		{"docker", "db is not running\n", 1, false},
+		{"docker", "Error response from daemon: No such container: c\n", 2, false},
+		{"podman", "no such container here\n", 125, false},
+	} {
+		if got := Refused(c.engine, &ExitError{Code: c.code}, c.head); got != c.want {
+			t.Errorf("Refused(%s, %d, %q) = %v", c.engine, c.code, c.head, got)
+		}
+	}
+	if Refused("docker", errors.New("x"), "Error response from daemon: No such container: c") {
+		t.Error("an error without an exit code taken for a refusal")
+	}
+}

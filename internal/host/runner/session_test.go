@@ -1,4 +1,4 @@
-package cli
+package runner
 
 import (
 	"bytes"
@@ -28,7 +28,7 @@ func TestHoldWriter(t *testing.T) {
 	if !h.settle() {
 		t.Fatal("settle: not holding")
 	}
-	if !refused(h.head()) {
+	if !runtime.Refused("docker", &runtime.ExitError{Code: 1}, h.head()) {
 		t.Error("head does not hold the refusal")
 	}
 	h.drop()
@@ -72,64 +72,58 @@ func TestHoldWriter(t *testing.T) {
 	h.settle()
 }
 
-// A session's credential travels by name: the value is only in Values (the
-// runtime CLI's environment), never in the command or the names.
-func TestAgentSession(t *testing.T) {
+// A session's command is the agent's CLI with the config's flags, the
+// user's arguments and the prompt; its login is returned apart, never in
+// the command or its variables.
+func TestAgentSpec(t *testing.T) {
 	mem := store.NewMemory()
 	const secret = "sk-ant-oat01-FAKEsessionTOKEN"
 	if err := store.SaveCredential(mem, agent.Claude, "work", agent.Credential{Kind: agent.Subscription, Secret: secret}); err != nil {
 		t.Fatal(err)
 	}
-	app := NewApp(nil, io.Discard, io.Discard, func(string) string { return "" })
-	app.OpenStore = func() (store.Store, error) { return mem, nil }
-	is := &instances{cfg: config.Config{Agents: map[string]config.AgentConfig{
+	r := &Runner{Store: func() (store.Store, error) { return mem, nil }, Config: config.Config{Agents: map[string]config.AgentConfig{
 		"claude": {Env: map[string]string{"B_VAR": "2", "A_VAR": "1"}, Args: []string{"--verbose"}},
 	}}}
-	spec, err := app.agentSession("claude", "work", "fix the tests", []string{"--model", "x"}, is)
+	spec, lg, err := r.agentSpec("claude", "work", Request{Prompt: "fix the tests", Args: []string{"--model", "x"}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if got, want := strings.Join(spec.Cmd, " "), "claude --verbose --model x fix the tests"; got != want {
 		t.Errorf("Cmd = %q, want %q", got, want)
 	}
-	if got, want := strings.Join(spec.Env, ","), "A_VAR,B_VAR,CLAUDE_CODE_OAUTH_TOKEN"; got != want {
+	if got, want := strings.Join(spec.Env, ","), "A_VAR,B_VAR"; got != want {
 		t.Errorf("Env = %q, want %q", got, want)
 	}
-	if got := spec.Values[len(spec.Values)-1]; got != "CLAUDE_CODE_OAUTH_TOKEN="+secret {
-		t.Error("the credential is not in Values under its variable")
+	if lg == nil || lg.cred.Secret != secret || lg.item() != "claude-oidc-token@work" {
+		t.Errorf("login %+v", lg)
 	}
-	if strings.Contains(strings.Join(append(spec.Cmd, spec.Env...), " "), secret) {
-		t.Error("the credential is in the command or the variable names")
+	if strings.Contains(strings.Join(append(append(spec.Cmd, spec.Env...), spec.Values...), " "), secret) {
+		t.Error("the credential is in the command or its variables")
 	}
-
-	// The default account has none: the error names the command.
-	if _, err := app.agentSession("claude", "", "", nil, is); err == nil || !strings.Contains(err.Error(), "run 'hjk auth claude'") {
+	var nc *store.NotConfiguredError
+	if _, _, err := r.agentSpec("claude", "", Request{}); !errors.As(err, &nc) {
 		t.Errorf("no credential: %v", err)
 	}
-	// gemini takes its prompt as a flag; shell needs no store.
-	app.OpenStore = func() (store.Store, error) { t.Fatal("the shell agent opened the store"); return nil, nil }
-	spec, err = app.agentSession(ShellAgent, "", "make test", nil, is)
-	if err != nil || spec.Cmd[len(spec.Cmd)-2] != "-c" || spec.Cmd[len(spec.Cmd)-1] != "make test" || len(spec.Values) != 0 {
-		t.Errorf("shell session = %q, %v", spec.Cmd, err)
+	r.Store = func() (store.Store, error) { t.Fatal("the shell agent opened the store"); return nil, nil }
+	spec, lg, err = r.agentSpec(ShellAgent, "", Request{Prompt: "make test"})
+	if err != nil || lg != nil || spec.Cmd[len(spec.Cmd)-2] != "-c" || spec.Cmd[len(spec.Cmd)-1] != "make test" || len(spec.Values) != 0 {
+		t.Errorf("shell session = %q, %v, %v", spec.Cmd, lg, err)
 	}
 	if got := promptArgs(agent.Gemini, "p"); strings.Join(got, " ") != "--prompt-interactive p" {
 		t.Errorf("gemini prompt args = %q", got)
 	}
+	if _, _, err := r.agentSpec("nope", "", Request{}); !errors.As(err, new(*UnknownAgentError)) {
+		t.Errorf("unknown agent: %v", err)
+	}
 }
 
-func TestRefused(t *testing.T) {
-	for _, s := range []string{
-		"Error response from daemon: Container 0123abcd is not running\n",
-		"Error response from daemon: No such container: hjk-r-b-1234\n",
-		"Error: can only create exec sessions on running containers: container state improper\n",
-		`Error: no container with name or ID "hjk-r-b-1234" found: no such container` + "\n",
-	} {
-		if !refused(s) {
-			t.Errorf("refused(%q) = false", s)
-		}
-	}
-	if refused("make: *** [test] Error 1\n") {
-		t.Error("a session's own error taken for the engine's refusal")
+// withHandover puts the hand-over id in front of the agent's command,
+// also under a session server.
+func TestWithHandover(t *testing.T) {
+	spec := runtime.ExecSpec{Cmd: []string{"/.hjk/bin/hjk-init", "session", "start", "--name", "c", "--", "/.hjk/bin/hjk-init", "--", "claude"}}
+	got := strings.Join(withHandover(spec, "ID").Cmd, " ")
+	if want := "/.hjk/bin/hjk-init session start --name c -- /.hjk/bin/hjk-init --creds ID -- claude"; got != want {
+		t.Errorf("got %q\nwant %q", got, want)
 	}
 }
 
@@ -185,13 +179,13 @@ func TestSessionRetriesOnlyRefusals(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			var stdout, stderr bytes.Buffer
-			app := NewApp(nil, &stdout, &stderr, func(string) string { return "" })
 			eng := &sessionEngine{name: tt.engine, runs: tt.runs}
-			is := &instances{mgr: &instance.Manager{Runtime: func(string) (runtime.Runtime, error) { return eng, nil }}}
+			r := &Runner{Mgr: &instance.Manager{Runtime: func(string) (runtime.Runtime, error) { return eng, nil }},
+				IO: IO{Stdout: &stdout, Stderr: &stderr}}
 			in := instance.Instance{Name: "hjk-r-b", Branch: "b", Runtime: tt.engine}
 			ensured := 0
 			ensure := func() (instance.Instance, instance.Action, error) { ensured++; return in, instance.Started, nil }
-			err := app.session(context.Background(), is, in, runtime.ExecSpec{Cmd: []string{"sh"}}, false, ensure)
+			err := r.session(context.Background(), in, runtime.ExecSpec{Cmd: []string{"sh"}}, nil, false, ensure)
 			if eng.execs != tt.wantExecs {
 				t.Errorf("%d execs, want %d (ensure ran %d times)", eng.execs, tt.wantExecs, ensured)
 			}
