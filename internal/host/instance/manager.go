@@ -588,7 +588,18 @@ func (m *Manager) Remove(ctx context.Context, in Instance, force bool) error {
 	if i := find(list, in.GitDir, in.Branch); i >= 0 {
 		list = slices.Delete(list, i, i+1)
 	}
-	return m.catalog().Save(list)
+	if err := m.catalog().Save(list); err != nil {
+		return err
+	}
+	// The keeper holds logins in memory for the instances of this engine:
+	// with the last of them gone, it goes too.
+	if !slices.ContainsFunc(list, func(o Instance) bool { return o.Runtime == in.Runtime && o.Credentials == CredentialsGate }) {
+		if err := rt.Remove(ctx, m.Keeper()); err != nil && !errors.Is(err, runtime.ErrNoSuchContainer) {
+			return err
+		}
+		return rt.VolumeRemove(ctx, m.Keeper())
+	}
+	return nil
 }
 
 func (m *Manager) checkClean(ctx context.Context, rt runtime.Runtime, in Instance) error {

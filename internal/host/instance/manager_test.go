@@ -629,3 +629,28 @@ func TestInstanceJSONFields(t *testing.T) {
 		t.Errorf("fields %q, want %q", strings.Join(got, " "), want)
 	}
 }
+
+// A branch the user moved off the instance's commits (reset, forced)
+// keeps them at refs/hjk/B, reported as diverged.
+func TestPullMovedOff(t *testing.T) {
+	ctx := context.Background()
+	r, f, m, in := setup(t, "off")
+	agentGit(t, f, in, "commit", "-q", "--allow-empty", "-m", "inside")
+	if res, err := m.Pull(ctx, in, r); err != nil || !res.Moved {
+		t.Fatalf("first Pull = %+v, %v", res, err)
+	}
+	inside := run(t, r.Dir, "git", "rev-parse", "refs/heads/off")
+	run(t, r.Dir, "git", "update-ref", "refs/heads/off", "refs/heads/off~1")
+	other := hostCommit(t, r, "off", "the user's instead")
+	in, _ = m.Get(r, "off")
+	res, err := m.Pull(ctx, in, r)
+	if err != nil || res.Why != KeptDiverged || res.Tip != inside {
+		t.Fatalf("Pull after the branch moved off = %+v, %v", res, err)
+	}
+	if got := run(t, r.Dir, "git", "rev-parse", KeptRef("off")); got != inside {
+		t.Errorf("kept %s, want %s", got, inside)
+	}
+	if got := run(t, r.Dir, "git", "rev-parse", "refs/heads/off"); got != other {
+		t.Error("the user's branch was moved")
+	}
+}

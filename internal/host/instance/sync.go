@@ -69,7 +69,7 @@ func (m *Manager) Pull(ctx context.Context, in Instance, repo Repo) (PullResult,
 	w := &capWriter{w: f, max: m.maxBundle()}
 	err = m.guest(ctx, rt, in, nil, w, args...)
 	if code, ok := runtime.ExitCode(err); ok && code == layout.ExitNothing && !w.over {
-		return res, nil
+		return res, m.movedOff(ctx, repo, in, &res)
 	}
 	if w.over {
 		return res, fmt.Errorf("the bundle from %s is %w (%d bytes): raise the cap or look at what the agent committed", in.Name, ErrTooLarge, m.maxBundle())
@@ -99,6 +99,24 @@ func (m *Manager) Pull(ctx context.Context, in Instance, repo Repo) (PullResult,
 		m.Update(in, func(i *Instance) { i.Base = tip })
 	}
 	return res, nil
+}
+
+// movedOff notices a branch the user moved off the instance's commits
+// (reset, or forced) while the instance has nothing newer than what the
+// host had: they are then on no branch, so they are kept at KeptRef and
+// reported as diverged.
+func (m *Manager) movedOff(ctx context.Context, repo Repo, in Instance, res *PullResult) error {
+	if in.Base == "" || res.From == "" || in.Base == res.From {
+		return nil
+	}
+	if ok, err := repo.isAncestor(ctx, in.Base, res.From); err != nil || ok {
+		return err
+	}
+	if _, err := repo.git(ctx, "update-ref", "-m", "hjk: commits of its instance", KeptRef(in.Branch), in.Base); err != nil {
+		return err
+	}
+	res.Tip, res.Kept, res.Why = in.Base, KeptRef(in.Branch), KeptDiverged
+	return nil
 }
 
 // settle moves the host branch to res.Tip (now at KeptRef) when that is a
