@@ -1,18 +1,22 @@
 package cli
 
 import (
+	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"os/exec"
+	goruntime "runtime"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/hjk-dev/hjk/internal/host/config"
+	"github.com/hjk-dev/hjk/internal/host/instance"
 	"github.com/hjk-dev/hjk/internal/host/runtime"
 	"github.com/hjk-dev/hjk/internal/host/shimbin"
 )
@@ -135,7 +139,7 @@ func (app *App) doctor(o *DoctorOptions) []check {
 		add("store", "ok", s.Name()+" opens", "")
 	}
 
-	checks = append(checks, gitChecks(ctx)...)
+	checks = append(checks, app.gitChecks(ctx)...)
 
 	image := cfg.Image
 	if image == "" {
@@ -145,22 +149,44 @@ func (app *App) doctor(o *DoctorOptions) []check {
 	case !rtOK:
 		add("image", "fail", image+": not checked, the runtime does not answer", "fix the runtime first")
 	default:
-		ok, err := rt.ImageExists(ctx, image)
+		im, err := rt.ImageInspect(ctx, image)
 		switch {
-		case err != nil:
-			add("image", "fail", fmt.Sprintf("%s: %v", image, err), "")
-		case !ok:
+		case errors.Is(err, runtime.ErrNoSuchImage):
 			add("image", "fail", fmt.Sprintf("%s is not present in %s", image, rt.Name()),
 				"build it with 'make images' in hjk's source, or choose another with 'hjk config image <ref>'")
+		case err != nil:
+			add("image", "fail", fmt.Sprintf("%s: %v", image, err), "")
+		case im.User == "" || im.User == "root" || strings.HasPrefix(im.User, "0"):
+			add("image", "fail", fmt.Sprintf("%s runs as root: hjk runs agents as an image's own non-root user", image),
+				"add `USER <name>` to its Dockerfile, or choose another with 'hjk config image <ref>'")
 		default:
-			add("image", "ok", fmt.Sprintf("%s present in %s", image, rt.Name()), "")
+			add("image", "ok", fmt.Sprintf("%s present in %s (user %s, linux/%s)", image, rt.Name(), im.User, im.Arch), "")
 		}
+	}
+
+	switch {
+	case rt == nil:
+	case rt.Name() == "container":
+		add("gate", "warn", "Apple's container cannot run the credential gate yet: its instances get their logins injected (credentials = inject) and the engine's network", "")
+	case cfg.Credentials == "inject":
+		add("gate", "warn", "credentials = inject: new instances get the real logins, and the engine's network", "'hjk config credentials gate' keeps the logins in a gate outside the agent's container")
+	default:
+		net := cfg.Gate.Network
+		if net == "" {
+			net = "the engine's default network"
+		}
+		add("gate", "ok", fmt.Sprintf("logins stay in the credential gate; the agent's only way out is the gate (network %s; the gate and keeper on %s)", cmp.Or(cfg.Network.Preset, "dev"), net), "")
 	}
 
 	if have := shimbin.Embedded(); len(have) == len(shimbin.Arches) {
 		add("hjk-init", "ok", "carried inside hjk for linux/"+strings.Join(have, ", linux/"), "")
 	} else {
 		add("hjk-init", "fail", shimbin.ErrNotEmbedded.Error(), "build hjk with 'make build' (or 'make install')")
+	}
+	if _, tar, err := shimbin.Tar(goruntime.GOARCH); err != nil || !bytes.Contains(tar, []byte("hjk-gate")) {
+		add("hjk-gate", "warn", "this hjk carries no hjk-gate: instances can only get their logins injected", "build hjk with 'make build'")
+	} else {
+		add("hjk-gate", "ok", "carried inside hjk", "")
 	}
 	return checks
 }
@@ -185,18 +211,21 @@ func runtimeFix(err error) string {
 }
 
 // gitChecks: git is installed, and whether the current folder is in a
-// repository (hjk run needs one; elsewhere that is only worth knowing).
-func gitChecks(ctx context.Context) []check {
+// repository (hjk run needs one; elsewhere that is only worth knowing),
+// found as hjk finds it: never by running git in an instance's workspace.
+func (app *App) gitChecks(ctx context.Context) []check {
 	out, err := exec.CommandContext(ctx, "git", "--version").Output()
 	if err != nil {
 		return []check{{Name: "git", Status: "fail", Detail: "git is not installed", Fix: "install git (https://git-scm.com/downloads)"}}
 	}
 	c := []check{{Name: "git", Status: "ok", Detail: strings.TrimSpace(string(out))}}
 	wd, _ := os.Getwd()
-	cmd := exec.CommandContext(ctx, "git", "rev-parse", "--show-toplevel")
-	top, err := cmd.Output()
-	if err != nil {
-		return append(c, check{Name: "repo", Status: "warn", Detail: wd + " is not inside a git repository", Fix: "cd into a git repository before 'hjk run'"})
+	is, err := app.instances()
+	if err == nil {
+		var r instance.Repo
+		if r, err = is.mgr.FindRepo(ctx, wd); err == nil {
+			return append(c, check{Name: "repo", Status: "ok", Detail: r.Dir})
+		}
 	}
-	return append(c, check{Name: "repo", Status: "ok", Detail: strings.TrimSpace(string(top))})
+	return append(c, check{Name: "repo", Status: "warn", Detail: wd + " is not inside a git repository", Fix: "cd into a git repository before 'hjk run'"})
 }
