@@ -151,7 +151,7 @@ func result(err error) error {
 	case errors.As(err, &ee):
 		return &ExitError{Code: ee.Code}
 	case errors.As(err, &nc):
-		return &UserError{Err: err}
+		return &UserError{Err: fmt.Errorf("%w: run '%s'", err, nc.Command())}
 	case errors.As(err, &ua):
 		return &UsageError{Err: err, Hint: "Run 'hjk run --help' for usage."}
 	case errors.As(err, &ni):

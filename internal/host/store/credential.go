@@ -9,8 +9,9 @@ import (
 	"github.com/hjk-dev/hjk/internal/agent"
 )
 
-// NotConfiguredError says an agent has no credential for an account, and
-// which command captures one. It wraps ErrNotFound.
+// NotConfiguredError says an agent has no credential for an account;
+// Command names the hjk command that captures one, for the CLI to offer.
+// It wraps ErrNotFound.
 type NotConfiguredError struct {
 	Agent   string
 	Account string
@@ -22,7 +23,7 @@ func (e *NotConfiguredError) Error() string {
 	if e.Kind == agent.APIKey {
 		what = "API key"
 	}
-	return fmt.Sprintf("%s %s not configured: run '%s'", e.Agent, what, e.Command())
+	return fmt.Sprintf("%s %s not configured", e.Agent, what)
 }
 
 // Command is the hjk command that captures the missing credential.

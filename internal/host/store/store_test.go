@@ -184,11 +184,12 @@ func TestCredentialLayer(t *testing.T) {
 	t.Parallel()
 	s := NewMemory()
 	_, err := LoadCredential(s, agent.Claude, "")
-	if err == nil || err.Error() != "claude auth not configured: run 'hjk auth claude'" || !errors.Is(err, ErrNotFound) {
+	var nc *NotConfiguredError
+	if !errors.As(err, &nc) || err.Error() != "claude auth not configured" || nc.Command() != "hjk auth claude" || !errors.Is(err, ErrNotFound) {
 		t.Fatalf("LoadCredential on an empty store = %v", err)
 	}
 	_, err = LoadCredential(s, agent.Codex, "work")
-	if err == nil || err.Error() != "codex auth not configured: run 'hjk auth codex --account work'" {
+	if !errors.As(err, &nc) || nc.Command() != "hjk auth codex --account work" {
 		t.Fatalf("LoadCredential(work) = %v", err)
 	}
 
@@ -242,7 +243,7 @@ func TestCredentialLayer(t *testing.T) {
 		t.Fatal(err)
 	}
 	err = DeleteCredential(s, agent.Claude, agent.APIKey, "")
-	if err == nil || err.Error() != "claude API key not configured: run 'hjk auth claude --api-key'" {
+	if !errors.As(err, &nc) || err.Error() != "claude API key not configured" || nc.Command() != "hjk auth claude --api-key" {
 		t.Fatalf("DeleteCredential twice = %v", err)
 	}
 }
