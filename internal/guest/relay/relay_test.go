@@ -84,3 +84,23 @@ func TestRelay(t *testing.T) {
 }
 
 func itoa(i int) string { return strconv.Itoa(i) }
+
+// FuzzParse: HJK_GATE is the container's configuration, but a broken one
+// must be an error, never a route to a path outside the gate's folder.
+func FuzzParse(f *testing.F) {
+	f.Add("7800=proxy,7801=claude")
+	f.Add("")
+	f.Add("1=a,65535=b")
+	f.Add("7800=../x")
+	f.Fuzz(func(t *testing.T, spec string) {
+		rs, err := Parse(spec)
+		if err != nil {
+			return
+		}
+		for _, r := range rs {
+			if r.Port < 1 || r.Port > 65535 || r.Sock == "" || strings.ContainsAny(r.Sock, "/\x00") || r.Sock[0] == '.' {
+				t.Fatalf("Parse(%q) gave %+v", spec, r)
+			}
+		}
+	})
+}

@@ -238,3 +238,26 @@ func TestHooksDoNotRun(t *testing.T) {
 		t.Error("a hook or fsmonitor of the instance's repository ran in hjk's own git call")
 	}
 }
+
+// FuzzParse: what hjk passes is checked before git sees any of it: a
+// branch git would take, commit ids in full hex.
+func FuzzParse(f *testing.F) {
+	f.Add("--branch\x00main\x00--tip\x00" + strings.Repeat("a", 40))
+	f.Add("--branch\x00-x")
+	f.Add("--not\x00$(touch x)\x00--branch\x00b")
+	f.Add("--bundle\x00--branch\x00feat/one\x00--to\x00" + strings.Repeat("0", 64))
+	f.Fuzz(func(t *testing.T, joined string) {
+		o, err := parse(strings.Split(joined, "\x00"))
+		if err != nil {
+			return
+		}
+		if o.branch == "" || strings.HasPrefix(o.branch, "-") || strings.ContainsAny(o.branch, " \t\n~^:?*[\\") {
+			t.Fatalf("took branch %q", o.branch)
+		}
+		for _, s := range append([]string{o.tip, o.to}, o.not...) {
+			if s != "" && !isSHA(s) {
+				t.Fatalf("took commit %q", s)
+			}
+		}
+	})
+}

@@ -61,3 +61,22 @@ func TestHandover(t *testing.T) {
 		t.Error("an old hand-over was not purged")
 	}
 }
+
+// FuzzEntries: a hand-over holds credential variables only, each whole.
+func FuzzEntries(f *testing.F) {
+	f.Add([]byte("CLAUDE_CODE_OAUTH_TOKEN=sk-ant-oat01-x\x00"))
+	f.Add([]byte("PATH=/x\x00"))
+	f.Add([]byte("OPENAI_API_KEY=a\x00GEMINI_API_KEY"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		entries, err := parseEntries(b)
+		if err != nil {
+			return
+		}
+		for _, e := range entries {
+			name, _, ok := strings.Cut(e, "=")
+			if !ok || !credVar(name) || strings.ContainsRune(e, 0) {
+				t.Fatalf("parseEntries(%q) took %q", b, e)
+			}
+		}
+	})
+}
