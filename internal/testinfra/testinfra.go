@@ -201,8 +201,8 @@ func repoRoot() (string, error) {
 }
 
 // parseEnv reads the KEY=VALUE lines the scripts' up and env commands print.
-// A line without "=" or with a key that is not a shell name is an error:
-// the scripts print nothing else on stdout.
+// A line without "=", with a key that is not a shell name or with a carriage
+// return inside is an error: the scripts print nothing else on stdout.
 func parseEnv(out []byte) (map[string]string, error) {
 	env := map[string]string{}
 	for line := range strings.Lines(string(out)) {
@@ -211,7 +211,7 @@ func parseEnv(out []byte) (map[string]string, error) {
 			continue
 		}
 		k, v, ok := strings.Cut(line, "=")
-		if !ok || !validName(k) {
+		if !ok || !validName(k) || strings.Contains(v, "\r") {
 			return nil, fmt.Errorf("unexpected output line %q", line)
 		}
 		env[k] = v

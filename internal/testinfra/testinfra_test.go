@@ -26,6 +26,7 @@ func TestParseEnv(t *testing.T) {
 		{in: "=x\n", err: true},
 		{in: "1A=x\n", err: true},
 		{in: "A B=x\n", err: true},
+		{in: "A=\r0\n", err: true},
 	} {
 		got, err := parseEnv([]byte(tc.in))
 		if (err != nil) != tc.err {
