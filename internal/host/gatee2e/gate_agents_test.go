@@ -131,7 +131,7 @@ var agentCases = []agentCase{
 		w.upstream(agent.Codex, fakeapi.ChatGPT)
 		w.ok("config", "agents.codex.token_url", w.fake.BaseURL(fakeapi.OpenAIToken))
 		return codexLogin(w.fake, time.Now().Add(time.Hour), time.Now())
-	}, fakeapi.ChatGPT, []string{"exec", "hi"}, "CODEX_REFRESH_TOKEN_URL_OVERRIDE=http://127.0.0.1:7803/oauth/token"},
+	}, fakeapi.ChatGPT, []string{"exec", "hi"}, "CODEX_REFRESH_TOKEN_URL_OVERRIDE=https://127.0.0.1:7803/oauth/token"},
 	{"codex-key", func(w *world) login {
 		w.ok("config", "agents.codex.upstream", w.fake.URL()+"/openai")
 		w.ok("config", "agents.codex.ca_file", w.caFile)
@@ -184,7 +184,10 @@ func TestGateAgents(t *testing.T) {
 				}
 
 				t.Logf("hjk network b:\n%s", w.ok("network", "b"))
-				w.ok("run", "-d", "b", "--agent", l.agent.Name, "--name", "scan")
+				// The interactive CLI, detached, with a first prompt: it
+				// answers it through the gate, and stays for the scan.
+				w.ok("run", "-d", "b", "--agent", l.agent.Name, "--name", "scan", "say hi")
+				w.waitLog("b", "scan", fakeapi.DefaultAnswer)
 				w.scanAgent(l.s, "b", c.env)
 				w.stillRunning("b", "scan")
 				if e == "podman" {

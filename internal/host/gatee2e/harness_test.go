@@ -293,3 +293,15 @@ func (w *world) stillRunning(branch, name string) {
 	}
 	w.t.Errorf("session %s of %s is not running: %+v\nits log: %q", name, branch, list, w.hjk("logs", branch, name).stdout)
 }
+
+// waitLog waits until the log of session name of branch holds want.
+func (w *world) waitLog(branch, name, want string) {
+	w.t.Helper()
+	var log string
+	for deadline := time.Now().Add(90 * time.Second); time.Now().Before(deadline); time.Sleep(500 * time.Millisecond) {
+		if log = w.hjk("logs", branch, name).stdout; strings.Contains(log, want) {
+			return
+		}
+	}
+	w.t.Errorf("the log of session %s of %s never showed %q: %q", name, branch, want, log)
+}
