@@ -89,13 +89,16 @@ var (
 		SubscriptionItem: "codex-oauth-creds",
 		APIKeyItem:       "codex-api-key",
 		Scrub:            []string{"CODEX_AUTH_JSON"},
-		// A ChatGPT login keeps plain HTTP only through a provider of its
-		// own that requires OpenAI auth; the built-in one insists on https.
-		// Its refresh goes to the gate, which answers with placeholders.
-		GateLogin: GateRoute{Name: "codex", Port: 7803, Upstream: "https://chatgpt.com",
+		// A ChatGPT login: interactive codex reads the account from
+		// chatgpt_base_url and takes only an https origin there, so the
+		// route is TLS, with the gate's CA. Turns go to a provider of its
+		// own that requires OpenAI auth (the built-in one would follow the
+		// backend's workspace routing, around the route). Its refresh goes
+		// to the gate, which answers with placeholders.
+		GateLogin: GateRoute{Name: "codex", Port: 7803, Upstream: "https://chatgpt.com", TLS: true,
 			Header: "Authorization", Scheme: "Bearer", PlaceholderVar: "CODEX_AUTH_JSON",
 			TokenURL: "https://auth.openai.com/oauth/token",
-			Env:      map[string]string{"CODEX_REFRESH_TOKEN_URL_OVERRIDE": "{url}/oauth/token"},
+			Env:      map[string]string{"CODEX_REFRESH_TOKEN_URL_OVERRIDE": "{url}/oauth/token", "CODEX_CA_CERTIFICATE": "{ca}"},
 			Args: append([]string{
 				"-c", `model_providers.hjk={name="hjk",base_url="{url}/backend-api/codex",wire_api="responses",requires_openai_auth=true,supports_websockets=true}`,
 				"-c", "model_provider=hjk", "-c", "chatgpt_base_url={url}/backend-api/"}, codexQuiet...)},

@@ -3,7 +3,8 @@ package agent
 // How each agent reaches its API through the credential gate: the agent's
 // container has no network; hjk-init relays a loopback port per route to
 // the gate's socket of that route, and the agent is pointed at
-// http://127.0.0.1:PORT with a placeholder for its credential. The gate
+// http://127.0.0.1:PORT (https for a TLS route) with a placeholder for its
+// credential. The gate
 // swaps the placeholder for the real credential on requests to Upstream,
 // and only there. Facts checked against the real CLIs offline (see
 // docs/notes/gate-facts.md).
@@ -24,8 +25,9 @@ type GateRoute struct {
 	// agent (for codex's login, a whole placeholder auth.json).
 	PlaceholderVar string
 	// Env is what the agent's session gets: each value's {url} is the
-	// route's local URL (http://127.0.0.1:PORT) and {placeholder} the
-	// placeholder. The credential's own variable gets the placeholder too.
+	// route's local URL (http://127.0.0.1:PORT), {placeholder} the
+	// placeholder and {ca} the path of the gate's CA certificate in the
+	// container. The credential's own variable gets the placeholder too.
 	Env map[string]string
 	// Args are added to the agent's command line ({url} expanded): codex
 	// takes its endpoints as -c settings.
@@ -33,6 +35,10 @@ type GateRoute struct {
 	// TokenURL is the refresh endpoint the keeper uses for this login
 	// ("" for a login that never refreshes).
 	TokenURL string
+	// TLS has the gate serve the route over TLS ({url} is then
+	// https://127.0.0.1:PORT), with a certificate of its own CA ({ca}):
+	// for an agent that takes nothing else.
+	TLS bool
 }
 
 // ProxyPort is the loopback port of the gate's forward proxy, for every

@@ -9,15 +9,18 @@
 //   - <route>.sock, a reverse proxy to one agent's API: a request whose
 //     auth header (or query parameter) is exactly the route's placeholder
 //     gets the real credential instead, which the gate asks the keeper for
-//     and holds in memory only.
+//     and holds in memory only. A route may be served over TLS (for an
+//     agent that takes only https), with a certificate of the gate's own
+//     CA, whose certificate it writes to wire.CAFile in the folder.
 //
 // It touches its socket folder, the network, and the keeper's socket;
-// never a file besides its sockets. Its log lines never hold a secret, a
+// never a file besides its sockets and that certificate. Its log lines never hold a secret, a
 // placeholder's real counterpart, or a body.
 package gateway
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -55,11 +58,13 @@ type Server struct {
 	creds  *creds
 	ring   *ring
 	egress *http.Transport // plain-HTTP proxying, with the dial guard
+	tls    *tls.Config     // the TLS routes'
 
 	state atomic.Pointer[state]
 
-	mu      sync.Mutex // guards servers and closed
+	mu      sync.Mutex // guards servers, secure and closed
 	servers map[string]*http.Server
+	secure  map[string]bool // the servers that speak TLS
 	closed  bool
 }
 
@@ -79,6 +84,7 @@ func New(o Options) (*Server, error) {
 		now:     time.Now,
 		ring:    newRing(maxRefusals),
 		servers: map[string]*http.Server{},
+		secure:  map[string]bool{},
 	}
 	if o.Log != nil {
 		s.log = log.New(o.Log, "hjk-gate serve: ", log.LstdFlags|log.LUTC)
@@ -99,13 +105,17 @@ func New(o Options) (*Server, error) {
 	if err := os.MkdirAll(s.dir, 0o755); err != nil {
 		return nil, fmt.Errorf("socket folder: %w", err)
 	}
+	var err error
+	if s.tls, err = routeTLS(s.dir); err != nil {
+		return nil, err
+	}
 	// Sockets a gate before this one left: this folder is the gate's own.
 	if old, err := filepath.Glob(filepath.Join(s.dir, "*.sock")); err == nil {
 		for _, p := range old {
 			os.Remove(p)
 		}
 	}
-	if err := s.listen("proxy", http.HandlerFunc(s.serveProxy)); err != nil {
+	if err := s.listen("proxy", http.HandlerFunc(s.serveProxy), false); err != nil {
 		return nil, err
 	}
 	return s, nil
@@ -157,9 +167,13 @@ func (s *Server) Apply(cfg wire.Config) error {
 	}
 	prev := s.state.Swap(next)
 	var made []string
-	for name := range next.routes {
+	for name, r := range next.routes {
+		if s.servers[name] != nil && s.secure[name] != r.cfg.TLS {
+			s.servers[name].Close()
+			delete(s.servers, name)
+		}
 		if s.servers[name] == nil {
-			if err := s.listenLocked(name, s.routeHandler(name)); err != nil {
+			if err := s.listenLocked(name, s.routeHandler(name), r.cfg.TLS); err != nil {
 				s.state.Store(prev)
 				for _, m := range made {
 					s.servers[m].Close()
@@ -204,15 +218,16 @@ func (s *Server) Close() error {
 	return nil
 }
 
-func (s *Server) listen(name string, h http.Handler) error {
+func (s *Server) listen(name string, h http.Handler, secure bool) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.listenLocked(name, h)
+	return s.listenLocked(name, h, secure)
 }
 
 // listenLocked serves h on DIR/<name>.sock, 0666 so the agent's user can
-// connect (the folder is mounted read-only in the agent's container).
-func (s *Server) listenLocked(name string, h http.Handler) error {
+// connect (the folder is mounted read-only in the agent's container), over
+// TLS when secure.
+func (s *Server) listenLocked(name string, h http.Handler, secure bool) error {
 	path := filepath.Join(s.dir, name+".sock")
 	os.Remove(path)
 	ln, err := net.Listen("unix", path)
@@ -229,7 +244,10 @@ func (s *Server) listenLocked(name string, h http.Handler) error {
 		IdleTimeout:       5 * time.Minute,
 		ErrorLog:          log.New(io.Discard, "", 0),
 	}
-	s.servers[name] = srv
+	s.servers[name], s.secure[name] = srv, secure
+	if secure {
+		ln = tls.NewListener(ln, s.tls)
+	}
 	go srv.Serve(ln)
 	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
@@ -17,6 +18,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -723,5 +725,73 @@ func TestRingKeepsTheLastThousand(t *testing.T) {
 	}
 	if late := r.since(t0.Add(time.Duration(maxRefusals+3) * time.Second)); len(late) != 2 || late[0].Port != maxRefusals+3 {
 		t.Fatalf("since = %+v", late)
+	}
+}
+
+// TestTLSRoute: a route with TLS is served over TLS on its socket, with a
+// certificate for the loopback addresses signed by the gate's own CA,
+// whose certificate (never its key) is in DIR/ca.pem for the agent to
+// trust. Codex refuses a ChatGPT backend that is not https, and a
+// self-signed leaf (docs/notes/gate-facts.md).
+func TestTLSRoute(t *testing.T) {
+	h := newHarness(t)
+	u := newUpstream(t, func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "auth="+r.Header.Get("Authorization"))
+	})
+	r := claudeRoute(u, "")
+	r.TLS = true
+	h.prepare(wire.Prepare{Config: wire.Config{Instance: "t", Routes: []wire.Route{r}}, Logins: []wire.Login{claudeLogin()}})
+
+	b, err := os.ReadFile(filepath.Join(h.dir, "gate", wire.CAFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi, _ := os.Stat(filepath.Join(h.dir, "gate", wire.CAFile)); fi.Mode().Perm() != 0o644 {
+		t.Errorf("%s is %v, want 0644 (the agent reads it)", wire.CAFile, fi.Mode().Perm())
+	}
+	if strings.Contains(string(b), "PRIVATE KEY") {
+		t.Fatalf("%s holds a private key", wire.CAFile)
+	}
+	pool, err := wire.CertPool(string(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	block, _ := pem.Decode(b)
+	ca, err := x509.ParseCertificate(block.Bytes)
+	if err != nil || !ca.IsCA {
+		t.Fatalf("%s is not a CA certificate (%v)", wire.CAFile, err)
+	}
+	sock := filepath.Join(h.dir, "gate", "claude.sock")
+	for _, host := range []string{"127.0.0.1", "localhost"} {
+		var leaf *x509.Certificate
+		c := &http.Client{Transport: &http.Transport{
+			DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+				var d net.Dialer
+				return d.DialContext(ctx, "unix", sock)
+			},
+			TLSClientConfig: &tls.Config{RootCAs: pool, VerifyConnection: func(cs tls.ConnectionState) error {
+				leaf = cs.PeerCertificates[0]
+				return nil
+			}},
+		}, Timeout: 20 * time.Second}
+		resp, body := do(t, c, "POST", "https://"+host+":7803/v1/messages", strings.NewReader("{}"), "Authorization", "Bearer "+placeClaude)
+		if resp.StatusCode != 200 || body != "auth=Bearer "+realClaude {
+			t.Errorf("%s: status %d, body %q", host, resp.StatusCode, clipped(body))
+		}
+		if leaf == nil || leaf.IsCA || !slices.Contains(leaf.ExtKeyUsage, x509.ExtKeyUsageServerAuth) {
+			t.Errorf("%s: the gate's certificate must be a server certificate, not a CA", host)
+		}
+	}
+	// Plain HTTP on a TLS route gets nowhere.
+	resp, err := h.client("claude").Get("http://127.0.0.1:7803/v1/models")
+	if err == nil && resp.StatusCode == 200 {
+		t.Error("a TLS route answered plain HTTP")
+	}
+
+	// The same route without TLS, in a later prepare: plain HTTP again.
+	r.TLS = false
+	h.prepare(wire.Prepare{Config: wire.Config{Instance: "t", Routes: []wire.Route{r}}})
+	if resp, body := do(t, h.client("claude"), "GET", "http://127.0.0.1:7803/v1/models", nil, "Authorization", "Bearer "+placeClaude); resp.StatusCode != 200 {
+		t.Errorf("the route back to plain HTTP: status %d %q", resp.StatusCode, clipped(body))
 	}
 }

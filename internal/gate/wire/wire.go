@@ -22,7 +22,8 @@
 //	      "placeholder": "hjk-placeholder-...",    // what the agent was given
 //	      "extra_headers": {"ChatGPT-Account-Id": "acc-1"},       // set on swapped requests
 //	      "local": [{"method": "POST", "path": "/oauth/token", "status": 200,
-//	                 "content_type": "application/json", "body": "{...}"}]
+//	                 "content_type": "application/json", "body": "{...}"}],
+//	      "tls":         true                      // optional: serve the socket over TLS (CAFile)
 //	    }]
 //	  },
 //	  "logins": [Login, ...]                       // forwarded to the keeper's /v1/load
@@ -107,7 +108,17 @@ type Route struct {
 	Placeholder string            `json:"placeholder"`
 	Extra       map[string]string `json:"extra_headers,omitempty"`
 	Local       []Local           `json:"local,omitempty"`
+	// TLS serves the route's socket over TLS, with a certificate for
+	// 127.0.0.1, ::1 and localhost signed by the gate's own CA, whose
+	// certificate the gate writes to DIR/CAFile: for an agent that takes
+	// only an https address (codex's ChatGPT backend).
+	TLS bool `json:"tls,omitempty"`
 }
+
+// CAFile is where in its socket folder the gate writes the certificate of
+// the CA that signs its TLS routes' certificate (PEM, 0644; the key stays
+// in the gate's memory and changes with every start).
+const CAFile = "ca.pem"
 
 // Local is an answer the gate gives itself on a route, never contacting
 // the upstream: the agents' own token refreshes get fresh placeholders.

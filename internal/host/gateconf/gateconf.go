@@ -22,6 +22,7 @@ import (
 
 	"github.com/hjk-dev/hjk/internal/agent"
 	"github.com/hjk-dev/hjk/internal/gate/wire"
+	"github.com/hjk-dev/hjk/internal/layout"
 )
 
 // Handed is one login an instance's sessions were handed: its agent, kind
@@ -55,7 +56,16 @@ func Placeholder(instance, item string, a agent.Agent, k agent.Kind) string {
 }
 
 // URL is a route's loopback URL in the agent's container.
-func URL(r agent.GateRoute) string { return "http://127.0.0.1:" + strconv.Itoa(r.Port) }
+func URL(r agent.GateRoute) string {
+	if r.TLS {
+		return "https://127.0.0.1:" + strconv.Itoa(r.Port)
+	}
+	return "http://127.0.0.1:" + strconv.Itoa(r.Port)
+}
+
+// CAFile is the gate's CA certificate in the agent's container, for the
+// routes it serves over TLS.
+const CAFile = layout.GateDir + "/" + wire.CAFile
 
 // Session is what the agent's session gets for login h: variables (the
 // placeholder among them) and arguments for its command. secret is the
@@ -85,7 +95,7 @@ func Session(instance string, h Handed, secret string, now time.Time) (env map[s
 }
 
 func expand(s, url, ph string) string {
-	return strings.NewReplacer("{url}", url, "{placeholder}", ph).Replace(s)
+	return strings.NewReplacer("{url}", url, "{placeholder}", ph, "{ca}", CAFile).Replace(s)
 }
 
 // Route is the gate's route for login h. It needs no secret: every
@@ -96,7 +106,7 @@ func Route(instance string, h Handed) wire.Route {
 	ph := Placeholder(instance, h.Item, h.Agent, h.Kind)
 	w := wire.Route{
 		Name: r.Name, Upstream: firstOf(h.Upstream, r.Upstream), CAPEM: h.CAPEM, Item: h.Item,
-		Header: r.Header, Scheme: r.Scheme, Query: r.Query, Placeholder: ph,
+		Header: r.Header, Scheme: r.Scheme, Query: r.Query, Placeholder: ph, TLS: r.TLS,
 	}
 	if h.Agent.Name == agent.Codex.Name && h.Kind == agent.Subscription {
 		// codex sends its access token; its own refresh, pointed at the

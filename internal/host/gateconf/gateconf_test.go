@@ -11,6 +11,7 @@ import (
 	"github.com/hjk-dev/hjk/internal/agent"
 	"github.com/hjk-dev/hjk/internal/gate/wire"
 	"github.com/hjk-dev/hjk/internal/guest/relay"
+	"github.com/hjk-dev/hjk/internal/layout"
 )
 
 func fakeJWT(claims string) string {
@@ -74,13 +75,23 @@ func TestCodexPlaceholderAuth(t *testing.T) {
 	if gjson.Get(auth, "tokens.account_id").String() != "acc-1" {
 		t.Error("the account id is gone")
 	}
-	if env["CODEX_REFRESH_TOKEN_URL_OVERRIDE"] != "http://127.0.0.1:7803/oauth/token" || env["HTTPS_PROXY"] != "http://127.0.0.1:7800" {
+	if env["CODEX_REFRESH_TOKEN_URL_OVERRIDE"] != "https://127.0.0.1:7803/oauth/token" || env["HTTPS_PROXY"] != "http://127.0.0.1:7800" {
 		t.Errorf("env %v", env)
 	}
-	if !strings.Contains(strings.Join(args, " "), `base_url="http://127.0.0.1:7803/backend-api/codex"`) {
+	// Interactive codex refuses a ChatGPT backend that is not https
+	// ("workspace backend must use an HTTPS origin"): the route is TLS,
+	// with the gate's CA for codex to trust.
+	if env["CODEX_CA_CERTIFICATE"] != layout.GateDir+"/"+wire.CAFile {
+		t.Errorf("CODEX_CA_CERTIFICATE=%q, want the gate's CA", env["CODEX_CA_CERTIFICATE"])
+	}
+	joined := strings.Join(args, " ")
+	if !strings.Contains(joined, `base_url="https://127.0.0.1:7803/backend-api/codex"`) || !strings.Contains(joined, "chatgpt_base_url=https://127.0.0.1:7803/backend-api/") {
 		t.Errorf("args %q", args)
 	}
 	r := Route("hjk-x", h)
+	if !r.TLS {
+		t.Error("the codex login's route is not TLS")
+	}
 	if r.Placeholder != gjson.Get(auth, "tokens.access_token").String() || len(r.Local) != 1 || r.Local[0].Path != "/oauth/token" {
 		t.Errorf("route %+v", r)
 	}
@@ -117,6 +128,9 @@ func TestSessionEnv(t *testing.T) {
 			if env[k] != v {
 				t.Errorf("%s %s: %s=%q, want %q", c.a.Name, c.k, k, env[k], v)
 			}
+		}
+		if Route("hjk-x", h).TLS {
+			t.Errorf("%s %s: a TLS route, where plain HTTP works", c.a.Name, c.k)
 		}
 		for k, v := range env {
 			if strings.Contains(v, "REAL") {
