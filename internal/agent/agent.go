@@ -73,10 +73,12 @@ var (
 		Scrub:            []string{"GEMINI_OAUTH_CREDS"},
 		// A Google login as an access token the CLI takes as it is, sent to
 		// the Code Assist endpoint: gemini then never refreshes by itself.
+		// (Interactive gemini also needs settings.json to select that
+		// login: hjk-init writes it when both variables are set.)
 		GateLogin: GateRoute{Name: "gemini", Port: 7805, Upstream: "https://cloudcode-pa.googleapis.com",
 			Header: "Authorization", Scheme: "Bearer", PlaceholderVar: "GOOGLE_CLOUD_ACCESS_TOKEN",
 			TokenURL: "https://oauth2.googleapis.com/token",
-			Env:      map[string]string{"GOOGLE_GENAI_USE_GCA": "true", "CODE_ASSIST_ENDPOINT": "{url}", "GEMINI_CLI_TRUST_WORKSPACE": "true"}},
+			Env:      map[string]string{GeminiGCAVar: "true", "CODE_ASSIST_ENDPOINT": "{url}", "GEMINI_CLI_TRUST_WORKSPACE": "true"}},
 		GateKey: GateRoute{Name: "gemini-api", Port: 7806, Upstream: "https://generativelanguage.googleapis.com",
 			Header: "x-goog-api-key", PlaceholderVar: "GEMINI_API_KEY",
 			Env: map[string]string{"GOOGLE_GEMINI_BASE_URL": "{url}", "GEMINI_CLI_TRUST_WORKSPACE": "true"}},

@@ -13,7 +13,10 @@
 //	        .gemini/ ($GEMINI_CLI_HOME, else HOME): oauth_creds.json and
 //	        google_accounts.json from the payload, settings.json
 //	        security.auth.selectedType, trustedFolders.json (or
-//	        $GEMINI_CLI_TRUSTED_FOLDERS_PATH) trusting workdir
+//	        $GEMINI_CLI_TRUSTED_FOLDERS_PATH) trusting workdir; with
+//	        neither, GOOGLE_CLOUD_ACCESS_TOKEN and GOOGLE_GENAI_USE_GCA=true
+//	        (the credential gate's Google login, a token gemini reads
+//	        itself): settings.json selecting oauth-personal and the trust
 //	codex   CODEX_AUTH_JSON, OPENAI_API_KEY
 //	        $CODEX_HOME (else HOME/.codex, created): auth.json (the payload as
 //	        it came, or the API-key form `codex login --with-api-key` writes),
@@ -212,6 +215,16 @@ func (p *planner) validate() error {
 			p.creds[name] = v
 		}
 	}
+	// The gate's Google login: an access token gemini takes as it is.
+	if name := agent.Gemini.GateLogin.PlaceholderVar; environ.Get(p.env, agent.GeminiGCAVar) == "true" {
+		if v := environ.Get(p.env, name); v != "" {
+			if err := agent.Validate(agent.Gemini, agent.APIKey, v); err != nil {
+				errs = append(errs, name+": "+strings.TrimPrefix(err.Error(), "API key "))
+			} else {
+				p.creds[name] = v
+			}
+		}
+	}
 	if len(errs) > 0 {
 		return fmt.Errorf("no credential files written: %s", strings.Join(errs, "; "))
 	}
@@ -273,6 +286,9 @@ func (p *planner) resolve(o Options) error {
 
 func (p *planner) plan(a agent.Agent) error {
 	sub, key := p.creds[a.SubscriptionVar], p.creds[a.APIKeyVar]
+	if a.Name == agent.Gemini.Name && sub == "" && key == "" && p.creds[a.GateLogin.PlaceholderVar] != "" {
+		return p.geminiGate()
+	}
 	if sub == "" && key == "" {
 		return nil
 	}

@@ -748,3 +748,38 @@ func TestScrub(t *testing.T) {
 		t.Errorf("Scrub kept %d variables, want %d: the agents' own variables stay, the payloads go", len(got), len(want))
 	}
 }
+
+// TestApplyGeminiGateLogin: through the gate, a Google login reaches
+// gemini as an access token in GOOGLE_CLOUD_ACCESS_TOKEN (with
+// GOOGLE_GENAI_USE_GCA=true) and no files of its own. Interactive gemini
+// reads its auth type only from settings.json (gemini -p also takes it
+// from the environment): without oauth-personal there it asks how to log
+// in. The token stays in the environment, in no file.
+func TestApplyGeminiGateLogin(t *testing.T) {
+	t.Parallel()
+	home := t.TempDir()
+	const token = "hjk-placeholder-0123456789abcdef"
+	mustApply(t, home, []string{"HJK_WORKDIR=/w", agent.Gemini.GateLogin.PlaceholderVar + "=" + token, agent.GeminiGCAVar + "=true"})
+	if got := gjson.Get(readFile(t, filepath.Join(home, ".gemini/settings.json")), "security.auth.selectedType").String(); got != "oauth-personal" {
+		t.Errorf("selectedType = %q, want oauth-personal", got)
+	}
+	if got := gjson.Get(readFile(t, filepath.Join(home, ".gemini/trustedFolders.json")), "/w").String(); got != "TRUST_FOLDER" {
+		t.Errorf("the work folder is not trusted: %q", got)
+	}
+	for rel := range tree(t, home) {
+		if b, err := os.ReadFile(filepath.Join(home, rel)); err == nil && strings.Contains(string(b), token) {
+			t.Errorf("%s holds the token", rel)
+		}
+	}
+	want := []string{".", ".gemini", ".gemini/settings.json", ".gemini/trustedFolders.json"}
+	if got := names(tree(t, home)); !reflect.DeepEqual(got, want) {
+		t.Errorf("files = %q, want %q", got, want)
+	}
+	// Without GOOGLE_GENAI_USE_GCA the variable is not the gate's login:
+	// nothing is written.
+	other := t.TempDir()
+	mustApply(t, other, []string{"HJK_WORKDIR=/w", agent.Gemini.GateLogin.PlaceholderVar + "=" + token})
+	if got := names(tree(t, other)); !reflect.DeepEqual(got, []string{"."}) {
+		t.Errorf("files without %s = %q", agent.GeminiGCAVar, got)
+	}
+}

@@ -32,6 +32,19 @@ func (p *planner) gemini(creds, key string) error {
 			}
 		}
 	}
+	return p.geminiSettings(dir, varName, authType)
+}
+
+// geminiGate selects the Google login for the credential gate's form of
+// it, an access token gemini reads from its environment: interactive
+// gemini takes its auth type only from settings.json. No login file.
+func (p *planner) geminiGate() error {
+	return p.geminiSettings(GeminiDir(p.env, p.home), agent.Gemini.GateLogin.PlaceholderVar, "oauth-personal")
+}
+
+// geminiSettings merges the auth type and the folder trust into gemini's
+// settings.
+func (p *planner) geminiSettings(dir, varName, authType string) error {
 	err := p.mergeJSON(varName, filepath.Join(dir, geminiSettings), true, []jsonEdit{
 		{path: []string{"security", "auth", "selectedType"}, value: authType},
 	})

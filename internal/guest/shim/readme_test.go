@@ -106,6 +106,7 @@ func codeVariables() []string {
 	for _, f := range creds.Folders(nil, "/") {
 		vars = append(vars, f.Var)
 	}
+	vars = append(vars, agent.Gemini.GateLogin.PlaceholderVar, agent.GeminiGCAVar)
 	vars = append(vars, agent.GeminiTrustedFoldersVar, agent.GeminiKeychainVar, agent.WorkdirVar, agent.UserVar,
 		"HOME", "PATH", session.DirVar, session.RunVar, session.DetachVar,
 		layout.HostUIDVar, layout.HostGIDVar, layout.WorkspaceVar, layout.GateVar, layout.ReadyVar)
@@ -140,7 +141,8 @@ func TestReadmeVariablesCoverTheCode(t *testing.T) {
 	known := map[string]string{
 		"agent.WorkdirVar": agent.WorkdirVar, "agent.UserVar": agent.UserVar,
 		"agent.GeminiKeychainVar": agent.GeminiKeychainVar, "agent.GeminiTrustedFoldersVar": agent.GeminiTrustedFoldersVar,
-		"session.DirVar": session.DirVar, "session.RunVar": session.RunVar, "session.DetachVar": session.DetachVar,
+		"agent.GeminiGCAVar": agent.GeminiGCAVar,
+		"session.DirVar":     session.DirVar, "session.RunVar": session.RunVar, "session.DetachVar": session.DetachVar,
 		"layout.UserVar": layout.UserVar, "layout.HostUIDVar": layout.HostUIDVar, "layout.HostGIDVar": layout.HostGIDVar,
 		"layout.WorkspaceVar": layout.WorkspaceVar, "layout.GateVar": layout.GateVar, "layout.ReadyVar": layout.ReadyVar,
 
