@@ -33,6 +33,10 @@ type fakeRuntime struct {
 	execs      [][]string
 	// onExec, when set, answers an exec before the defaults do (ok true).
 	onExec func(spec runtime.ExecSpec) (code int, ok bool)
+	// copyDelay is how long CopyTo takes; filled holds the volumes a copy
+	// into a container's mount finished in.
+	copyDelay time.Duration
+	filled    map[string]bool
 }
 
 func newFake(root string, images ...string) *fakeRuntime {
@@ -249,7 +253,25 @@ func (f *fakeRuntime) ImageInspect(_ context.Context, ref string) (runtime.Image
 func (f *fakeRuntime) CopyTo(_ context.Context, name, dir string, r io.Reader) error {
 	f.call("cp")
 	io.Copy(io.Discard, r)
+	time.Sleep(f.copyDelay)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.filled == nil {
+		f.filled = map[string]bool{}
+	}
+	for _, m := range f.mounts[name] {
+		if m.Volume && m.Target == dir {
+			f.filled[m.Source] = true
+		}
+	}
 	return nil
+}
+
+// isFilled reports whether a copy into volume v finished.
+func (f *fakeRuntime) isFilled(v string) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.filled[v]
 }
 
 func (f *fakeRuntime) VolumeCreate(_ context.Context, name string, labels map[string]string) error {

@@ -43,6 +43,9 @@ type Manager struct {
 	// GateNetwork is the gate's and the keeper's ("" the engine's
 	// default): they need a way to the agents' APIs.
 	GateNetwork string
+	// shimWait is how long a fill of the shim volume another hjk left
+	// running is waited for before it is taken over (0: two minutes).
+	shimWait time.Duration
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 	// Step, when set, is told of each slow step as it begins and returns

@@ -654,3 +654,57 @@ func TestPullMovedOff(t *testing.T) {
 		t.Error("the user's branch was moved")
 	}
 }
+
+// TestShimFilledBeforeUse: hjk processes of other data folders (other
+// users, parallel tests) share an engine's shim volume. One that finds it
+// while another is still copying the binaries in waits for the copy: the
+// containers it makes next run hjk-init and hjk-gate from it. The copy is
+// made once.
+func TestShimFilledBeforeUse(t *testing.T) {
+	f := newFake(t.TempDir(), testImage)
+	f.copyDelay = 300 * time.Millisecond
+	var wg sync.WaitGroup
+	for i := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			time.Sleep(time.Duration(i) * 50 * time.Millisecond)
+			m := newManager(t, f)
+			name, err := m.ensureShim(context.Background(), f, testImage, "amd64")
+			if err != nil {
+				t.Errorf("hjk %d: %v", i, err)
+				return
+			}
+			if !f.isFilled(name) {
+				t.Errorf("hjk %d got the shim volume %s before the binaries were in it", i, name)
+			}
+		}()
+	}
+	wg.Wait()
+	if n := f.count("cp"); n != 1 {
+		t.Errorf("the binaries were copied %d times, want once", n)
+	}
+}
+
+// TestShimFillerLeftBehind: a fill an hjk left unfinished (it was
+// killed) is taken over after a while, not waited for for ever.
+func TestShimFillerLeftBehind(t *testing.T) {
+	f := newFake(t.TempDir(), testImage)
+	m := newManager(t, f)
+	m.shimWait = 200 * time.Millisecond
+	ctx := context.Background()
+	if err := f.VolumeCreate(ctx, "hjk-shim-abc123", map[string]string{LabelShim: "abc123", LabelRole: "shim"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Create(ctx, runtime.Spec{Name: "hjk-shim-abc123-fill", Image: testImage, NoStart: true,
+		Mounts: []runtime.Mount{{Source: "hjk-shim-abc123", Target: "/fill", Volume: true}}}); err != nil {
+		t.Fatal(err)
+	}
+	name, err := m.ensureShim(ctx, f, testImage, "amd64")
+	if err != nil || !f.isFilled(name) {
+		t.Fatalf("ensureShim = %s, %v; filled %v", name, err, f.isFilled(name))
+	}
+	if _, err := f.Inspect(ctx, "hjk-shim-abc123-fill"); !errors.Is(err, runtime.ErrNoSuchContainer) {
+		t.Error("the filler is left behind")
+	}
+}

@@ -2,6 +2,7 @@ package instance
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -9,8 +10,10 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"syscall"
+	"time"
 
 	"github.com/hjk-dev/hjk/internal/agent"
 	"github.com/hjk-dev/hjk/internal/host/gateconf"
@@ -204,42 +207,98 @@ func (m *Manager) spec(in Instance, imageUser, shim string, f folders, local boo
 // name. It is filled once per version and engine, by copying a tar stream
 // into a container that is never started: this works on an engine that
 // shares no filesystem with the host.
+//
+// Other hjk processes (other users and data folders, whose catalog locks
+// do not meet) share the volume: the filler container's fixed name is the
+// lock of the fill. While it exists, the volume is being filled and is
+// waited for; a filler older than shimWait is one a killed hjk left, and
+// is replaced.
 func (m *Manager) ensureShim(ctx context.Context, rt runtime.Runtime, image string, arch string) (string, error) {
 	hash, tarball, err := m.Shim(arch)
 	if err != nil {
 		return "", err
 	}
 	name := "hjk-shim-" + hash
-	have, err := rt.Volumes(ctx, map[string]string{LabelShim: hash})
-	if err != nil {
-		return "", err
-	}
-	for _, v := range have {
-		if v == name {
+	filler := name + "-fill"
+	wait := cmp.Or(m.shimWait, 2*time.Minute)
+	deadline := time.Now().Add(wait)
+	stale := false // a filler was left: the volume may be half full
+	tries := 0
+	for {
+		have, err := rt.Volumes(ctx, map[string]string{LabelShim: hash})
+		if err != nil {
+			return "", err
+		}
+		_, err = rt.Inspect(ctx, filler)
+		filling := err == nil
+		if err != nil && !errors.Is(err, runtime.ErrNoSuchContainer) {
+			return "", err
+		}
+		switch {
+		case !filling && slices.Contains(have, name) && !stale:
 			return name, nil
+		case !filling:
+			done, err := m.fillShim(ctx, rt, image, name, filler, hash, tarball)
+			switch {
+			case done:
+				return name, nil
+			case err != nil && errors.Is(err, errFillerTaken) && tries < 5:
+				// Another hjk made the filler first (and may have
+				// finished already): look again.
+				tries++
+				deadline = time.Now().Add(wait)
+			case err != nil:
+				return "", err
+			}
+		case time.Now().After(deadline):
+			if err := rt.Remove(ctx, filler); err != nil && !errors.Is(err, runtime.ErrNoSuchContainer) {
+				return "", err
+			}
+			stale = true
+			continue
+		}
+		select {
+		case <-ctx.Done():
+			return "", ctx.Err()
+		case <-time.After(100 * time.Millisecond):
 		}
 	}
+}
+
+// errFillerTaken says the shim's filler could not be made: most likely
+// another hjk made it first.
+var errFillerTaken = errors.New("the shim volume's filler could not be made")
+
+// fillShim copies the binaries into the shim volume through the filler
+// container.
+func (m *Manager) fillShim(ctx context.Context, rt runtime.Runtime, image, name, filler, hash string, tarball []byte) (bool, error) {
 	done := m.step("copying hjk-init into the engine (once per version)")
 	defer done()
-	if err := rt.VolumeCreate(ctx, name, map[string]string{LabelShim: hash, LabelRole: "shim"}); err != nil {
-		return "", err
+	// Whatever happens to ctx, no half-filled volume is left to be taken
+	// for a filled one.
+	undo := func() {
+		rt.Remove(context.WithoutCancel(ctx), filler)
+		rt.VolumeRemove(context.WithoutCancel(ctx), name)
 	}
-	filler := name + "-fill-" + randomHex(4)
-	err = rt.Create(ctx, runtime.Spec{
+	if err := rt.VolumeCreate(ctx, name, map[string]string{LabelShim: hash, LabelRole: "shim"}); err != nil {
+		return false, err
+	}
+	err := rt.Create(ctx, runtime.Spec{
 		Name: filler, Image: image, NoStart: true, User: "0", // cp -a looks the user up
 		Labels:     map[string]string{LabelRole: "shim-fill"},
 		Mounts:     []runtime.Mount{{Source: name, Target: "/fill", Volume: true}},
 		Entrypoint: []string{"/fill/hjk-init"},
 	})
 	if err != nil {
-		rt.VolumeRemove(ctx, name)
-		return "", err
+		// Its name taken, or something else: the next look tells.
+		return false, fmt.Errorf("%w: %w", errFillerTaken, err)
 	}
-	defer rt.Remove(context.WithoutCancel(ctx), filler)
 	if err := rt.CopyTo(ctx, filler, "/fill", bytes.NewReader(tarball)); err != nil {
-		rt.Remove(ctx, filler)
-		rt.VolumeRemove(ctx, name)
-		return "", fmt.Errorf("copy hjk-init into the volume %s: %w", name, err)
+		undo()
+		return false, fmt.Errorf("copy hjk-init into the volume %s: %w", name, err)
 	}
-	return name, nil
+	if err := rt.Remove(context.WithoutCancel(ctx), filler); err != nil && !errors.Is(err, runtime.ErrNoSuchContainer) {
+		return false, err
+	}
+	return true, nil
 }
