@@ -4,9 +4,12 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/tidwall/gjson"
 
 	"github.com/hjk-dev/hjk/internal/agent"
 	"github.com/hjk-dev/hjk/internal/fakeapi"
@@ -116,36 +119,55 @@ type agentCase struct {
 	api   fakeapi.API // where the fake gets the real credential
 	args  []string    // the CLI's own arguments for one offline prompt
 	env   string      // a variable its session gets, to see the session
+	after func(t *testing.T, w *world, l login)
 }
 
 var agentCases = []agentCase{
 	{"claude-login", func(w *world) login {
 		w.upstream(agent.Claude, fakeapi.Anthropic)
 		return claudeLogin(w.fake)
-	}, fakeapi.Anthropic, []string{"-p", "hi"}, "ANTHROPIC_BASE_URL=http://127.0.0.1:7801"},
+	}, fakeapi.Anthropic, []string{"-p", "hi"}, "ANTHROPIC_BASE_URL=http://127.0.0.1:7801", nil},
 	{"claude-key", func(w *world) login {
 		w.upstream(agent.Claude, fakeapi.Anthropic)
 		return claudeKey(w.fake)
-	}, fakeapi.Anthropic, []string{"-p", "hi"}, "ANTHROPIC_BASE_URL=http://127.0.0.1:7802"},
+	}, fakeapi.Anthropic, []string{"-p", "hi"}, "ANTHROPIC_BASE_URL=http://127.0.0.1:7802", nil},
 	{"codex-login", func(w *world) login {
 		w.upstream(agent.Codex, fakeapi.ChatGPT)
 		w.ok("config", "agents.codex.token_url", w.fake.BaseURL(fakeapi.OpenAIToken))
 		return codexLogin(w.fake, time.Now().Add(time.Hour), time.Now())
-	}, fakeapi.ChatGPT, []string{"exec", "hi"}, "CODEX_REFRESH_TOKEN_URL_OVERRIDE=https://127.0.0.1:7803/oauth/token"},
+	}, fakeapi.ChatGPT, []string{"exec", "hi"}, "CODEX_REFRESH_TOKEN_URL_OVERRIDE=https://127.0.0.1:7803/oauth/token", nil},
 	{"codex-key", func(w *world) login {
 		w.ok("config", "agents.codex.upstream", w.fake.URL()+"/openai")
 		w.ok("config", "agents.codex.ca_file", w.caFile)
 		return codexKey(w.fake)
-	}, fakeapi.OpenAI, []string{"exec", "hi"}, "OPENAI_API_KEY=sk-hjk-placeholder-"},
+	}, fakeapi.OpenAI, []string{"exec", "hi"}, "OPENAI_API_KEY=sk-hjk-placeholder-", nil},
 	{"gemini-login", func(w *world) login {
 		w.upstream(agent.Gemini, fakeapi.CodeAssist)
 		w.ok("config", "agents.gemini.token_url", w.fake.BaseURL(fakeapi.GoogleToken))
 		return geminiLogin(w.fake, time.Now().Add(time.Hour))
-	}, fakeapi.CodeAssist, []string{"-p", "hi"}, "CODE_ASSIST_ENDPOINT=http://127.0.0.1:7805"},
+	}, fakeapi.CodeAssist, []string{"-p", "hi"}, "CODE_ASSIST_ENDPOINT=http://127.0.0.1:7805", nil},
+	{"gemini-login-expired", func(w *world) login {
+		w.upstream(agent.Gemini, fakeapi.CodeAssist)
+		w.ok("config", "agents.gemini.token_url", w.fake.BaseURL(fakeapi.GoogleToken))
+		return geminiLogin(w.fake, time.Now().Add(-time.Minute))
+	}, fakeapi.CodeAssist, []string{"-p", "hi"}, "CODE_ASSIST_ENDPOINT=http://127.0.0.1:7805", func(t *testing.T, w *world, l login) {
+		// The keeper refreshed the expired token; hjk took the new login
+		// back from it.
+		grants := w.fake.Grants(fakeapi.GoogleToken)
+		if len(grants) == 0 {
+			t.Fatal("the keeper did not refresh the expired Google login")
+		}
+		if got := gjson.Get(w.stored(agent.Gemini, agent.Subscription).Secret, "oauth_creds.access_token").String(); got != grants[len(grants)-1].Access {
+			t.Error("the store does not hold the refreshed access token")
+		}
+		for i, g := range grants {
+			l.s.add(fmt.Sprintf("refreshed google access token %d", i), g.Access)
+		}
+	}},
 	{"gemini-key", func(w *world) login {
 		w.upstream(agent.Gemini, fakeapi.Gemini)
 		return geminiKey(w.fake)
-	}, fakeapi.Gemini, []string{"-p", "hi"}, "GOOGLE_GEMINI_BASE_URL=http://127.0.0.1:7806"},
+	}, fakeapi.Gemini, []string{"-p", "hi"}, "GOOGLE_GEMINI_BASE_URL=http://127.0.0.1:7806", nil},
 }
 
 // TestGateAgents: each real CLI, with each kind of login, reaches the fake
@@ -179,7 +201,9 @@ func TestGateAgents(t *testing.T) {
 						t.Errorf("the fake refused %s %s (the gate did not swap the placeholder)", q.Method, q.Path)
 					}
 				}
-				if real := w.fake.RequestsTo(c.api); !sawReal(real, l.s) {
+				if c.after != nil {
+					c.after(t, w, l)
+				} else if !sawReal(reqs, l.s) {
 					t.Errorf("the fake never saw the real credential")
 				}
 

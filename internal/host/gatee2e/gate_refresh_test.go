@@ -11,6 +11,7 @@ import (
 
 	"github.com/hjk-dev/hjk/internal/agent"
 	"github.com/hjk-dev/hjk/internal/fakeapi"
+	"github.com/hjk-dev/hjk/internal/host/instance"
 )
 
 // TestGateRefresh: five instances on one codex login run sessions at
@@ -54,6 +55,12 @@ func TestGateRefresh(t *testing.T) {
 				t.Errorf("session %d: exit %d\nstdout: %s\nstderr: %s", i, r.code, r.stdout, r.stderr)
 			}
 		}
+		for _, b := range branches {
+			rss, peak := memory(t, e, w.instance(b).GateName())
+			t.Logf("the gate of %s: %.1f MB resident, %.1f MB at its peak", b, float64(rss)/1024, float64(peak)/1024)
+		}
+		rss, peak := memory(t, e, instance.KeeperName(w.data))
+		t.Logf("the keeper: %.1f MB resident, %.1f MB at its peak", float64(rss)/1024, float64(peak)/1024)
 		grants := w.fake.Grants(fakeapi.OpenAIToken)
 		t.Logf("%d refreshes for %d sessions at once, %d reuses", w.fake.Refreshes(fakeapi.OpenAIToken), n, w.fake.Reuses(fakeapi.OpenAIToken))
 		if len(grants) == 0 {

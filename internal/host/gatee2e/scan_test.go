@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -422,4 +423,35 @@ func (w *world) noSecretsSaid(s secrets) {
 	if found := s.in(w.said.Bytes()); len(found) > 0 {
 		w.t.Errorf("hjk printed %v", found)
 	}
+}
+
+// memory is the resident memory (VmRSS) and its peak (VmHWM) of container
+// c's processes, in kB, read from the host.
+func memory(t *testing.T, e, c string) (rss, peak int) {
+	t.Helper()
+	pids, err := hostPIDs(e, c)
+	if err != nil || len(pids) == 0 {
+		t.Errorf("the processes of %s: %v", c, err)
+		return 0, 0
+	}
+	for _, p := range pids {
+		b, err := os.ReadFile("/proc/" + p + "/status")
+		if err != nil {
+			continue
+		}
+		for _, line := range strings.Split(string(b), "\n") {
+			f := strings.Fields(line)
+			if len(f) < 2 {
+				continue
+			}
+			n, _ := strconv.Atoi(f[1])
+			switch f[0] {
+			case "VmRSS:":
+				rss += n
+			case "VmHWM:":
+				peak += n
+			}
+		}
+	}
+	return rss, peak
 }
