@@ -522,3 +522,23 @@ func assertNoSecret(t *testing.T, what, s string, secrets ...string) {
 		}
 	}
 }
+
+// TestGeminiScopeWithSpaces: Google answers a refresh with its scopes
+// separated by spaces (seen from the fake token endpoint; RFC 6749 3.3):
+// the refresh is taken, the scope kept as it came.
+func TestGeminiScopeWithSpaces(t *testing.T) {
+	secret := `{"oauth_creds":{"access_token":"ya29.old","refresh_token":"1//r","expiry_date":1},"google_accounts":{"active":"a@example.com"}}`
+	scope := "https://www.googleapis.com/auth/cloud-platform https://www.googleapis.com/auth/userinfo.email openid"
+	answer := gjson.Parse(`{"access_token":"ya29.new","expires_in":3599,"token_type":"Bearer","scope":"` + scope + `"}`)
+	out, hasAccess, err := updated("gemini", secret, answer, time.Date(2026, 11, 27, 0, 0, 0, 0, time.UTC))
+	if err != nil || !hasAccess {
+		t.Fatalf("updated = %v, %v", hasAccess, err)
+	}
+	if got := gjson.Get(out, "oauth_creds.scope").String(); got != scope {
+		t.Errorf("scope = %q", got)
+	}
+	// A token with a space is still refused: it goes in a header.
+	if _, _, err := updated("gemini", secret, gjson.Parse(`{"access_token":"ya29 new","expires_in":3599}`), time.Now()); err == nil {
+		t.Error("an access token with a space was taken")
+	}
+}

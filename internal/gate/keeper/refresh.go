@@ -148,15 +148,20 @@ func mustAgent(name string) agent.Agent {
 // access token, its expiry_date (ms) and whatever else came.
 func updated(agentName, secret string, a gjson.Result, now time.Time) (string, bool, error) {
 	var err error
-	// A value that goes in a header must be printable ASCII; an answer
-	// with anything else in a token is refused whole.
+	// A value that goes in a header must be printable ASCII without
+	// spaces; an answer with anything else in a token is refused whole.
+	// A scope is a list separated by spaces (RFC 6749 3.3), in no header.
 	str := func(k string) (string, bool) {
 		v := a.Get(k)
 		if v.Type != gjson.String || v.Str == "" {
 			return "", false
 		}
+		low := byte(0x21)
+		if k == "scope" {
+			low = 0x20
+		}
 		for i := 0; i < len(v.Str); i++ {
-			if v.Str[i] < 0x21 || v.Str[i] > 0x7e {
+			if v.Str[i] < low || v.Str[i] > 0x7e {
 				err = fmt.Errorf("the token endpoint's answer holds a %s that is not printable ASCII", k)
 				return "", false
 			}
