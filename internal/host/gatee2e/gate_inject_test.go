@@ -51,6 +51,11 @@ func TestInjectTakeBack(t *testing.T) {
 			!bytes.Contains(got, []byte(gjson.Get(gm.secret, "oauth_creds.refresh_token").String())) {
 			t.Fatalf("the container did not get the real logins (%v)", err)
 		}
+		// A detached session holds its exec open meanwhile: its record in
+		// the engine (podman keeps exec sessions in its database) has no
+		// secret either.
+		w.ok("run", "-d", "b", "--agent", "codex", "--name", "keep")
+		time.Sleep(2 * time.Second)
 		w.scanInspect(s, in)
 		if e == "podman" {
 			podmanDB(t, s)
