@@ -112,12 +112,8 @@ func (w *world) cleanup() {
 	for _, b := range w.branches {
 		w.hjk("rm", "-f", b)
 	}
-	for _, out := range [][]byte{
-		run(w.engine, "ps", "-aq", "--filter", "label=dev.hjk.repo="+w.gitDir),
-	} {
-		if ids := strings.Fields(string(out)); len(ids) > 0 {
-			exec.Command(w.engine, append([]string{"rm", "-f"}, ids...)...).Run()
-		}
+	if ids := strings.Fields(string(run(w.engine, "ps", "-aq", "--filter", "label=dev.hjk.repo="+w.gitDir))); len(ids) > 0 {
+		exec.Command(w.engine, append([]string{"rm", "-f"}, ids...)...).Run()
 	}
 	keeper := instance.KeeperName(w.data)
 	var ctrs, vols []string
@@ -188,13 +184,8 @@ func (w *world) noteBranch(args []string) {
 
 // hjk runs hjk to the end, stdin empty.
 func (w *world) hjk(args ...string) result {
-	return w.hjkIn(nil, args...)
-}
-
-func (w *world) hjkIn(stdin io.Reader, args ...string) result {
 	w.t.Helper()
 	cmd := w.command(args...)
-	cmd.Stdin = stdin
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()
