@@ -28,11 +28,14 @@ const DefaultPreset = Dev
 var Presets = []string{Agents, Dev, Open}
 
 // agentHosts are the agents' services, for their clients beyond the
-// routes (feature flags, logins, usage statistics).
+// routes (feature flags, logins). Their usage statistics and telemetry
+// (statsig.anthropic.com, play.googleapis.com) are not among them: an
+// agent works without, a refusal is answered at once, and whoever wants
+// them sent allows them (network.allow).
 var agentHosts = []string{
-	"api.anthropic.com", "console.anthropic.com", "statsig.anthropic.com",
+	"api.anthropic.com", "console.anthropic.com",
 	"chatgpt.com", "auth.openai.com", "api.openai.com",
-	"cloudcode-pa.googleapis.com", "generativelanguage.googleapis.com", "oauth2.googleapis.com", "play.googleapis.com",
+	"cloudcode-pa.googleapis.com", "generativelanguage.googleapis.com", "oauth2.googleapis.com",
 }
 
 // devHosts are package registries and code hosts.
