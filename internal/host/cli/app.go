@@ -66,5 +66,9 @@ func (app *App) Runtime(flag string) (runtime.Runtime, error) {
 		}
 		configured = c.Runtime
 	}
-	return runtime.Select(runtime.Choice{Flag: flag, Env: app.Getenv("HJK_RUNTIME"), Config: configured, GOOS: goruntime.GOOS})
+	sel, err := runtime.Select(runtime.Choice{Flag: flag, Env: app.Getenv("HJK_RUNTIME"), Config: configured, GOOS: goruntime.GOOS})
+	if err != nil {
+		return nil, err
+	}
+	return runtime.New(sel.Name)
 }

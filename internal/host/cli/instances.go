@@ -85,11 +85,11 @@ func (app *App) runtimeNamed(name string) (runtime.Runtime, error) {
 // runtimeName is the runtime a new instance is made on: --runtime,
 // HJK_RUNTIME, the config, else the first engine found.
 func (app *App) runtimeName(flag string, cfg config.Config) (string, error) {
-	rt, err := runtime.Select(runtime.Choice{Flag: flag, Env: app.Getenv("HJK_RUNTIME"), Config: cfg.Runtime, GOOS: goruntime.GOOS})
+	sel, err := runtime.Select(runtime.Choice{Flag: flag, Env: app.Getenv("HJK_RUNTIME"), Config: cfg.Runtime, GOOS: goruntime.GOOS})
 	if err != nil {
 		return "", err
 	}
-	return rt.Name(), nil
+	return sel.Name, nil
 }
 
 // repo is the repository of the current folder: inside an instance's
