@@ -99,7 +99,7 @@ func testReal(t *testing.T, rt runtime.Runtime, shim func(string) (string, []byt
 	r := newRepo(t)
 	m := &Manager{
 		Data:    filepath.Join(t.TempDir(), "hjk"),
-		Runtime: func(string) (runtime.Runtime, error) { return rt, nil },
+		Runtime: func(string, runtime.Endpoint) (runtime.Runtime, error) { return rt, nil },
 		Shim:    shim,
 		HostUID: uid, HostGID: uid,
 		GateNetwork: "host",

@@ -33,6 +33,12 @@ type fakeRuntime struct {
 	execs      [][]string
 	// onExec, when set, answers an exec before the defaults do (ok true).
 	onExec func(spec runtime.ExecSpec) (code int, ok bool)
+	// ep is the engine it says it is; remote, that it sees no host path
+	// (a bind mount is refused as a remote engine refuses it), and sent
+	// counts what execs read on stdin.
+	ep     runtime.Endpoint
+	remote bool
+	sent   int64
 }
 
 func newFake(root string, images ...string) *fakeRuntime {
@@ -58,6 +64,8 @@ func (f *fakeRuntime) call(op string) {
 
 func (f *fakeRuntime) Name() string { return "fake" }
 
+func (f *fakeRuntime) Endpoint() runtime.Endpoint { return f.ep.Normal() }
+
 func (f *fakeRuntime) Version(context.Context) (string, error) { f.call("version"); return "1", nil }
 
 func (f *fakeRuntime) volumeDir(name string) string { return filepath.Join(f.root, "volumes", name) }
@@ -71,6 +79,11 @@ func (f *fakeRuntime) Create(_ context.Context, s runtime.Spec) error {
 	}
 	if _, ok := f.images[s.Image]; !ok {
 		return &runtime.ExitError{Args: []string{"fake", "run"}, Code: 125, Stderr: "no such image"}
+	}
+	for _, m := range s.Mounts {
+		if f.remote && !m.Volume {
+			return &runtime.ExitError{Args: []string{"fake", "run"}, Code: 125, Stderr: `Error response from daemon: invalid mount config for type "bind": bind source path does not exist: ` + m.Source}
+		}
 	}
 	for _, m := range s.Mounts {
 		if m.Volume {
@@ -194,9 +207,10 @@ func (f *fakeRuntime) Exec(_ context.Context, spec runtime.ExecSpec) error {
 		stdout = io.Discard
 	}
 	stdin := spec.Stdin
-	if stdin == nil {
-		stdin = strings.NewReader("")
+	if stdin == nil || !spec.Interactive {
+		stdin = strings.NewReader("") // without -i, the engine passes nothing on
 	}
+	stdin = &counter{r: stdin, n: &f.sent, mu: &f.mu}
 	if len(spec.Cmd) >= 2 && spec.Cmd[0] == layout.InitPath && spec.Cmd[1] == "repo" {
 		args := slices.Clone(spec.Cmd[2:])
 		for i, a := range args {
@@ -216,6 +230,21 @@ func (f *fakeRuntime) Exec(_ context.Context, spec runtime.ExecSpec) error {
 		io.WriteString(stdout, "[]\n")
 	}
 	return nil
+}
+
+// counter counts what is read through it.
+type counter struct {
+	r  io.Reader
+	n  *int64
+	mu *sync.Mutex
+}
+
+func (c *counter) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.mu.Lock()
+	*c.n += int64(n)
+	c.mu.Unlock()
+	return n, err
 }
 
 func exitErr(code int) error {

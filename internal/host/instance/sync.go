@@ -47,7 +47,7 @@ type PullResult struct {
 // Pull brings the commits of the instance's branch to the host.
 func (m *Manager) Pull(ctx context.Context, in Instance, repo Repo) (PullResult, error) {
 	var res PullResult
-	rt, err := m.Runtime(in.Runtime)
+	rt, err := m.RuntimeOf(in)
 	if err != nil {
 		return res, err
 	}
@@ -204,7 +204,7 @@ type PushResult struct {
 // host is ahead and the instance's work tree is clean.
 func (m *Manager) Push(ctx context.Context, in Instance, repo Repo) (PushResult, error) {
 	var res PushResult
-	rt, err := m.Runtime(in.Runtime)
+	rt, err := m.RuntimeOf(in)
 	if err != nil {
 		return res, err
 	}
@@ -235,7 +235,14 @@ func (m *Manager) Push(ctx context.Context, in Instance, repo Repo) (PushResult,
 			return res, nil
 		}
 	}
-	err = m.guest(ctx, rt, in, nil, io.Discard, "repo", "update", "--branch", in.Branch, "--to", host)
+	args := []string{"repo", "update", "--branch", in.Branch, "--to", host}
+	if in.Remote {
+		// No alternates there: the commits go as a bundle of what the
+		// instance lacks (the host's branch without the instance's tip).
+		err = m.pushBundle(ctx, rt, in, repo, st.Tip, args)
+	} else {
+		err = m.guest(ctx, rt, in, nil, io.Discard, args...)
+	}
 	code, _ := runtime.ExitCode(err)
 	switch {
 	case code == layout.ExitDirty:
@@ -257,6 +264,17 @@ func (m *Manager) Push(ctx context.Context, in Instance, repo Repo) (PushResult,
 }
 
 func (m *Manager) maxBundle() int64 { return DefaultMaxBundle }
+
+// pushBundle sends the host branch's commits the instance lacks (those
+// after its tip, when it has one) with `repo update ... --bundle`.
+func (m *Manager) pushBundle(ctx context.Context, rt runtime.Runtime, in Instance, repo Repo, tip string, args []string) error {
+	f, size, err := m.bundle(ctx, repo, in.Branch, uniq(tip)...)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return m.sendBundle(ctx, rt, in, f, size, io.Discard, append(args, "--bundle")...)
+}
 
 // uniq is the non-empty ones of ids, once each.
 func uniq(ids ...string) []string {

@@ -120,7 +120,7 @@ func namedKind(name string) string {
 func ParseSpec(s string) (name string, ep *Endpoint, err error) {
 	name, value, named := strings.Cut(s, ":")
 	if !slices.Contains(Names, name) {
-		return "", nil, fmt.Errorf("unknown runtime %q: choose one of %s (docker and podman may name their engine: docker:CONTEXT, podman:CONNECTION, or an address as docker:ssh://HOST)", name, strings.Join(Names, ", "))
+		return "", nil, fmt.Errorf("unknown runtime %q: choose one of %s", name, strings.Join(Names, ", "))
 	}
 	if !named {
 		return name, nil, nil
