@@ -80,7 +80,7 @@ func TestRealEngines(t *testing.T) {
 			rt := realEngine(t, e)
 			t.Cleanup(func() {
 				h, _, _ := shim("")
-				if err := rt.VolumeRemove(context.Background(), "hjk-shim-"+h); err != nil {
+				if err := rt.VolumeRemove(context.Background(), "hjk-shim-"+h, "hjk-shim-"+h+"-ready"); err != nil {
 					t.Errorf("remove the shim volume: %v", err)
 				}
 			})

@@ -39,6 +39,8 @@ type fakeRuntime struct {
 	ep     runtime.Endpoint
 	remote bool
 	sent   int64
+	// copying, when set, holds every CopyTo until it is closed.
+	copying chan struct{}
 }
 
 func newFake(root string, images ...string) *fakeRuntime {
@@ -75,7 +77,7 @@ func (f *fakeRuntime) Create(_ context.Context, s runtime.Spec) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if _, ok := f.containers[s.Name]; ok {
-		return fmt.Errorf("name %s in use", s.Name)
+		return &runtime.ExitError{Args: []string{"fake", "run"}, Code: 125, Stderr: fmt.Sprintf("Error response from daemon: Conflict. The container name \"/%s\" is already in use", s.Name)}
 	}
 	if _, ok := f.images[s.Image]; !ok {
 		return &runtime.ExitError{Args: []string{"fake", "run"}, Code: 125, Stderr: "no such image"}
@@ -277,6 +279,9 @@ func (f *fakeRuntime) ImageInspect(_ context.Context, ref string) (runtime.Image
 
 func (f *fakeRuntime) CopyTo(_ context.Context, name, dir string, r io.Reader) error {
 	f.call("cp")
+	if f.copying != nil {
+		<-f.copying
+	}
 	io.Copy(io.Discard, r)
 	return nil
 }

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hjk-dev/hjk/internal/host/runtime"
 	"github.com/hjk-dev/hjk/internal/layout"
@@ -240,5 +241,49 @@ func TestRemoteAdopt(t *testing.T) {
 	}
 	if len(list) != 1 || list[0].Name != in.Name || !list[0].Remote || list[0].Engine != farEngine {
 		t.Errorf("List took back %+v", list)
+	}
+}
+
+// Two hjk (two data folders) fill the shim volume at once: one copies,
+// the other waits until the copy is whole; a filler left by an hjk that
+// died is replaced.
+func TestShimFillLock(t *testing.T) {
+	ctx := context.Background()
+	f := newFake(t.TempDir(), testImage)
+	f.copying = make(chan struct{})
+	a, b := newManager(t, f), newManager(t, f)
+	first := make(chan error, 1)
+	go func() { _, err := a.ensureShim(ctx, f, testImage, "amd64"); first <- err }()
+	for f.count("cp") == 0 {
+		time.Sleep(5 * time.Millisecond)
+	}
+	second := make(chan error, 1)
+	go func() { _, err := b.ensureShim(ctx, f, testImage, "amd64"); second <- err }()
+	select {
+	case err := <-second:
+		t.Fatalf("the second hjk went on while the first was copying: %v", err)
+	case <-time.After(700 * time.Millisecond):
+	}
+	close(f.copying)
+	if err := <-first; err != nil {
+		t.Fatal(err)
+	}
+	if err := <-second; err != nil {
+		t.Fatal(err)
+	}
+	if n := f.count("cp"); n != 1 {
+		t.Errorf("%d copies, want 1", n)
+	}
+	if _, ok := f.volumes["hjk-shim-abc123-ready"]; !ok {
+		t.Error("no ready mark")
+	}
+
+	g := newFake(t.TempDir(), testImage)
+	g.containers["hjk-shim-abc123-fill"] = runtime.Container{Name: "hjk-shim-abc123-fill", State: "created", Created: time.Now().Add(-time.Hour)}
+	if _, err := newManager(t, g).ensureShim(ctx, g, testImage, "amd64"); err != nil || g.count("cp") != 1 {
+		t.Errorf("with a stale filler: %v, %d copies", err, g.count("cp"))
+	}
+	if _, ok := g.containers["hjk-shim-abc123-fill"]; ok {
+		t.Error("the filler was left")
 	}
 }

@@ -9,8 +9,10 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"syscall"
+	"time"
 
 	"github.com/hjk-dev/hjk/internal/agent"
 	"github.com/hjk-dev/hjk/internal/host/gateconf"
@@ -204,42 +206,89 @@ func (m *Manager) spec(in Instance, imageUser, shim string, f folders, local boo
 // name. It is filled once per version and engine, by copying a tar stream
 // into a container that is never started: this works on an engine that
 // shares no filesystem with the host.
+//
+// Other hjk processes (other users, other machines on a remote engine) may
+// fill it at the same time. The filler's fixed name is the lock: only the
+// one that created it copies, and the others wait for the empty volume
+// <name>-ready, made once the copy is whole. A filler older than
+// shimStale was left by an hjk that died, and is replaced.
 func (m *Manager) ensureShim(ctx context.Context, rt runtime.Runtime, image string, arch string) (string, error) {
 	hash, tarball, err := m.Shim(arch)
 	if err != nil {
 		return "", err
 	}
 	name := "hjk-shim-" + hash
-	have, err := rt.Volumes(ctx, map[string]string{LabelShim: hash})
-	if err != nil {
-		return "", err
-	}
-	for _, v := range have {
-		if v == name {
+	ready, filler := name+"-ready", name+"-fill"
+	var done func()
+	defer func() {
+		if done != nil {
+			done()
+		}
+	}()
+	for wait := time.Duration(0); ; {
+		have, err := rt.Volumes(ctx, map[string]string{LabelShim: hash})
+		if err != nil {
+			return "", err
+		}
+		if slices.Contains(have, ready) {
 			return name, nil
 		}
+		if done == nil {
+			done = m.step("copying hjk-init into the engine (once per version)")
+		}
+		err = m.fillShim(ctx, rt, image, name, filler, hash, tarball)
+		if err == nil {
+			return name, rt.VolumeCreate(ctx, ready, map[string]string{LabelShim: hash, LabelRole: "shim-ready"})
+		}
+		if !errors.Is(err, errFilling) {
+			return "", err
+		}
+		// Another hjk is filling it: wait for it, or take over from one
+		// that died.
+		if c, err := rt.Inspect(ctx, filler); err == nil && m.now().Sub(c.Created) > shimStale {
+			rt.Remove(ctx, filler)
+			continue
+		}
+		if wait > shimStale {
+			return "", fmt.Errorf("the volume %s is being filled by another hjk for over %s (container %s)", name, shimStale, filler)
+		}
+		select {
+		case <-ctx.Done():
+			return "", ctx.Err()
+		case <-time.After(500 * time.Millisecond):
+		}
+		wait += 500 * time.Millisecond
 	}
-	done := m.step("copying hjk-init into the engine (once per version)")
-	defer done()
+}
+
+// shimStale is how long a shim filler may live: a copy takes seconds,
+// even of tens of megabytes over a slow link.
+const shimStale = 5 * time.Minute
+
+// errFilling says another hjk holds the shim filler's name.
+var errFilling = errors.New("another hjk is filling the shim volume")
+
+// fillShim creates the filler container (the lock), copies the binaries
+// into the volume through it, and removes it.
+func (m *Manager) fillShim(ctx context.Context, rt runtime.Runtime, image, name, filler, hash string, tarball []byte) error {
 	if err := rt.VolumeCreate(ctx, name, map[string]string{LabelShim: hash, LabelRole: "shim"}); err != nil {
-		return "", err
+		return err
 	}
-	filler := name + "-fill-" + randomHex(4)
-	err = rt.Create(ctx, runtime.Spec{
+	err := rt.Create(ctx, runtime.Spec{
 		Name: filler, Image: image, NoStart: true, User: "0", // cp -a looks the user up
-		Labels:     map[string]string{LabelRole: "shim-fill"},
+		Labels:     map[string]string{LabelRole: "shim-fill", LabelShim: hash},
 		Mounts:     []runtime.Mount{{Source: name, Target: "/fill", Volume: true}},
 		Entrypoint: []string{"/fill/hjk-init"},
 	})
+	if runtime.NameInUse(err) {
+		return errFilling
+	}
 	if err != nil {
-		rt.VolumeRemove(ctx, name)
-		return "", err
+		return err
 	}
 	defer rt.Remove(context.WithoutCancel(ctx), filler)
 	if err := rt.CopyTo(ctx, filler, "/fill", bytes.NewReader(tarball)); err != nil {
-		rt.Remove(ctx, filler)
-		rt.VolumeRemove(ctx, name)
-		return "", fmt.Errorf("copy hjk-init into the volume %s: %w", name, err)
+		return fmt.Errorf("copy hjk-init into the volume %s: %w", name, err)
 	}
-	return name, nil
+	return nil
 }

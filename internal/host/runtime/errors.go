@@ -75,3 +75,9 @@ func MissingMountSource(err error) bool {
 	s := strings.ToLower(ee.Stderr)
 	return strings.Contains(s, "statfs ") && strings.Contains(s, "no such file or directory")
 }
+
+// NameInUse reports whether err is an engine refusing to create a
+// container because another has its name.
+func NameInUse(err error) bool {
+	return stderrHas(err, "is already in use")
+}
