@@ -287,3 +287,61 @@ func TestShimFillLock(t *testing.T) {
 		t.Error("the filler was left")
 	}
 }
+
+// A push with nothing new on the host asks the engine nothing: it runs
+// before every session.
+func TestPushNothingNew(t *testing.T) {
+	ctx := context.Background()
+	for _, remote := range []bool{false, true} {
+		var repo Repo
+		var f *fakeRuntime
+		var m *Manager
+		var in Instance
+		if remote {
+			repo, f, m, in = remoteSetup(t, "same")
+		} else {
+			repo, f, m, in = setup(t, "same")
+		}
+		execs := f.count("exec")
+		if res, err := m.Push(ctx, in, repo); err != nil || res.Moved || res.Why != "" {
+			t.Errorf("remote %v: Push = %+v, %v", remote, res, err)
+		}
+		if n := f.count("exec") - execs; n != 0 {
+			t.Errorf("remote %v: a push with nothing new ran %d execs", remote, n)
+		}
+	}
+}
+
+// A remote instance whose branch was rewritten inside (it lacks the Base
+// hjk recorded) still gets the host's commits: after its own tip.
+func TestRemotePushLostBase(t *testing.T) {
+	ctx := context.Background()
+	r, f, m, in := remoteSetup(t, "lost")
+	first := in.Base
+	os.WriteFile(filepath.Join(r.Dir, "readme.txt"), []byte("one\n"), 0o644)
+	run(t, r.Dir, "git", "add", "readme.txt")
+	c1 := hostCommit(t, r, "lost", "one")
+	if res, err := m.Push(ctx, in, r); err != nil || !res.Moved {
+		t.Fatalf("Push = %+v, %v", res, err)
+	}
+	agentGit(t, f, in, "reset", "-q", "--hard", first)
+	agentGit(t, f, in, "reflog", "expire", "--expire=now", "--all")
+	agentGit(t, f, in, "gc", "-q", "--prune=now")
+	if _, err := os.Stat(f.hostPath(in.Name, layout.GitDir+"/objects/"+c1[:2]+"/"+c1[2:])); err == nil {
+		t.Fatal("the instance still has the commit")
+	}
+	c2 := hostCommit(t, r, "lost", "two")
+	res, err := m.Push(ctx, in, r)
+	if err != nil || !res.Moved || res.From != first {
+		t.Fatalf("Push after the rewrite = %+v, %v", res, err)
+	}
+	if got := agentGit(t, f, in, "rev-parse", "HEAD"); got != c2 {
+		t.Errorf("the instance is at %s, want %s", got, c2)
+	}
+	// With a commit of its own there, it is ahead: nothing is moved.
+	agentGit(t, f, in, "commit", "-q", "--allow-empty", "-m", "inside")
+	hostCommit(t, r, "lost", "three")
+	if res, err := m.Push(ctx, in, r); err != nil || res.Moved || res.Why != "ahead" {
+		t.Errorf("Push of an instance ahead = %+v, %v", res, err)
+	}
+}
