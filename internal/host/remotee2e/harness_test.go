@@ -24,7 +24,7 @@ import (
 // it, as a user with DOCKER_HOST pointed at a remote engine only when a
 // command is given it.
 type harness struct {
-	t      *testing.T
+	t      testing.TB
 	e      *testinfra.Engine
 	home   string
 	repo   string
@@ -38,7 +38,7 @@ type harness struct {
 var aiming = []string{"DOCKER_HOST", "DOCKER_CONTEXT", "DOCKER_CONFIG", "DOCKER_TLS_VERIFY", "DOCKER_CERT_PATH",
 	"CONTAINER_HOST", "CONTAINER_CONNECTION", "CONTAINER_SSHKEY", "CONTAINERS_CONF"}
 
-func newHarness(t *testing.T, e *testinfra.Engine, img string) *harness {
+func newHarness(t testing.TB, e *testinfra.Engine, img string) *harness {
 	t.Helper()
 	if buildErr != nil {
 		t.Fatal(buildErr)
@@ -216,7 +216,7 @@ func (h *harness) ps() map[string]psEntry {
 
 // terminal is hjk on a real PTY, as a user at a terminal runs it.
 type terminal struct {
-	t   *testing.T
+	t   testing.TB
 	cmd *exec.Cmd
 	pty *os.File
 	mu  sync.Mutex

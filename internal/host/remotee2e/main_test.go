@@ -96,7 +96,7 @@ read line
 
 // agentImage builds the package's image in the host's docker (cached) and
 // loads it into e.
-func agentImage(t *testing.T, e *testinfra.Engine) string {
+func agentImage(t testing.TB, e *testinfra.Engine) string {
 	t.Helper()
 	if out, err := exec.Command("docker", "image", "inspect", "--format", "{{.Id}}", baseImage).CombinedOutput(); err != nil {
 		fail(t, "%s is missing (scripts/test-images docker): %v: %s", baseImage, err, out)
