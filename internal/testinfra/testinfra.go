@@ -37,7 +37,7 @@ import (
 // minutes on two cores; CI builds it before the tests (scripts/k8s build).
 const (
 	engineTimeout  = 5 * time.Minute
-	clusterTimeout = 20 * time.Minute
+	clusterTimeout = 25 * time.Minute // under go test -timeout 30m (scripts/test)
 	loadTimeout    = 10 * time.Minute
 )
 
