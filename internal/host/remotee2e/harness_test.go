@@ -3,6 +3,8 @@ package remotee2e
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"io"
@@ -17,6 +19,8 @@ import (
 
 	"github.com/creack/pty"
 
+	"github.com/hjk-dev/hjk/internal/agent"
+	"github.com/hjk-dev/hjk/internal/host/store"
 	"github.com/hjk-dev/hjk/internal/testinfra"
 )
 
@@ -212,6 +216,32 @@ func (h *harness) ps() map[string]psEntry {
 		m[e.Branch] = e
 	}
 	return m
+}
+
+// storeClaude puts a fake claude token, new for this test, in the file
+// store and returns it. It is never printed.
+func (h *harness) storeClaude() string {
+	h.t.Helper()
+	b := make([]byte, 16)
+	rand.Read(b)
+	token := agent.ClaudeTokenPrefix + "remoteFAKE" + hex.EncodeToString(b)
+	err := store.SaveCredential(store.NewFile(filepath.Join(h.home, ".config", "hjk"), nil), agent.Claude, "", agent.Credential{Kind: agent.Subscription, Secret: token})
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return token
+}
+
+// inspectAll is what the engine tells of every container and volume of
+// this test: where a secret must never show.
+func (h *harness) inspectAll() string {
+	h.t.Helper()
+	var all strings.Builder
+	for _, n := range h.leftovers() {
+		out, _ := h.e.Command(context.Background(), "inspect", n).CombinedOutput()
+		all.Write(out)
+	}
+	return all.String()
 }
 
 // terminal is hjk on a real PTY, as a user at a terminal runs it.

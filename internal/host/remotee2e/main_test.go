@@ -87,11 +87,12 @@ func build(tmp string) error {
 	return goBuild(hjkBin, "./cmd/hjk", nil, "-overlay", ovl)
 }
 
-// standInClaude stands for the claude CLI: it prints a line and waits for
-// one.
+// standInClaude stands for the claude CLI: it shows a hash of the token
+// its session got (never the value), then waits for a line.
 const standInClaude = `#!/bin/sh
-echo stand-in claude
+printf 'token-sha256=%s\n' "$(printf %s "$CLAUDE_CODE_OAUTH_TOKEN" | sha256sum | cut -d' ' -f1)"
 read line
+echo bye
 `
 
 // agentImage builds the package's image in the host's docker (cached) and

@@ -1,6 +1,8 @@
 package remotee2e
 
 import (
+	"crypto/sha256"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -59,6 +61,28 @@ func lifecycle(t *testing.T, kind string) {
 	if ps := h.okWith(elsewhere, "ps"); !strings.Contains(ps, e.Host+" (remote)") {
 		t.Errorf("hjk ps shows no engine:\n%s", ps)
 	}
+
+	// An agent's session: through the gate (the default) the agent gets a
+	// placeholder; with the login handed over (inject) the login itself,
+	// on the exec's stdin. It never shows in the engine's records.
+	token := h.storeClaude()
+	sum := fmt.Sprintf("token-sha256=%x", sha256.Sum256([]byte(token)))
+	cmd := h.command(elsewhere, "run", "far", "--agent", "claude")
+	cmd.Stdin = strings.NewReader("\n")
+	b, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(b), "token-sha256=") || !strings.Contains(string(b), "bye") || strings.Contains(string(b), sum) {
+		t.Fatalf("a claude session through the gate: %v\n%s", err, b)
+	}
+	cmd = h.command(aim(e), "run", "inject", "--agent", "claude", "--credentials", "inject")
+	cmd.Stdin = strings.NewReader("\n")
+	b, err = cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(b), sum) {
+		t.Fatalf("a claude session with the login handed over: %v\n%s", err, b)
+	}
+	if strings.Contains(string(b), token) || strings.Contains(h.inspectAll(), token) {
+		t.Fatal("the token shows in hjk's output or the engine's records")
+	}
+	h.okWith(elsewhere, "rm", "-f", "inject")
 
 	// A session on a terminal, detached (ctrl-b d) and attached again:
 	// it outlives the terminal, across the engine's stream.
