@@ -41,6 +41,8 @@ type fakeRuntime struct {
 	sent   int64
 	// copying, when set, holds every CopyTo until it is closed.
 	copying chan struct{}
+	// onCreate, when set, may refuse a Create.
+	onCreate func(runtime.Spec) error
 }
 
 func newFake(root string, images ...string) *fakeRuntime {
@@ -74,6 +76,11 @@ func (f *fakeRuntime) volumeDir(name string) string { return filepath.Join(f.roo
 
 func (f *fakeRuntime) Create(_ context.Context, s runtime.Spec) error {
 	f.call("create")
+	if f.onCreate != nil {
+		if err := f.onCreate(s); err != nil {
+			return err
+		}
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if _, ok := f.containers[s.Name]; ok {

@@ -48,7 +48,8 @@ func (e *RemoteFolderError) Error() string {
 // mounts the user's folders); any other is asked, unless the setting
 // says: the engine is to create (never start) a container with a bind
 // mount of a folder made here with a random name. An engine that does not
-// have the folder refuses it.
+// have the folder refuses it; one that refuses the mount for any other
+// reason is taken to share nothing too.
 func (m *Manager) IsRemote(ctx context.Context, rt runtime.Runtime, image string) (bool, error) {
 	switch m.Remote {
 	case RemoteYes:
@@ -73,11 +74,15 @@ func (m *Manager) IsRemote(ctx context.Context, rt runtime.Runtime, image string
 		Mounts:     []runtime.Mount{{Source: dir, Target: "/probe", ReadOnly: true}},
 		Entrypoint: []string{"/probe/none"},
 	})
-	if runtime.MissingMountSource(err) {
+	switch {
+	case runtime.MissingMountSource(err):
 		return true, nil
-	}
-	if err != nil {
+	case errors.Is(err, runtime.ErrUnavailable) || ctx.Err() != nil:
 		return false, fmt.Errorf("probe the engine %s: %w", rt.Endpoint(), err)
+	case err != nil:
+		// Refused for another reason (a policy on bind mounts, folders
+		// not shared with a VM): in doubt, nothing of the host is used.
+		return true, nil
 	}
 	if err := rt.Remove(context.WithoutCancel(ctx), name); err != nil {
 		return false, err

@@ -178,6 +178,23 @@ func TestNamedLocalEngine(t *testing.T) {
 			t.Errorf("the probe %s was left", n)
 		}
 	}
+	// An engine that refuses the mount for another reason (a policy, a
+	// folder a VM does not share) is taken to share nothing.
+	g := newFake(t.TempDir(), testImage)
+	g.ep = f.ep
+	g.onCreate = func(s runtime.Spec) error {
+		if s.Labels[LabelRole] == "probe" {
+			return &runtime.ExitError{Code: 125, Stderr: "docker: Error response from daemon: Mounts denied: the path is not shared from the host"}
+		}
+		return nil
+	}
+	mg := newManager(t, g)
+	w = want(r, "denied")
+	w.Endpoint = &g.ep
+	if in, _, err := mg.Ensure(context.Background(), w); err != nil || !in.Remote {
+		t.Errorf("an engine that denies the mount: %+v, %v", in, err)
+	}
+
 	// engine.remote = no skips the question; yes makes any engine remote.
 	for _, c := range []struct {
 		setting string
