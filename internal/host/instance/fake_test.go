@@ -41,8 +41,10 @@ type fakeRuntime struct {
 	sent   int64
 	// copying, when set, holds every CopyTo until it is closed.
 	copying chan struct{}
-	// onCreate, when set, may refuse a Create.
+	// onCreate, when set, may refuse a Create; down makes Remove fail as
+	// an engine that does not answer.
 	onCreate func(runtime.Spec) error
+	down     bool
 }
 
 func newFake(root string, images ...string) *fakeRuntime {
@@ -138,6 +140,9 @@ func (f *fakeRuntime) Stop(_ context.Context, name string, _ time.Duration) erro
 
 func (f *fakeRuntime) Remove(_ context.Context, name string) error {
 	f.call("remove")
+	if f.down {
+		return &runtime.UnavailableError{Runtime: "fake", Fix: "the fake engine does not answer"}
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	delete(f.containers, name)

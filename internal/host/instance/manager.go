@@ -678,6 +678,7 @@ func (e *DirtyError) Unwrap() error { return e.Err }
 // instance that cannot answer is kept too (*DirtyError). The caller brings
 // its commits home first (Pull) and ends its sessions.
 func (m *Manager) Remove(ctx context.Context, in Instance, force bool) error {
+	var left *LeftError
 	unlock, err := m.catalog().Lock()
 	if err != nil {
 		return err
@@ -698,7 +699,14 @@ func (m *Manager) Remove(ctx context.Context, in Instance, force bool) error {
 			}
 		}
 		if err := m.removeParts(ctx, rt, in); err != nil {
-			return err
+			// With force, an engine that does not answer (a machine that
+			// is gone) lets the instance be forgotten: what it holds
+			// there is left, and comes back into the catalog should the
+			// engine answer again.
+			if !force || !errors.Is(err, runtime.ErrUnavailable) {
+				return err
+			}
+			left = &LeftError{Branch: in.Branch, Engine: in.Where(), Err: err}
 		}
 	}
 	list, err := m.catalog().Load()
@@ -710,6 +718,9 @@ func (m *Manager) Remove(ctx context.Context, in Instance, force bool) error {
 	}
 	if err := m.catalog().Save(list); err != nil {
 		return err
+	}
+	if left != nil {
+		return left
 	}
 	// The keeper holds logins in memory for the instances of this engine:
 	// with the last of them gone, it goes too.
@@ -723,6 +734,19 @@ func (m *Manager) Remove(ctx context.Context, in Instance, force bool) error {
 	}
 	return nil
 }
+
+// LeftError is Remove's word that the instance was forgotten but its
+// engine did not answer: its containers and volumes are still there.
+type LeftError struct {
+	Branch, Engine string
+	Err            error
+}
+
+func (e *LeftError) Error() string {
+	return fmt.Sprintf("forgot the instance of %q, but %s did not answer: its containers and volumes there are left (%v)", e.Branch, e.Engine, e.Err)
+}
+
+func (e *LeftError) Unwrap() error { return e.Err }
 
 func (m *Manager) checkClean(ctx context.Context, rt runtime.Runtime, in Instance) error {
 	c, err := rt.Inspect(ctx, in.Name)

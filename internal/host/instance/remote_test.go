@@ -362,3 +362,25 @@ func TestRemotePushLostBase(t *testing.T) {
 		t.Errorf("Push of an instance ahead = %+v, %v", res, err)
 	}
 }
+
+// rm -f of an instance whose engine is gone forgets it, and says what is
+// left; without -f it is kept.
+func TestRemoveEngineGone(t *testing.T) {
+	ctx := context.Background()
+	r, f, m, in := remoteSetup(t, "gone")
+	f.down = true
+	if err := m.Remove(ctx, in, false); err == nil {
+		t.Fatal("Remove without force of an instance on an engine that does not answer")
+	}
+	if _, err := m.Get(r, "gone"); err != nil {
+		t.Fatalf("without force the instance was forgotten: %v", err)
+	}
+	err := m.Remove(ctx, in, true)
+	var le *LeftError
+	if !errors.As(err, &le) || !strings.Contains(err.Error(), farEngine.Value) {
+		t.Fatalf("Remove -f: %v", err)
+	}
+	if _, err := m.Get(r, "gone"); err == nil {
+		t.Error("the instance is still catalogued")
+	}
+}
