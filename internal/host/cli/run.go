@@ -75,6 +75,8 @@ func NewCmdRun(app *App, runF func(*RunOptions) error) *cobra.Command {
 	f.StringVar(&opts.Credentials, "credentials", "", "how a new instance gets its logins: gate (placeholders; the default) or inject (the login itself, and the engine's network)")
 	completeFlag(cmd, "agent", completeRunAgents)
 	completeFlag(cmd, "runtime", completeRuntimes)
+	completeFlag(cmd, "context", completeNamed("docker"))
+	completeFlag(cmd, "connection", completeNamed("podman"))
 	return cmd
 }
 

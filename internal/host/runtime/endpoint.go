@@ -336,3 +336,29 @@ func globalFlags(name string, e Endpoint) (flags, drop []string, err error) {
 	}
 	return flags, drop, nil
 }
+
+// NamedEndpoints lists the docker contexts (name "docker") or podman
+// connections (name "podman") the CLI knows, for completion: it reads the
+// CLI's own configuration and asks no engine.
+func NamedEndpoints(ctx context.Context, name string) ([]string, error) {
+	var args []string
+	switch name {
+	case "docker":
+		args = []string{"docker", "context", "ls", "--format", "{{.Name}}"}
+	case "podman":
+		args = []string{"podman", "system", "connection", "list", "--format", "{{.Name}}"}
+	default:
+		return nil, nil
+	}
+	out, err := run(ctx, call{args: args})
+	if err != nil {
+		return nil, err
+	}
+	var names []string
+	for _, n := range strings.Fields(string(out)) {
+		if endpointName.MatchString(n) {
+			names = append(names, n)
+		}
+	}
+	return names, nil
+}

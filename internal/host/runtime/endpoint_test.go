@@ -228,3 +228,26 @@ func TestMissingMountSource(t *testing.T) {
 		t.Error("an error that is no engine's exit taken for a refusal")
 	}
 }
+
+// TestNamedEndpoints runs stand-in CLIs: the names they list, without one
+// that could pass for a flag.
+func TestNamedEndpoints(t *testing.T) {
+	dir := t.TempDir()
+	for _, n := range []string{"docker", "podman"} {
+		script := "#!/bin/sh\n[ \"$*\" = '" + map[string]string{"docker": "context ls --format {{.Name}}", "podman": "system connection list --format {{.Name}}"}[n] +
+			"' ] || exit 3\nprintf 'box\\n-x\\n" + n + "-two\\n'\n"
+		if err := os.WriteFile(filepath.Join(dir, n), []byte(script), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Setenv("PATH", dir)
+	for _, n := range []string{"docker", "podman"} {
+		got, err := NamedEndpoints(context.Background(), n)
+		if err != nil || !slices.Equal(got, []string{"box", n + "-two"}) {
+			t.Errorf("%s: %q, %v", n, got, err)
+		}
+	}
+	if got, err := NamedEndpoints(context.Background(), "container"); got != nil || err != nil {
+		t.Errorf("container: %q, %v", got, err)
+	}
+}
