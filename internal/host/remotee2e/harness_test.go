@@ -218,14 +218,14 @@ func (h *harness) ps() map[string]psEntry {
 	return m
 }
 
-// storeClaude puts a fake claude token, new for this test, in the file
-// store and returns it. It is never printed.
-func (h *harness) storeClaude() string {
+// storeClaude puts a fake claude token, new for this test, for account
+// ("" the default) in the file store and returns it. It is never printed.
+func (h *harness) storeClaude(account string) string {
 	h.t.Helper()
 	b := make([]byte, 16)
 	rand.Read(b)
 	token := agent.ClaudeTokenPrefix + "remoteFAKE" + hex.EncodeToString(b)
-	err := store.SaveCredential(store.NewFile(filepath.Join(h.home, ".config", "hjk"), nil), agent.Claude, "", agent.Credential{Kind: agent.Subscription, Secret: token})
+	err := store.SaveCredential(store.NewFile(filepath.Join(h.home, ".config", "hjk"), nil), agent.Claude, account, agent.Credential{Kind: agent.Subscription, Secret: token})
 	if err != nil {
 		h.t.Fatal(err)
 	}

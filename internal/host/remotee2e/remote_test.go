@@ -65,7 +65,7 @@ func lifecycle(t *testing.T, kind string) {
 	// An agent's session: through the gate (the default) the agent gets a
 	// placeholder; with the login handed over (inject) the login itself,
 	// on the exec's stdin. It never shows in the engine's records.
-	token := h.storeClaude()
+	token := h.storeClaude("")
 	sum := fmt.Sprintf("token-sha256=%x", sha256.Sum256([]byte(token)))
 	cmd := h.command(elsewhere, "run", "far", "--agent", "claude")
 	cmd.Stdin = strings.NewReader("\n")
@@ -79,8 +79,17 @@ func lifecycle(t *testing.T, kind string) {
 	if err != nil || !strings.Contains(string(b), sum) {
 		t.Fatalf("a claude session with the login handed over: %v\n%s", err, b)
 	}
-	if strings.Contains(string(b), token) || strings.Contains(h.inspectAll(), token) {
-		t.Fatal("the token shows in hjk's output or the engine's records")
+	// Another account: the instance switches to it, its session gets it.
+	work := h.storeClaude("work")
+	cmd = h.command(elsewhere, "run", "inject", "--agent", "claude", "--account", "work")
+	cmd.Stdin = strings.NewReader("\n")
+	b2, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(b2), fmt.Sprintf("token-sha256=%x", sha256.Sum256([]byte(work)))) || !strings.Contains(string(b2), "now uses account work") {
+		t.Fatalf("a session of account work: %v\n%s", err, b2)
+	}
+	b = append(b, b2...)
+	if records := h.inspectAll(); strings.Contains(string(b), token) || strings.Contains(records, token) || strings.Contains(string(b), work) || strings.Contains(records, work) {
+		t.Fatal("a token shows in hjk's output or the engine's records")
 	}
 	h.okWith(elsewhere, "rm", "-f", "inject")
 
