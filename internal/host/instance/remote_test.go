@@ -295,6 +295,12 @@ func TestShimFillLock(t *testing.T) {
 		t.Error("no ready mark")
 	}
 
+	// A mark left without its volume (removed by name) is no volume.
+	f.VolumeRemove(ctx, "hjk-shim-abc123")
+	if _, err := a.ensureShim(ctx, f, testImage, "amd64"); err != nil || f.count("cp") != 2 {
+		t.Errorf("with the mark but no volume: %v, %d copies", err, f.count("cp"))
+	}
+
 	g := newFake(t.TempDir(), testImage)
 	g.containers["hjk-shim-abc123-fill"] = runtime.Container{Name: "hjk-shim-abc123-fill", State: "created", Created: time.Now().Add(-time.Hour)}
 	if _, err := newManager(t, g).ensureShim(ctx, g, testImage, "amd64"); err != nil || g.count("cp") != 1 {

@@ -230,8 +230,14 @@ func (m *Manager) ensureShim(ctx context.Context, rt runtime.Runtime, image stri
 		if err != nil {
 			return "", err
 		}
-		if slices.Contains(have, ready) {
+		switch {
+		case slices.Contains(have, ready) && slices.Contains(have, name):
 			return name, nil
+		case slices.Contains(have, ready):
+			// The volume was removed and its mark left: fill it again.
+			if err := rt.VolumeRemove(ctx, ready); err != nil {
+				return "", err
+			}
 		}
 		if done == nil {
 			done = m.step("copying hjk-init into the engine (once per version)")
