@@ -1,10 +1,12 @@
 package cli
 
 import (
+	"context"
 	"io"
 	goruntime "runtime"
 
 	"github.com/hjk-dev/hjk/internal/host/config"
+	"github.com/hjk-dev/hjk/internal/host/instance"
 	"github.com/hjk-dev/hjk/internal/host/runtime"
 	"github.com/hjk-dev/hjk/internal/host/store"
 )
@@ -25,8 +27,9 @@ type App struct {
 	store     store.Store
 
 	// OpenRuntime, when set, replaces the runtime drivers the instance
-	// commands open by name (tests plug in a fake that counts calls).
-	OpenRuntime func(name string) (runtime.Runtime, error)
+	// commands open by name and engine (tests plug in a fake that counts
+	// calls).
+	OpenRuntime func(name string, ep runtime.Endpoint) (runtime.Runtime, error)
 
 	// out is the global -q and -v (output.go).
 	out output
@@ -54,17 +57,44 @@ func (app *App) Store() (store.Store, error) {
 	return s, nil
 }
 
-// Runtime returns the container runtime: flag (--runtime), HJK_RUNTIME, the
-// config file's runtime, else Apple's container on macOS, docker, podman,
-// the first on PATH. It asks the engine nothing: rt.Version does.
+// Runtime returns the container runtime a new instance would be made on,
+// aimed at its engine: flag (--runtime), HJK_RUNTIME, the config file's
+// runtime, else Apple's container on macOS, docker, podman, the first on
+// PATH; the engine the first of those names, else the one the engine's
+// own environment names (DOCKER_HOST, the current context, ...). It asks
+// the engine nothing: rt.Version does.
 func (app *App) Runtime(flag string) (runtime.Runtime, error) {
-	var configured string
+	var cfg config.Config
 	if dirs, err := config.DirsFrom(app.Getenv); err == nil {
-		c, err := config.Load(dirs.File())
-		if err != nil {
+		if cfg, err = config.Load(dirs.File()); err != nil {
 			return nil, err
 		}
-		configured = c.Runtime
 	}
-	return runtime.Select(runtime.Choice{Flag: flag, Env: app.Getenv("HJK_RUNTIME"), Config: configured, GOOS: goruntime.GOOS})
+	t, err := app.target(context.Background(), flag, "", cfg)
+	if err != nil {
+		return nil, err
+	}
+	return app.runtimeNamed(t.Runtime, t.Engine)
+}
+
+// target is the runtime and engine a new instance is made on: flag
+// (--runtime), HJK_RUNTIME, the config, else the first CLI found; named
+// (--context, --connection) or the spec's engine, else the one the
+// engine's environment names.
+func (app *App) target(ctx context.Context, flag, named string, cfg config.Config) (instance.Target, error) {
+	sel, err := runtime.Select(runtime.Choice{Flag: flag, Env: app.Getenv("HJK_RUNTIME"), Config: cfg.Runtime, Named: named, GOOS: goruntime.GOOS})
+	if err != nil {
+		return instance.Target{}, err
+	}
+	if sel.Endpoint != nil {
+		return instance.Target{Runtime: sel.Name, Engine: *sel.Endpoint}, nil
+	}
+	ep, err := app.resolve(ctx, sel.Name)
+	return instance.Target{Runtime: sel.Name, Engine: ep}, err
+}
+
+// resolve is the engine runtime name goes to now, as the environment has
+// it.
+func (app *App) resolve(ctx context.Context, name string) (runtime.Endpoint, error) {
+	return runtime.Resolver{Getenv: app.Getenv, GOOS: goruntime.GOOS}.Resolve(ctx, name)
 }

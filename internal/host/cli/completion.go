@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/hjk-dev/hjk/internal/agent"
+	"github.com/hjk-dev/hjk/internal/host/runtime"
 	"github.com/hjk-dev/hjk/internal/host/store"
 	"github.com/hjk-dev/hjk/internal/session"
 )
@@ -238,6 +239,18 @@ func completeRunAgents(_ *cobra.Command, _ []string, toComplete string) ([]cobra
 
 func completeRuntimes(_ *cobra.Command, _ []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
 	return candidates([]string{"container", "docker", "podman"}, toComplete), cobra.ShellCompDirectiveNoFileComp
+}
+
+// completeNamed completes --context (docker's contexts) or --connection
+// (podman's connections), as the engine's CLI lists them from its own
+// configuration: no engine is asked.
+func completeNamed(name string) cobra.CompletionFunc {
+	return func(cmd *cobra.Command, _ []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
+		ctx, cancel := context.WithTimeout(cmd.Context(), 2*time.Second)
+		defer cancel()
+		names, _ := runtime.NamedEndpoints(ctx, name)
+		return candidates(names, toComplete), cobra.ShellCompDirectiveNoFileComp
+	}
 }
 
 // completeConfig completes hjk config's key, then the values hjk knows for

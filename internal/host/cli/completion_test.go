@@ -103,6 +103,10 @@ type createEngine struct {
 }
 
 func (e *createEngine) Name() string { return "docker" }
+
+func (e *createEngine) Endpoint() runtime.Endpoint {
+	return runtime.Endpoint{Kind: runtime.EndpointDefault}
+}
 func (e *createEngine) ImageExists(context.Context, string) (bool, error) {
 	return true, nil
 }
@@ -173,7 +177,7 @@ func TestCompleteSessions(t *testing.T) {
 
 	app := NewApp(strings.NewReader(""), nil, nil, func(k string) string { return env[k] })
 	app.OpenStore = func() (store.Store, error) { t.Error("completion opened the store"); return nil, errors.New("no") }
-	app.OpenRuntime = func(string) (runtime.Runtime, error) {
+	app.OpenRuntime = func(string, runtime.Endpoint) (runtime.Runtime, error) {
 		t.Error("completion opened a runtime")
 		return nil, errors.New("no")
 	}
@@ -268,7 +272,10 @@ func TestCompletionDoesNoWork(t *testing.T) {
 	env := map[string]string{"HOME": home, "HJK_STORE": "file"}
 	app := NewApp(strings.NewReader(""), io.Discard, io.Discard, func(k string) string { return env[k] })
 	app.OpenStore = func() (store.Store, error) { t.Error("opened the store"); return nil, errors.New("no") }
-	app.OpenRuntime = func(string) (runtime.Runtime, error) { t.Error("opened a runtime"); return nil, errors.New("no") }
+	app.OpenRuntime = func(string, runtime.Endpoint) (runtime.Runtime, error) {
+		t.Error("opened a runtime")
+		return nil, errors.New("no")
+	}
 	root := NewCmdRoot(app)
 	var lines [][]string
 	for _, c := range documented(root) {

@@ -31,7 +31,11 @@ func NewCmdConfig(app *App, runF func(*ConfigOptions) error) *cobra.Command {
 			"With no key, print every setting; with a key, print its value; with a\n" +
 			"key and a value, set it. Credentials are never kept here: see 'hjk auth'.\n\n" +
 			"Keys: " + config.Keys + "\n" +
-			"agents.<agent>.args takes words (\"--model opus\") or a TOML array.",
+			"agents.<agent>.args takes words (\"--model opus\") or a TOML array.\n" +
+			"runtime may name the engine of new instances: docker:CONTEXT, podman:CONNECTION, or\n" +
+			"an address (docker:ssh://me@host). engine.remote is auto (an engine other than the\n" +
+			"runtime's default is asked whether it sees this machine's folders), yes (no engine\n" +
+			"does: volumes and bundles only) or no (every engine does).",
 		Example:           "hjk config runtime podman",
 		ValidArgsFunction: completeConfig,
 		RunE: func(_ *cobra.Command, args []string) error {

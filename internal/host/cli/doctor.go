@@ -43,10 +43,12 @@ func NewCmdDoctor(app *App, runF func(*DoctorOptions) error) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "doctor [--json] [--runtime <name>]",
 		Short: "check the runtime, store, git, image and hjk-init",
-		Long: "Check what hjk needs: the container runtime (installed, answering, its\n" +
-			"version), the credential store (opens; no secret is read), git, the\n" +
-			"default image, and the hjk-init carried inside hjk. Each failure comes\n" +
-			"with its fix; the exit status is 1 when any check fails.",
+		Long: "Check what hjk needs: the container runtime and the engine a new instance\n" +
+			"would be made on (installed, answering, its version; an engine other than the\n" +
+			"runtime's default is also asked whether it sees this machine's folders), every\n" +
+			"other engine instances live on, the credential store (opens; no secret is\n" +
+			"read), git, the default image, and the hjk-init carried inside hjk. Each\n" +
+			"failure comes with its fix; the exit status is 1 when any check fails.",
 		Example:           "hjk doctor --json",
 		Args:              argsRange(0, 0, "hjk doctor takes no arguments"),
 		ValidArgsFunction: cobra.NoFileCompletions,
@@ -58,7 +60,7 @@ func NewCmdDoctor(app *App, runF func(*DoctorOptions) error) *cobra.Command {
 		},
 	}
 	cmd.Flags().BoolVar(&opts.JSON, "json", false, "print the checks as JSON")
-	cmd.Flags().StringVar(&opts.Runtime, "runtime", "", "check this runtime: docker, podman or container (env HJK_RUNTIME)")
+	cmd.Flags().StringVar(&opts.Runtime, "runtime", "", "check this runtime, and engine: docker, podman or container, docker:CONTEXT, podman:CONNECTION, docker:ssh://HOST (env HJK_RUNTIME)")
 	completeFlag(cmd, "runtime", completeRuntimes)
 	return cmd
 }
@@ -123,7 +125,7 @@ func (app *App) doctor(o *DoctorOptions) []check {
 			add("runtime", "fail", err.Error(), runtimeFix(err))
 		} else {
 			rtOK = true
-			add("runtime", "ok", fmt.Sprintf("%s, engine %s", rt.Name(), v), "")
+			add("runtime", "ok", fmt.Sprintf("%s, engine %s", (instance.Target{Runtime: rt.Name(), Engine: rt.Endpoint()}).String(), v), "")
 		}
 	}
 
@@ -161,7 +163,13 @@ func (app *App) doctor(o *DoctorOptions) []check {
 				"add `USER <name>` to its Dockerfile, or choose another with 'hjk config image <ref>'")
 		default:
 			add("image", "ok", fmt.Sprintf("%s present in %s (user %s, linux/%s)", image, rt.Name(), im.User, im.Arch), "")
+			if !rt.Endpoint().IsDefault() {
+				checks = append(checks, app.filesCheck(ctx, rt, image))
+			}
 		}
+	}
+	if rt != nil {
+		checks = append(checks, app.engineChecks(ctx, instance.Target{Runtime: rt.Name(), Engine: rt.Endpoint()})...)
 	}
 
 	switch {
@@ -187,6 +195,51 @@ func (app *App) doctor(o *DoctorOptions) []check {
 		add("hjk-gate", "warn", "this hjk carries no hjk-gate: instances can only get their logins injected", "build hjk with 'make build'")
 	} else {
 		add("hjk-gate", "ok", "carried inside hjk", "")
+	}
+	return checks
+}
+
+// filesCheck says whether the engine a new instance would go to sees this
+// machine's folders, as hjk run asks it (a container created, never
+// started, with a bind mount of a new folder).
+func (app *App) filesCheck(ctx context.Context, rt runtime.Runtime, image string) check {
+	is, err := app.instances()
+	if err != nil {
+		return check{Name: "files", Status: "fail", Detail: err.Error()}
+	}
+	remote, err := is.mgr.IsRemote(ctx, rt, image)
+	switch {
+	case err != nil:
+		return check{Name: "files", Status: "fail", Detail: err.Error()}
+	case remote:
+		return check{Name: "files", Status: "ok", Detail: fmt.Sprintf("the engine %s shares no filesystem with this machine: instances there keep their files in volumes and get their commits as bundles", rt.Endpoint())}
+	}
+	return check{Name: "files", Status: "ok", Detail: fmt.Sprintf("the engine %s sees this machine's folders: workspace folders work there", rt.Endpoint())}
+}
+
+// engineChecks asks every other engine the catalog's instances live on
+// whether it answers: commands for those instances go there.
+func (app *App) engineChecks(ctx context.Context, seen instance.Target) []check {
+	is, err := app.instances()
+	if err != nil {
+		return nil
+	}
+	targets, _ := is.mgr.Targets()
+	var checks []check
+	for _, t := range targets {
+		if t == seen {
+			continue
+		}
+		rt, err := app.runtimeNamed(t.Runtime, t.Engine)
+		var v string
+		if err == nil {
+			v, err = rt.Version(ctx)
+		}
+		if err != nil {
+			checks = append(checks, check{Name: "engine", Status: "fail", Detail: fmt.Sprintf("%s, where instances live: %v", t, err), Fix: runtimeFix(err)})
+			continue
+		}
+		checks = append(checks, check{Name: "engine", Status: "ok", Detail: fmt.Sprintf("%s, engine %s, where instances live", t, v)})
 	}
 	return checks
 }

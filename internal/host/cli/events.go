@@ -24,7 +24,7 @@ func (app *App) event(e runner.Event) {
 			if in.Folder != "" {
 				where = "in " + in.Folder
 			}
-			app.Notef("new instance of %q: its files %s, container %s (%s, credentials: %s)", in.Branch, where, in.Name, in.Runtime, in.Credentials)
+			app.Notef("new instance of %q: its files %s, container %s (%s, credentials: %s)", in.Branch, where, in.Name, textsafe.Field(in.Where(), 300), in.Credentials)
 		case instance.Started:
 			app.Notef("started the stopped container of %q", in.Branch)
 		case instance.Restored:

@@ -54,10 +54,15 @@ func (app *App) instances() (*instances, error) {
 			HostUID:     os.Getuid(),
 			HostGID:     os.Getgid(),
 			GateNetwork: cfg.Gate.Network,
+			Remote:      cfg.Engine.Remote,
+			Resolve:     app.resolve,
 			Step:        app.Step,
 		},
 	}
-	is.mgr.DefaultRuntime = func() (string, error) { return app.runtimeName("", cfg) }
+	is.mgr.DefaultRuntime = func() (string, *runtime.Endpoint, error) {
+		sel, err := runtime.Select(runtime.Choice{Env: app.Getenv("HJK_RUNTIME"), Config: cfg.Runtime, GOOS: goruntime.GOOS})
+		return sel.Name, sel.Endpoint, err
+	}
 	return is, nil
 }
 
@@ -74,22 +79,13 @@ func (app *App) runner(is *instances) *runner.Runner {
 	}
 }
 
-// runtimeNamed opens the runtime an existing instance was made on.
-func (app *App) runtimeNamed(name string) (runtime.Runtime, error) {
+// runtimeNamed opens the driver of a runtime aimed at an engine: the one
+// an existing instance was made on, whatever the environment says now.
+func (app *App) runtimeNamed(name string, ep runtime.Endpoint) (runtime.Runtime, error) {
 	if app.OpenRuntime != nil {
-		return app.OpenRuntime(name)
+		return app.OpenRuntime(name, ep)
 	}
-	return runtime.New(name)
-}
-
-// runtimeName is the runtime a new instance is made on: --runtime,
-// HJK_RUNTIME, the config, else the first engine found.
-func (app *App) runtimeName(flag string, cfg config.Config) (string, error) {
-	rt, err := runtime.Select(runtime.Choice{Flag: flag, Env: app.Getenv("HJK_RUNTIME"), Config: cfg.Runtime, GOOS: goruntime.GOOS})
-	if err != nil {
-		return "", err
-	}
-	return rt.Name(), nil
+	return runtime.Open(name, ep)
 }
 
 // repo is the repository of the current folder: inside an instance's
@@ -144,6 +140,7 @@ func result(err error) error {
 	var ni *instance.NoImageError
 	var ri *instance.RootImageError
 	var or *instance.OtherRuntimeError
+	var rf *instance.RemoteFolderError
 	var le *instance.LegacyError
 	switch {
 	case err == nil:
@@ -160,6 +157,8 @@ func result(err error) error {
 		return Hintf(err, "Add `USER <name>` to its Dockerfile, or choose another with --image.")
 	case errors.As(err, &or):
 		return Hintf(err, "Run 'hjk rm %s' first to move it.", quoteArg(or.Branch))
+	case errors.As(err, &rf):
+		return Hintf(err, "Leave out --workspace folder (a volume is the default there), or make it on an engine of this machine's.")
 	case errors.As(err, &le):
 		return Hintf(err, "Its commits are on the branch already: remove it with 'hjk rm %s -f' (and look at your repository's .git/config and .git/hooks, which its container could change), then 'hjk run %s' makes a new one.", quoteArg(le.Branch), quoteArg(le.Branch))
 	}

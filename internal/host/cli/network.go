@@ -60,7 +60,7 @@ func networkRun(opts *NetworkOptions) error {
 		return Hintf(fmt.Errorf("the instance of %q has no gate (credentials: %s): it has the engine's network", in.Branch, cmp.Or(in.Credentials, "inject")),
 			"Run 'hjk rm %s' and 'hjk run %s --credentials gate' to give it one.", quoteArg(in.Branch), quoteArg(in.Branch))
 	}
-	rt, err := is.mgr.Runtime(in.Runtime)
+	rt, err := is.mgr.RuntimeOf(in)
 	if err != nil {
 		return err
 	}

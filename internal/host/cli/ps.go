@@ -34,10 +34,15 @@ func NewCmdPs(app *App, runF func(*PsOptions) error) *cobra.Command {
 			"missing when the container was removed behind hjk's back ('hjk run' brings it back),\n" +
 			"or legacy (made by an older hjk: 'hjk rm -f' removes it). WORKSPACE is where the\n" +
 			"agent's files are: a folder you can open, or an engine volume; '(inject)' after the\n" +
-			"agent says its container holds the login itself rather than the gate.\n" +
+			"agent says its container holds the login itself rather than the gate. ENGINE is\n" +
+			"the engine it lives on (every command for it goes there, whatever DOCKER_HOST says\n" +
+			"later): default (the runtime's own), an address, context=NAME or connection=NAME,\n" +
+			"with '(remote)' when that engine shares no filesystem with this machine. Every\n" +
+			"engine the instances live on is asked, once each.\n" +
 			"--json prints an array of objects with the fields name, repo, git_dir, branch,\n" +
-			"workspace, folder, agent, account, image, runtime, user, credentials, created and\n" +
-			"state (and, when set, base, handed, session, attached, sessions, worktree).\n" +
+			"workspace, folder, agent, account, image, runtime, engine ({kind: default, host,\n" +
+			"context or connection, value}), user, credentials, created and state (and, when\n" +
+			"set, remote, base, handed, session, attached, sessions, worktree).\n" +
 			"With a branch, list its instance's sessions instead: name, state (running, exited\n" +
 			"with its code, or lost), start and command; --json fields name, command, pid, state,\n" +
 			"exit_code, started, ended, attached.",
@@ -69,9 +74,11 @@ func psRun(opts *PsOptions) error {
 	if err != nil {
 		return err
 	}
-	var extra []string
-	if n, err := app.runtimeName("", is.cfg); err == nil {
-		extra = append(extra, n)
+	// Every engine the catalog knows, and the one a new instance would go
+	// to (a lost catalog's containers are found there).
+	var extra []instance.Target
+	if t, err := app.target(ctx, "", "", is.cfg); err == nil {
+		extra = append(extra, t)
 	}
 	list, errs, err := is.mgr.List(ctx, extra...)
 	if err != nil {
@@ -112,7 +119,7 @@ func printInstances(app *App, list []instance.Instance, all bool, cfg config.Con
 	if all {
 		fmt.Fprint(tw, "REPO\t")
 	}
-	fmt.Fprintln(tw, "BRANCH\tSTATE\tAGENT\tRUNTIME\tIMAGE\tCONTAINER\tWORKSPACE")
+	fmt.Fprintln(tw, "BRANCH\tSTATE\tAGENT\tRUNTIME\tENGINE\tIMAGE\tCONTAINER\tWORKSPACE")
 	for _, in := range list {
 		if all {
 			fmt.Fprintf(tw, "%s\t", textsafe.Field(in.Repo, 200))
@@ -128,8 +135,12 @@ func printInstances(app *App, list []instance.Instance, all bool, cfg config.Con
 		if in.Credentials == instance.CredentialsInject {
 			ag += " (inject)"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", textsafe.Field(in.Branch, 200), in.State, ag,
-			in.Runtime, textsafe.Field(in.Image, 200), in.Name, textsafe.Field(ws, 300))
+		eng := in.Engine.String()
+		if in.Remote {
+			eng += " (remote)"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", textsafe.Field(in.Branch, 200), in.State, ag,
+			in.Runtime, textsafe.Field(eng, 300), textsafe.Field(in.Image, 200), in.Name, textsafe.Field(ws, 300))
 	}
 	tw.Flush()
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/hjk-dev/hjk/internal/host/instance"
+	"github.com/hjk-dev/hjk/internal/textsafe"
 )
 
 // RmOptions are hjk rm's.
@@ -27,7 +28,9 @@ func NewCmdRm(app *App, runF func(*RmOptions) error) *cobra.Command {
 		Short: "remove a branch's instance (its containers, volumes and files)",
 		Long: "Remove the instance of a branch: its containers, its volumes and its workspace. Its\n" +
 			"commits come to the branch first; the branch stays. On a terminal hjk asks first; an\n" +
-			"instance holding uncommitted changes (as its container says) is kept unless -f is given.",
+			"instance holding uncommitted changes (as its container says) is kept unless -f is given.\n" +
+			"With -f, an instance whose engine does not answer (a machine that is gone) is forgotten,\n" +
+			"and what it holds there left.",
 		Example:           "hjk rm fix-login",
 		Args:              argsRange(1, 1, "rm needs one branch"),
 		ValidArgsFunction: app.completeBranch,
@@ -62,6 +65,11 @@ func rmRun(opts *RmOptions) error {
 		}
 	}
 	err = app.runner(is).Remove(ctx, in, force)
+	var le *instance.LeftError
+	if errors.As(err, &le) {
+		app.Warnf("%s", textsafe.Text(le.Error(), 2000))
+		return nil
+	}
 	var de *instance.DirtyError
 	if errors.As(err, &de) {
 		hint := fmt.Sprintf("Commit them in the instance ('hjk exec %s -- git ...'), or run 'hjk rm %s -f' to discard them.", quoteArg(branch), quoteArg(branch))

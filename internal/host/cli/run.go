@@ -3,12 +3,15 @@ package cli
 import (
 	"cmp"
 	"context"
+	"fmt"
+	goruntime "runtime"
 	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/hjk-dev/hjk/internal/agent"
 	"github.com/hjk-dev/hjk/internal/host/runner"
+	"github.com/hjk-dev/hjk/internal/host/runtime"
 )
 
 // RunOptions are hjk run's: its flags, the branch, the prompt and the
@@ -16,11 +19,14 @@ import (
 type RunOptions struct {
 	App                            *App
 	Agent, Account, Image, Runtime string
-	Workspace, Credentials         string
-	Detach                         bool
-	Name                           string // the session's
-	Branch, Prompt                 string
-	AgentArgs                      []string
+	// Context and Connection name the engine of a new instance (docker's
+	// context, podman's connection).
+	Context, Connection    string
+	Workspace, Credentials string
+	Detach                 bool
+	Name                   string // the session's
+	Branch, Prompt         string
+	AgentArgs              []string
 }
 
 // NewCmdRun is `hjk run`; runF, when set, replaces runRun.
@@ -60,13 +66,17 @@ func NewCmdRun(app *App, runF func(*RunOptions) error) *cobra.Command {
 	f.StringVar(&opts.Agent, "agent", "", "agent to run: "+strings.Join(append(agent.Names(), ShellAgent), ", ")+" (default: the instance's, the config's agent, else claude)")
 	f.StringVar(&opts.Account, "account", "", "named account of the agent's credentials (default: the instance's; another one switches the instance to it)")
 	f.StringVar(&opts.Image, "image", "", "image of a new instance (default: the config's image, else "+DefaultImage+")")
-	f.StringVar(&opts.Runtime, "runtime", "", "container runtime of a new instance: docker, podman or container (env HJK_RUNTIME)")
+	f.StringVar(&opts.Runtime, "runtime", "", "container runtime of a new instance: docker, podman or container, and its engine: docker:CONTEXT, podman:CONNECTION, docker:ssh://HOST (env HJK_RUNTIME; default: the config's runtime, and the engine DOCKER_HOST, the current context or CONTAINER_HOST name)")
+	f.StringVar(&opts.Context, "context", "", "docker context of a new instance's engine")
+	f.StringVar(&opts.Connection, "connection", "", "podman connection of a new instance's engine")
 	f.BoolVarP(&opts.Detach, "detach", "d", false, "start the session detached ('hjk attach' shows it); on a terminal a session outlives hjk anyway")
 	f.StringVar(&opts.Name, "name", "", "name of the session (default: the agent's, numbered)")
 	f.StringVar(&opts.Workspace, "workspace", "", "where a new instance keeps its files: folder (under hjk's data folder) or volume (default: the config's workspace, else folder)")
 	f.StringVar(&opts.Credentials, "credentials", "", "how a new instance gets its logins: gate (placeholders; the default) or inject (the login itself, and the engine's network)")
 	completeFlag(cmd, "agent", completeRunAgents)
 	completeFlag(cmd, "runtime", completeRuntimes)
+	completeFlag(cmd, "context", completeNamed("docker"))
+	completeFlag(cmd, "connection", completeNamed("podman"))
 	return cmd
 }
 
@@ -87,11 +97,29 @@ func runRun(opts *RunOptions) error {
 	}
 	req := runner.Request{
 		Repo: repo, Branch: opts.Branch, Agent: opts.Agent, Account: opts.Account,
-		Image: opts.Image, Runtime: opts.Runtime,
-		Workspace:   cmp.Or(opts.Workspace, is.cfg.Workspace),
+		Image:     opts.Image,
+		Workspace: opts.Workspace, DefaultWorkspace: is.cfg.Workspace,
 		Credentials: cmp.Or(opts.Credentials, is.cfg.Credentials),
 		Prompt:      opts.Prompt, Args: opts.AgentArgs,
 		Session: opts.Name, Detach: opts.Detach, DetachKeys: keys,
+	}
+	if opts.Runtime != "" || opts.Context != "" || opts.Connection != "" {
+		// Asked for on the command line: a new instance goes there, an
+		// existing one elsewhere is refused. (Otherwise an existing one
+		// stays where it is, and a new one goes where the settings and
+		// the engine's environment say.)
+		sel, err := runtime.Select(runtime.Choice{Flag: opts.Runtime, Env: app.Getenv("HJK_RUNTIME"), Config: is.cfg.Runtime,
+			Named: cmp.Or(opts.Context, opts.Connection), GOOS: goruntime.GOOS})
+		if err != nil {
+			return &UsageError{Err: err, Hint: "Run 'hjk run --help' for usage."}
+		}
+		switch {
+		case opts.Context != "" && sel.Name != "docker":
+			return &UsageError{Err: fmt.Errorf("--context names a docker context, and the runtime is %s", sel.Name), Hint: "Podman names its engines with --connection."}
+		case opts.Connection != "" && sel.Name != "podman":
+			return &UsageError{Err: fmt.Errorf("--connection names a podman connection, and the runtime is %s", sel.Name), Hint: "Docker names its engines with --context."}
+		}
+		req.Runtime, req.Endpoint = sel.Name, sel.Endpoint
 	}
 	return result(app.runner(is).Run(ctx, req))
 }

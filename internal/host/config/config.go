@@ -16,10 +16,13 @@ import (
 // Config is the settings file. Every field is optional; the zero value means
 // "use the built-in default".
 type Config struct {
-	Agent   string `toml:"agent,omitempty"`   // default agent for hjk run
-	Image   string `toml:"image,omitempty"`   // default image
-	Runtime string `toml:"runtime,omitempty"` // docker, podman or container
-	Store   string `toml:"store,omitempty"`   // keychain, secret-service or file
+	Agent string `toml:"agent,omitempty"` // default agent for hjk run
+	Image string `toml:"image,omitempty"` // default image
+	// Runtime is docker, podman or container, and may name the engine:
+	// "docker:CONTEXT", "podman:CONNECTION", "docker:ssh://HOST" (see
+	// runtime.ParseSpec).
+	Runtime string `toml:"runtime,omitempty"`
+	Store   string `toml:"store,omitempty"` // keychain, secret-service or file
 	// Credentials is "gate" (the default) or "inject" for new instances.
 	Credentials string `toml:"credentials,omitempty"`
 	// Workspace is "folder" (the default) or "volume" for new instances.
@@ -28,6 +31,8 @@ type Config struct {
 	Network Network `toml:"network,omitempty"`
 	// Gate is where the gate and the keeper run.
 	Gate Gate `toml:"gate,omitempty"`
+	// Engine says how hjk treats the engines it makes instances on.
+	Engine Engine `toml:"engine,omitempty"`
 	// Agents holds per-agent settings, keyed by agent name.
 	Agents map[string]AgentConfig `toml:"agents,omitempty"`
 }
@@ -44,6 +49,22 @@ type Network struct {
 type Gate struct {
 	Network string `toml:"network,omitempty"`
 }
+
+// Engine holds Remote: "auto" (the default: an engine other than the
+// CLI's own default is asked whether it sees a folder of this machine),
+// "yes" (every engine is taken to share no filesystem with this machine:
+// volumes and bundles, never a host path) or "no" (every engine is taken
+// to share it, and is not asked).
+type Engine struct {
+	Remote string `toml:"remote,omitempty"`
+}
+
+// Values of Engine.Remote.
+const (
+	RemoteAuto = "auto"
+	RemoteYes  = "yes"
+	RemoteNo   = "no"
+)
 
 // AgentConfig is the settings of one agent.
 type AgentConfig struct {

@@ -20,7 +20,7 @@ import (
 )
 
 // Keys describes the settings `hjk config` knows, for help and errors.
-const Keys = `agent, image, runtime, store, credentials, workspace, network, network.allow, gate.network, agents.<agent>.env.<VAR>, agents.<agent>.args, agents.<agent>.upstream, agents.<agent>.ca_file, agents.<agent>.token_url`
+const Keys = `agent, image, runtime, store, credentials, workspace, network, network.allow, gate.network, engine.remote, agents.<agent>.env.<VAR>, agents.<agent>.args, agents.<agent>.upstream, agents.<agent>.ca_file, agents.<agent>.token_url`
 
 // ErrUnset is returned by Get for a valid key that has no value.
 var ErrUnset = errors.New("not set")
@@ -53,6 +53,7 @@ func (c Config) Settings() []Setting {
 		s = append(s, Setting{"network.allow", tomlArray(c.Network.Allow)})
 	}
 	add("gate.network", c.Gate.Network)
+	add("engine.remote", c.Engine.Remote)
 	names := make([]string, 0, len(c.Agents))
 	for n := range c.Agents {
 		names = append(names, n)
@@ -95,7 +96,7 @@ type key struct {
 	field string // agents.<agent>.upstream, ca_file, token_url
 }
 
-var topKeys = []string{"agent", "image", "runtime", "store", "credentials", "workspace", "network", "network.allow", "gate.network"}
+var topKeys = []string{"agent", "image", "runtime", "store", "credentials", "workspace", "network", "network.allow", "gate.network", "engine.remote"}
 
 var envName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
@@ -154,6 +155,8 @@ func (c Config) Get(k string) (string, error) {
 		}
 	case pk.top == "gate.network":
 		v = c.Gate.Network
+	case pk.top == "engine.remote":
+		v = c.Engine.Remote
 	case pk.field != "":
 		v = c.Agents[pk.agent].field(pk.field)
 	case pk.args:
@@ -194,8 +197,8 @@ func (c *Config) Set(k, value string) error {
 		c.Image = value
 		return nil
 	case "runtime":
-		if !oneOf(value, runtime.Names) {
-			return fmt.Errorf("unknown runtime %q: choose one of %s", value, strings.Join(runtime.Names, ", "))
+		if _, _, err := runtime.ParseSpec(value); err != nil {
+			return err
 		}
 		c.Runtime = value
 		return nil
@@ -244,6 +247,12 @@ func (c *Config) Set(k, value string) error {
 			return fmt.Errorf("gate.network %q is not a network name", value)
 		}
 		c.Gate.Network = value
+		return nil
+	case "engine.remote":
+		if !oneOf(value, []string{RemoteAuto, RemoteYes, RemoteNo}) {
+			return fmt.Errorf("engine.remote %q: choose auto, yes or no", value)
+		}
+		c.Engine.Remote = value
 		return nil
 	}
 	a := c.Agents[pk.agent]
@@ -309,6 +318,8 @@ func (c *Config) Unset(k string) error {
 		c.Network.Allow = nil
 	case "gate.network":
 		c.Gate.Network = ""
+	case "engine.remote":
+		c.Engine.Remote = ""
 	default:
 		a, ok := c.Agents[pk.agent]
 		if !ok {

@@ -17,6 +17,7 @@ func TestSetGet(t *testing.T) {
 		{"image", "hjk-agents:1"},
 		{"runtime", "podman"},
 		{"store", "file"},
+		{"engine.remote", "yes"},
 		{"agents.claude.env.DISABLE_TELEMETRY", "1"},
 		{"agents.claude.args", "--model opus"},
 		{"agents.codex.args", `["--sandbox", "danger full"]`},
@@ -28,6 +29,7 @@ func TestSetGet(t *testing.T) {
 	for k, want := range map[string]string{
 		"agent":                               "codex",
 		"runtime":                             "podman",
+		"engine.remote":                       "yes",
 		"agents.claude.env.DISABLE_TELEMETRY": "1",
 		"agents.claude.args":                  `["--model", "opus"]`,
 		"agents.codex.args":                   `["--sandbox", "danger full"]`,
@@ -51,6 +53,9 @@ func TestSetRefuses(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct{ k, v, msg string }{
 		{"runtime", "dokcer", "docker, podman, container"},
+		{"runtime", "docker:-H", "not a context name"},
+		{"runtime", "container:box", "no engines but its own"},
+		{"engine.remote", "maybe", "auto, yes or no"},
 		{"agent", "cursor", "claude, gemini, codex"},
 		{"store", "vault", "keychain, secret-service, file"},
 		{"image", "a b", "not an image reference"},
@@ -130,6 +135,19 @@ func TestBrokenFileKept(t *testing.T) {
 		}
 		if b, _ := os.ReadFile(path); string(b) != text {
 			t.Errorf("%s: broken file changed", name)
+		}
+	}
+}
+
+func TestRuntimeNamesEngine(t *testing.T) {
+	t.Parallel()
+	var c Config
+	for _, v := range []string{"docker:big-box", "podman:ssh://me@box/run/podman/podman.sock", "docker:tcp://127.0.0.1:2375"} {
+		if err := c.Set("runtime", v); err != nil {
+			t.Errorf("Set(runtime, %s): %v", v, err)
+		}
+		if got, _ := c.Get("runtime"); got != v {
+			t.Errorf("Get(runtime) = %q, want %q", got, v)
 		}
 	}
 }

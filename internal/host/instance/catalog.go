@@ -81,6 +81,10 @@ func (c catalog) Load() ([]Instance, error) {
 	if f.Version > catalogVersion {
 		return nil, fmt.Errorf("catalog %s was written by a newer hjk (version %d)", c.path, f.Version)
 	}
+	for i := range f.Instances {
+		// Entries made before engines were recorded are on the default.
+		f.Instances[i].Engine = f.Instances[i].Engine.Normal()
+	}
 	return f.Instances, nil
 }
 

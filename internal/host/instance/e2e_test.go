@@ -80,7 +80,7 @@ func TestRealEngines(t *testing.T) {
 			rt := realEngine(t, e)
 			t.Cleanup(func() {
 				h, _, _ := shim("")
-				if err := rt.VolumeRemove(context.Background(), "hjk-shim-"+h); err != nil {
+				if err := rt.VolumeRemove(context.Background(), "hjk-shim-"+h, "hjk-shim-"+h+"-ready"); err != nil {
 					t.Errorf("remove the shim volume: %v", err)
 				}
 			})
@@ -99,7 +99,7 @@ func testReal(t *testing.T, rt runtime.Runtime, shim func(string) (string, []byt
 	r := newRepo(t)
 	m := &Manager{
 		Data:    filepath.Join(t.TempDir(), "hjk"),
-		Runtime: func(string) (runtime.Runtime, error) { return rt, nil },
+		Runtime: func(string, runtime.Endpoint) (runtime.Runtime, error) { return rt, nil },
 		Shim:    shim,
 		HostUID: uid, HostGID: uid,
 		GateNetwork: "host",

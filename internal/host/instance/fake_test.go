@@ -33,10 +33,22 @@ type fakeRuntime struct {
 	execs      [][]string
 	// onExec, when set, answers an exec before the defaults do (ok true).
 	onExec func(spec runtime.ExecSpec) (code int, ok bool)
-	// copyDelay is how long CopyTo takes; filled holds the volumes a copy
-	// into a container's mount finished in.
+	// ep is the engine it says it is; remote, that it sees no host path
+	// (a bind mount is refused as a remote engine refuses it), and sent
+	// counts what execs read on stdin.
+	ep     runtime.Endpoint
+	remote bool
+	sent   int64
+	// copying, when set, holds every CopyTo until it is closed;
+	// copyDelay is how long a CopyTo takes; filled holds the volumes a
+	// copy into a container's mount finished in.
+	copying   chan struct{}
 	copyDelay time.Duration
 	filled    map[string]bool
+	// onCreate, when set, may refuse a Create; down makes Remove fail as
+	// an engine that does not answer.
+	onCreate func(runtime.Spec) error
+	down     bool
 }
 
 func newFake(root string, images ...string) *fakeRuntime {
@@ -62,19 +74,31 @@ func (f *fakeRuntime) call(op string) {
 
 func (f *fakeRuntime) Name() string { return "fake" }
 
+func (f *fakeRuntime) Endpoint() runtime.Endpoint { return f.ep.Normal() }
+
 func (f *fakeRuntime) Version(context.Context) (string, error) { f.call("version"); return "1", nil }
 
 func (f *fakeRuntime) volumeDir(name string) string { return filepath.Join(f.root, "volumes", name) }
 
 func (f *fakeRuntime) Create(_ context.Context, s runtime.Spec) error {
 	f.call("create")
+	if f.onCreate != nil {
+		if err := f.onCreate(s); err != nil {
+			return err
+		}
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if _, ok := f.containers[s.Name]; ok {
-		return fmt.Errorf("name %s in use", s.Name)
+		return &runtime.ExitError{Args: []string{"fake", "run"}, Code: 125, Stderr: fmt.Sprintf("Error response from daemon: Conflict. The container name \"/%s\" is already in use", s.Name)}
 	}
 	if _, ok := f.images[s.Image]; !ok {
 		return &runtime.ExitError{Args: []string{"fake", "run"}, Code: 125, Stderr: "no such image"}
+	}
+	for _, m := range s.Mounts {
+		if f.remote && !m.Volume {
+			return &runtime.ExitError{Args: []string{"fake", "run"}, Code: 125, Stderr: `Error response from daemon: invalid mount config for type "bind": bind source path does not exist: ` + m.Source}
+		}
 	}
 	for _, m := range s.Mounts {
 		if m.Volume {
@@ -120,6 +144,9 @@ func (f *fakeRuntime) Stop(_ context.Context, name string, _ time.Duration) erro
 
 func (f *fakeRuntime) Remove(_ context.Context, name string) error {
 	f.call("remove")
+	if f.down {
+		return &runtime.UnavailableError{Runtime: "fake", Fix: "the fake engine does not answer"}
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	delete(f.containers, name)
@@ -198,9 +225,10 @@ func (f *fakeRuntime) Exec(_ context.Context, spec runtime.ExecSpec) error {
 		stdout = io.Discard
 	}
 	stdin := spec.Stdin
-	if stdin == nil {
-		stdin = strings.NewReader("")
+	if stdin == nil || !spec.Interactive {
+		stdin = strings.NewReader("") // without -i, the engine passes nothing on
 	}
+	stdin = &counter{r: stdin, n: &f.sent, mu: &f.mu}
 	if len(spec.Cmd) >= 2 && spec.Cmd[0] == layout.InitPath && spec.Cmd[1] == "repo" {
 		args := slices.Clone(spec.Cmd[2:])
 		for i, a := range args {
@@ -220,6 +248,21 @@ func (f *fakeRuntime) Exec(_ context.Context, spec runtime.ExecSpec) error {
 		io.WriteString(stdout, "[]\n")
 	}
 	return nil
+}
+
+// counter counts what is read through it.
+type counter struct {
+	r  io.Reader
+	n  *int64
+	mu *sync.Mutex
+}
+
+func (c *counter) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.mu.Lock()
+	*c.n += int64(n)
+	c.mu.Unlock()
+	return n, err
 }
 
 func exitErr(code int) error {
@@ -252,6 +295,9 @@ func (f *fakeRuntime) ImageInspect(_ context.Context, ref string) (runtime.Image
 
 func (f *fakeRuntime) CopyTo(_ context.Context, name, dir string, r io.Reader) error {
 	f.call("cp")
+	if f.copying != nil {
+		<-f.copying
+	}
 	io.Copy(io.Discard, r)
 	time.Sleep(f.copyDelay)
 	f.mu.Lock()

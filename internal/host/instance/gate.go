@@ -44,8 +44,22 @@ func KeeperName(data string) string {
 	return "hjk-keeper-" + hex.EncodeToString(sum[:4])
 }
 
-// Keeper is this manager's keeper container.
+// Keeper is this manager's keeper container on a local engine.
 func (m *Manager) Keeper() string { return KeeperName(m.Data) }
+
+// keeper is the keeper of in's engine: on a remote engine, which other
+// machines may use with the same data folder path, the data folder's
+// HostID is in its name too.
+func (m *Manager) keeper(in Instance) string {
+	if !in.Remote {
+		return m.Keeper()
+	}
+	id, err := m.HostID()
+	if err != nil {
+		id = "unknown"
+	}
+	return KeeperName(id + "\x00" + m.Data)
+}
 
 // sideSpec is what the gate and the keeper share.
 func (m *Manager) sideSpec(name, image, shim, role string) runtime.Spec {
@@ -63,8 +77,8 @@ func (m *Manager) sideSpec(name, image, shim, role string) runtime.Spec {
 
 // ensureKeeper makes the keeper run: created when missing (with its
 // volume), started when stopped.
-func (m *Manager) ensureKeeper(ctx context.Context, rt runtime.Runtime, image, shim string) error {
-	name := m.Keeper()
+func (m *Manager) ensureKeeper(ctx context.Context, rt runtime.Runtime, in Instance, shim string) error {
+	name, image := m.keeper(in), in.Image
 	c, err := rt.Inspect(ctx, name)
 	switch {
 	case err == nil && c.Running():
@@ -74,10 +88,15 @@ func (m *Manager) ensureKeeper(ctx context.Context, rt runtime.Runtime, image, s
 	case !errors.Is(err, runtime.ErrNoSuchContainer):
 		return err
 	}
-	if err := rt.VolumeCreate(ctx, name, map[string]string{LabelRole: "keeper"}); err != nil {
+	labels := map[string]string{LabelRole: "keeper"}
+	if err := m.hostLabel(in, labels); err != nil {
+		return err
+	}
+	if err := rt.VolumeCreate(ctx, name, labels); err != nil {
 		return err
 	}
 	s := m.sideSpec(name, image, shim, "keeper")
+	m.hostLabel(in, s.Labels)
 	s.Mounts = append(s.Mounts, runtime.Mount{Source: name, Target: keeperDir, Volume: true})
 	s.Entrypoint = []string{layout.GatePath, "keep", "--dir", keeperDir}
 	done := m.step("starting the credential keeper")
@@ -91,14 +110,15 @@ func (m *Manager) ensureKeeper(ctx context.Context, rt runtime.Runtime, image, s
 // createGate makes the instance's gate container (its volume is made with
 // the instance's others).
 func (m *Manager) createGate(ctx context.Context, rt runtime.Runtime, in Instance, shim string) error {
-	if err := m.ensureKeeper(ctx, rt, in.Image, shim); err != nil {
+	if err := m.ensureKeeper(ctx, rt, in, shim); err != nil {
 		return err
 	}
 	s := m.sideSpec(in.GateName(), in.Image, shim, "gate")
 	s.Labels[LabelOwner] = in.Name
+	m.hostLabel(in, s.Labels)
 	s.Mounts = append(s.Mounts,
 		runtime.Mount{Source: in.GateVolume(), Target: gateDir, Volume: true},
-		runtime.Mount{Source: m.Keeper(), Target: keeperDir, ReadOnly: true, Volume: true})
+		runtime.Mount{Source: m.keeper(in), Target: keeperDir, ReadOnly: true, Volume: true})
 	s.Entrypoint = []string{layout.GatePath, "serve", "--dir", gateDir, "--keeper", keeperDir + "/keeper.sock"}
 	if err := rt.Remove(ctx, s.Name); err != nil && !errors.Is(err, runtime.ErrNoSuchContainer) {
 		return err
@@ -130,8 +150,8 @@ func (m *Manager) startGate(ctx context.Context, rt runtime.Runtime, in Instance
 	if err != nil {
 		return err
 	}
-	if k, err := rt.Inspect(ctx, m.Keeper()); err == nil && !k.Running() {
-		if err := rt.Start(ctx, m.Keeper()); err != nil {
+	if k, err := rt.Inspect(ctx, m.keeper(in)); err == nil && !k.Running() {
+		if err := rt.Start(ctx, m.keeper(in)); err != nil {
 			return err
 		}
 	}
@@ -146,7 +166,7 @@ func (m *Manager) startGate(ctx context.Context, rt runtime.Runtime, in Instance
 func (m *Manager) GateExec(in Instance, keeper bool, args ...string) runtime.ExecSpec {
 	name := in.GateName()
 	if keeper {
-		name = m.Keeper()
+		name = m.keeper(in)
 	}
 	return runtime.ExecSpec{Container: name, Cmd: append([]string{layout.GatePath}, args...)}
 }

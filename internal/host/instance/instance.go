@@ -5,7 +5,8 @@
 // so hjk finds its own, and listed in a catalog under hjk's data folder.
 //
 // What the container can touch: the workspace, the instance's own volumes,
-// the host repository's objects read-only. What it cannot: any git metadata
+// the host repository's objects read-only (on an engine that shares the
+// host's filesystem; on one that does not, remote.go, nothing of the host). What it cannot: any git metadata
 // the host's git reads (the host repository's git dir is never mounted; the
 // workspace's .git is a read-only file naming a repository that only exists
 // inside), any other branch or ref, and any folder of hjk's but its
@@ -24,6 +25,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hjk-dev/hjk/internal/host/runtime"
 	"github.com/hjk-dev/hjk/internal/layout"
 )
 
@@ -41,6 +43,10 @@ const (
 	LabelShim     = "dev.hjk.shim" // the binaries' hash, on the shim volume
 	LabelWorkMode = "dev.hjk.workspace"
 	LabelUser     = "dev.hjk.user" // the image's user
+	// LabelHost is, on an engine that shares no filesystem with this
+	// machine, the id of the hjk data folder that made the container or
+	// volume (HostID): other machines may use the same engine.
+	LabelHost = "dev.hjk.host"
 )
 
 // States an instance can be in besides the engine's own ("running",
@@ -71,6 +77,14 @@ type Instance struct {
 	Account   string `json:"account"` // "" is the default account
 	Image     string `json:"image"`   //
 	Runtime   string `json:"runtime"` // docker, podman or container
+	// Engine is where its containers live: the runtime's default engine,
+	// an address, a docker context or a podman connection. Every command
+	// for the instance goes there, whatever the environment says later.
+	Engine runtime.Endpoint `json:"engine"`
+	// Remote says its engine shares no filesystem with this machine: its
+	// workspace is a volume, its repository came as a bundle, and nothing
+	// of the host is mounted.
+	Remote bool `json:"remote,omitempty"`
 	// User is who every process hjk starts in the container runs as:
 	// uid:gid of the host user, or the image's user when hjk runs as root.
 	User string `json:"user"`
@@ -116,6 +130,13 @@ func Key(gitDir, repoName, branch string) string {
 	r := sanitise(repoName, 20)
 	b := sanitise(branch, 30)
 	return r + "-" + b + "-" + h
+}
+
+// RemoteKey is Key for an instance on an engine that shares no filesystem
+// with this machine: other machines may have a repository at the same
+// path, so the data folder's HostID is in the hash too.
+func RemoteKey(hostID, gitDir, repoName, branch string) string {
+	return Key(hostID+"\x00"+gitDir, repoName, branch)
 }
 
 // ContainerName is the agent container's name for a key.

@@ -1,11 +1,11 @@
 package instance
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"io/fs"
-	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -26,14 +26,23 @@ type Manager struct {
 	// Data is hjk's data folder: the catalog, its lock, the workspace
 	// folders.
 	Data string
-	// Runtime opens the engine of a name ("docker", "podman", "container").
-	Runtime func(name string) (runtime.Runtime, error)
+	// Runtime opens the driver of a runtime ("docker", "podman",
+	// "container") aimed at an engine.
+	Runtime func(name string, ep runtime.Endpoint) (runtime.Runtime, error)
 	// Shim returns the tar stream of the binaries hjk carries for
 	// linux/arch, and their hash (shimbin.Tar).
 	Shim func(arch string) (hash string, tar []byte, err error)
 	// DefaultRuntime names the runtime of a new instance when Want names
-	// none. Choosing may look on PATH, so it is asked only on creation.
-	DefaultRuntime func() (string, error)
+	// none, and its engine when the choice names one. Choosing may look on
+	// PATH, so it is asked only on creation.
+	DefaultRuntime func() (string, *runtime.Endpoint, error)
+	// Resolve is the engine a runtime goes to now, as the environment has
+	// it: where a new instance is made when nobody named an engine (nil:
+	// the runtime's default).
+	Resolve func(ctx context.Context, name string) (runtime.Endpoint, error)
+	// Remote is the engine.remote setting: RemoteAuto ("" too), RemoteYes
+	// or RemoteNo (see remote.go).
+	Remote string
 	// HostUID and HostGID are the host user's ids: the image's user gets
 	// them inside, unless they are 0 (see package boot).
 	HostUID, HostGID int
@@ -43,9 +52,6 @@ type Manager struct {
 	// GateNetwork is the gate's and the keeper's ("" the engine's
 	// default): they need a way to the agents' APIs.
 	GateNetwork string
-	// shimWait is how long a fill of the shim volume another hjk left
-	// running is waited for before it is taken over (0: two minutes).
-	shimWait time.Duration
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 	// Step, when set, is told of each slow step as it begins and returns
@@ -70,8 +76,14 @@ type Want struct {
 	Account string
 	Image   string
 	Runtime string
-	// Workspace is "folder" or "volume" for a new instance; "" is a folder.
-	Workspace string
+	// Endpoint is the engine asked for (nil: a new instance goes where
+	// DefaultRuntime or Resolve say; an existing one stays where it is).
+	Endpoint *runtime.Endpoint
+	// Workspace is "folder" or "volume" as asked for a new instance;
+	// DefaultWorkspace is the setting's, taken when it fits the engine.
+	// Neither: a folder, or a volume on an engine that shares no
+	// filesystem with this machine.
+	Workspace, DefaultWorkspace string
 	// Credentials is "gate" or "inject" ("" keeps the instance's; a new
 	// one gets the gate where it runs).
 	Credentials string
@@ -109,7 +121,8 @@ func (e *NoImageError) Error() string {
 	return fmt.Sprintf("image %s is not on this %s", e.Image, e.Runtime)
 }
 
-// OtherRuntimeError is a want of another runtime than the instance's.
+// OtherRuntimeError is a want of another runtime or engine than the
+// instance's.
 type OtherRuntimeError struct{ Branch, Have, Want string }
 
 func (e *OtherRuntimeError) Error() string {
@@ -207,8 +220,12 @@ func (m *Manager) Ensure(ctx context.Context, w Want) (Instance, Action, error) 
 	if in.Legacy() {
 		return in, "", &LegacyError{Branch: in.Branch}
 	}
-	if w.Runtime != "" && w.Runtime != in.Runtime {
-		return Instance{}, "", &OtherRuntimeError{Branch: w.Branch, Have: in.Runtime, Want: w.Runtime}
+	if w.Runtime != "" && w.Runtime != in.Runtime || w.Endpoint != nil && !w.Endpoint.Same(in.Engine) {
+		want := Instance{Runtime: cmp.Or(w.Runtime, in.Runtime), Engine: in.Engine}
+		if w.Endpoint != nil {
+			want.Engine = *w.Endpoint
+		}
+		return Instance{}, "", &OtherRuntimeError{Branch: w.Branch, Have: in.Where(), Want: want.Where()}
 	}
 	changed := false
 	if w.Account != "" && w.Account != in.Account {
@@ -217,7 +234,7 @@ func (m *Manager) Ensure(ctx context.Context, w Want) (Instance, Action, error) 
 	if w.Agent != "" && w.Agent != in.Agent {
 		in.Agent, changed = w.Agent, true
 	}
-	rt, err := m.Runtime(in.Runtime)
+	rt, err := m.RuntimeOf(in)
 	if err != nil {
 		return Instance{}, "", err
 	}
@@ -277,13 +294,26 @@ func (m *Manager) create(ctx context.Context, w Want) (Instance, error) {
 		return Instance{}, errors.New("instance: Want needs an image to create an instance")
 	}
 	if w.Runtime == "" && m.DefaultRuntime != nil {
-		name, err := m.DefaultRuntime()
+		name, ep, err := m.DefaultRuntime()
 		if err != nil {
 			return Instance{}, err
 		}
 		w.Runtime = name
+		if w.Endpoint == nil {
+			w.Endpoint = ep
+		}
 	}
-	rt, err := m.Runtime(w.Runtime)
+	ep := runtime.Endpoint{Kind: runtime.EndpointDefault}
+	switch {
+	case w.Endpoint != nil:
+		ep = w.Endpoint.Normal()
+	case m.Resolve != nil:
+		var err error
+		if ep, err = m.Resolve(ctx, w.Runtime); err != nil {
+			return Instance{}, err
+		}
+	}
+	rt, err := m.Runtime(w.Runtime, ep)
 	if err != nil {
 		return Instance{}, err
 	}
@@ -291,14 +321,31 @@ func (m *Manager) create(ctx context.Context, w Want) (Instance, error) {
 	if err != nil {
 		return Instance{}, err
 	}
-	switch w.Workspace {
-	case "":
-		w.Workspace = layout.WorkspaceFolder
-	case layout.WorkspaceFolder, layout.WorkspaceVolume:
+	for _, v := range []string{w.Workspace, w.DefaultWorkspace} {
+		if v != "" && v != layout.WorkspaceFolder && v != layout.WorkspaceVolume {
+			return Instance{}, fmt.Errorf("workspace %q: want %s or %s", v, layout.WorkspaceFolder, layout.WorkspaceVolume)
+		}
+	}
+	remote, err := m.IsRemote(ctx, rt, w.Image)
+	if err != nil {
+		return Instance{}, err
+	}
+	switch {
+	case remote && w.Workspace == layout.WorkspaceFolder:
+		return Instance{}, &RemoteFolderError{Branch: w.Branch, Engine: ep.String()}
+	case remote:
+		w.Workspace = layout.WorkspaceVolume
 	default:
-		return Instance{}, fmt.Errorf("workspace %q: want %s or %s", w.Workspace, layout.WorkspaceFolder, layout.WorkspaceVolume)
+		w.Workspace = cmp.Or(w.Workspace, w.DefaultWorkspace, layout.WorkspaceFolder)
 	}
 	key := Key(w.Repo.GitDir, w.Repo.Name(), w.Branch)
+	if remote {
+		id, err := m.HostID()
+		if err != nil {
+			return Instance{}, err
+		}
+		key = RemoteKey(id, w.Repo.GitDir, w.Repo.Name(), w.Branch)
+	}
 	in := Instance{
 		Name:      ContainerName(key),
 		Repo:      w.Repo.Dir,
@@ -309,6 +356,8 @@ func (m *Manager) create(ctx context.Context, w Want) (Instance, error) {
 		Account:   w.Account,
 		Image:     w.Image,
 		Runtime:   rt.Name(),
+		Engine:    ep,
+		Remote:    remote,
 		User:      m.execUser(im.User),
 		Created:   m.now().UTC().Truncate(time.Second),
 	}
@@ -329,7 +378,7 @@ func (m *Manager) create(ctx context.Context, w Want) (Instance, error) {
 	// A container of this name without a catalog entry (the catalog was
 	// lost): take it back rather than fail on the name.
 	if c, err := rt.Inspect(ctx, in.Name); err == nil && c.Labels[LabelInstance] == "1" {
-		if a, ok := m.adopt(c, rt.Name()); ok {
+		if a, ok := m.adopt(c, rt.Name(), ep); ok {
 			if !c.Running() {
 				if err := rt.Start(ctx, in.Name); err != nil {
 					return Instance{}, err
@@ -363,6 +412,9 @@ func (m *Manager) createContainer(ctx context.Context, rt runtime.Runtime, in *I
 	}
 	for _, v := range vols {
 		labels := map[string]string{LabelRole: v.role, LabelOwner: in.Name, LabelRepo: in.GitDir, LabelBranch: in.Branch}
+		if err := m.hostLabel(*in, labels); err != nil {
+			return err
+		}
 		if err := rt.VolumeCreate(ctx, v.name, labels); err != nil {
 			return err
 		}
@@ -378,8 +430,12 @@ func (m *Manager) createContainer(ctx context.Context, rt runtime.Runtime, in *I
 			return err
 		}
 	}
+	spec := m.spec(*in, im.User, shim, f, !in.Remote)
+	if err := m.hostLabel(*in, spec.Labels); err != nil {
+		return err
+	}
 	done := m.step("creating and starting the container of %q (%s)", in.Branch, in.Image)
-	err = rt.Create(ctx, m.spec(*in, im.User, shim, f, true))
+	err = rt.Create(ctx, spec)
 	done()
 	if err != nil {
 		return err
@@ -396,13 +452,19 @@ func (m *Manager) seed(ctx context.Context, rt runtime.Runtime, in *Instance, re
 	if err != nil {
 		return err
 	}
-	args := []string{"repo", "init", "--branch", in.Branch, "--tip", tip, "--alternates", layout.HostObjects}
+	args := []string{"repo", "init", "--branch", in.Branch}
 	if name, email := repo.identity(ctx); name != "" || email != "" {
 		args = append(args, "--user-name", name, "--user-email", email)
 	}
 	done := m.step("checking out %q in its container", in.Branch)
 	var st layout.RepoStatus
-	err = m.guestJSON(ctx, rt, *in, 4<<10, &st, args...)
+	if in.Remote {
+		// Nothing of the host is mounted there: the branch's history goes
+		// as a bundle, when the volume has no repository yet.
+		st, err = m.seedBundle(ctx, rt, *in, repo, args)
+	} else {
+		err = m.guestJSON(ctx, rt, *in, 4<<10, &st, append(args, "--tip", tip, "--alternates", layout.HostObjects)...)
+	}
 	done()
 	if err != nil {
 		return fmt.Errorf("seed the repository of %s: %w", in.Name, err)
@@ -413,13 +475,21 @@ func (m *Manager) seed(ctx context.Context, rt runtime.Runtime, in *Instance, re
 	return nil
 }
 
+// Target is one engine of one runtime.
+type Target struct {
+	Runtime string
+	Engine  runtime.Endpoint
+}
+
+func (t Target) of(in Instance) bool { return in.Runtime == t.Runtime && in.Engine.Same(t.Engine) }
+
 // List returns every catalogued instance with its state read from the
-// engines: one List call per runtime in use (labels filtered), never one
+// engines: one List call per engine in use (labels filtered), never one
 // per instance. Containers carrying hjk's labels that the catalog lost are
-// taken back into it. extra names runtimes to ask even when no catalogued
+// taken back into it. extra names engines to ask even when no catalogued
 // instance uses them. An engine that does not answer leaves its instances
 // in state "unknown" and its error in errs.
-func (m *Manager) List(ctx context.Context, extra ...string) (list []Instance, errs []error, err error) {
+func (m *Manager) List(ctx context.Context, extra ...Target) (list []Instance, errs []error, err error) {
 	unlock, err := m.catalog().Lock()
 	if err != nil {
 		return nil, nil, err
@@ -429,20 +499,29 @@ func (m *Manager) List(ctx context.Context, extra ...string) (list []Instance, e
 	if err != nil {
 		return nil, nil, err
 	}
-	names := map[string]bool{}
-	for _, n := range extra {
-		names[n] = true
+	var targets []Target
+	add := func(t Target) {
+		t.Engine = t.Engine.Normal()
+		if !slices.Contains(targets, t) {
+			targets = append(targets, t)
+		}
 	}
 	for _, in := range list {
-		names[in.Runtime] = true
+		add(Target{in.Runtime, in.Engine})
 	}
+	for _, t := range extra {
+		add(t)
+	}
+	slices.SortFunc(targets, func(a, b Target) int {
+		return cmp.Or(cmp.Compare(a.Runtime, b.Runtime), cmp.Compare(a.Engine.String(), b.Engine.String()))
+	})
 	adopted := false
-	for _, n := range slices.Sorted(maps.Keys(names)) {
+	for _, n := range targets {
 		cs, err := m.listRuntime(ctx, n)
 		if err != nil {
 			errs = append(errs, err)
 			for i := range list {
-				if list[i].Runtime == n {
+				if n.of(list[i]) {
 					list[i].State = "unknown"
 				}
 			}
@@ -453,7 +532,7 @@ func (m *Manager) List(ctx context.Context, extra ...string) (list []Instance, e
 			byName[c.Name] = c
 		}
 		for i := range list {
-			if list[i].Runtime != n {
+			if !n.of(list[i]) {
 				continue
 			}
 			c, ok := byName[list[i].Name]
@@ -468,7 +547,7 @@ func (m *Manager) List(ctx context.Context, extra ...string) (list []Instance, e
 			}
 		}
 		for _, c := range byName {
-			if in, ok := m.adopt(c, n); ok && find(list, in.GitDir, in.Branch) < 0 {
+			if in, ok := m.adopt(c, n.Runtime, n.Engine); ok && find(list, in.GitDir, in.Branch) < 0 {
 				list = append(list, in)
 				adopted = true
 			}
@@ -483,18 +562,48 @@ func (m *Manager) List(ctx context.Context, extra ...string) (list []Instance, e
 	return list, errs, nil
 }
 
-func (m *Manager) listRuntime(ctx context.Context, name string) ([]runtime.Container, error) {
-	rt, err := m.Runtime(name)
+func (m *Manager) listRuntime(ctx context.Context, t Target) ([]runtime.Container, error) {
+	rt, err := m.Runtime(t.Runtime, t.Engine)
 	if err != nil {
 		return nil, err
 	}
 	return rt.List(ctx, map[string]string{LabelInstance: "1"})
 }
 
+// RuntimeOf opens the driver of the instance's runtime, aimed at its
+// engine.
+func (m *Manager) RuntimeOf(in Instance) (runtime.Runtime, error) {
+	return m.Runtime(in.Runtime, in.Engine.Normal())
+}
+
+// Where is the instance's runtime and engine, as hjk shows them: "docker",
+// "docker (context=box)", "podman (ssh://me@box/run/podman/podman.sock)".
+func (in Instance) Where() string {
+	if in.Engine.IsDefault() {
+		return in.Runtime
+	}
+	return in.Runtime + " (" + in.Engine.String() + ")"
+}
+
+// hostLabel puts the data folder's HostID on the labels of a remote
+// instance's container or volume.
+func (m *Manager) hostLabel(in Instance, labels map[string]string) error {
+	if !in.Remote {
+		return nil
+	}
+	id, err := m.HostID()
+	if err != nil {
+		return err
+	}
+	labels[LabelHost] = id
+	return nil
+}
+
 // adopt rebuilds a catalog entry from a container's labels: only one of
 // this data folder's own (its workspace folder is here, or its workspace
-// is a volume), never a container of the old kind.
-func (m *Manager) adopt(c runtime.Container, rt string) (Instance, bool) {
+// is a volume; on a remote engine, it carries this data folder's HostID),
+// never a container of the old kind.
+func (m *Manager) adopt(c runtime.Container, rt string, ep runtime.Endpoint) (Instance, bool) {
 	gd, branch, mode := c.Labels[LabelRepo], c.Labels[LabelBranch], c.Labels[LabelWorkMode]
 	if gd == "" || branch == "" || mode == "" {
 		return Instance{}, false
@@ -504,13 +613,21 @@ func (m *Manager) adopt(c runtime.Container, rt string) (Instance, bool) {
 		repo.Dir = filepath.Dir(gd)
 	}
 	key := Key(gd, repo.Name(), branch)
+	remote := c.Labels[LabelHost] != ""
+	if remote {
+		id, err := m.HostID()
+		if err != nil || c.Labels[LabelHost] != id || mode != layout.WorkspaceVolume {
+			return Instance{}, false // another machine's
+		}
+		key = RemoteKey(id, gd, repo.Name(), branch)
+	}
 	if ContainerName(key) != c.Name {
 		return Instance{}, false
 	}
 	in := Instance{
 		Name: c.Name, Repo: repo.Dir, GitDir: gd, Branch: branch, Workspace: mode,
 		Agent: c.Labels[LabelAgent], Account: c.Labels[LabelAccount],
-		Image: c.Image, Runtime: rt, Created: c.Created, State: c.State,
+		Image: c.Image, Runtime: rt, Engine: ep.Normal(), Remote: remote, Created: c.Created, State: c.State,
 	}
 	if mode == layout.WorkspaceFolder {
 		f := m.folders(key)
@@ -526,7 +643,7 @@ func (m *Manager) adopt(c runtime.Container, rt string) (Instance, bool) {
 // Stop stops the instance's containers. A container already gone is not
 // an error: there is nothing left to stop.
 func (m *Manager) Stop(ctx context.Context, in Instance) error {
-	rt, err := m.Runtime(in.Runtime)
+	rt, err := m.RuntimeOf(in)
 	if err != nil {
 		return err
 	}
@@ -561,12 +678,13 @@ func (e *DirtyError) Unwrap() error { return e.Err }
 // instance that cannot answer is kept too (*DirtyError). The caller brings
 // its commits home first (Pull) and ends its sessions.
 func (m *Manager) Remove(ctx context.Context, in Instance, force bool) error {
+	var left *LeftError
 	unlock, err := m.catalog().Lock()
 	if err != nil {
 		return err
 	}
 	defer unlock()
-	rt, err := m.Runtime(in.Runtime)
+	rt, err := m.RuntimeOf(in)
 	if err != nil {
 		return err
 	}
@@ -581,7 +699,14 @@ func (m *Manager) Remove(ctx context.Context, in Instance, force bool) error {
 			}
 		}
 		if err := m.removeParts(ctx, rt, in); err != nil {
-			return err
+			// With force, an engine that does not answer (a machine that
+			// is gone) lets the instance be forgotten: what it holds
+			// there is left, and comes back into the catalog should the
+			// engine answer again.
+			if !force || !errors.Is(err, runtime.ErrUnavailable) {
+				return err
+			}
+			left = &LeftError{Branch: in.Branch, Engine: in.Where(), Err: err}
 		}
 	}
 	list, err := m.catalog().Load()
@@ -594,16 +719,34 @@ func (m *Manager) Remove(ctx context.Context, in Instance, force bool) error {
 	if err := m.catalog().Save(list); err != nil {
 		return err
 	}
+	if left != nil {
+		return left
+	}
 	// The keeper holds logins in memory for the instances of this engine:
 	// with the last of them gone, it goes too.
-	if !slices.ContainsFunc(list, func(o Instance) bool { return o.Runtime == in.Runtime && o.Credentials == CredentialsGate }) {
-		if err := rt.Remove(ctx, m.Keeper()); err != nil && !errors.Is(err, runtime.ErrNoSuchContainer) {
+	same := Target{in.Runtime, in.Engine}
+	if !slices.ContainsFunc(list, func(o Instance) bool { return same.of(o) && o.Remote == in.Remote && o.Credentials == CredentialsGate }) {
+		k := m.keeper(in)
+		if err := rt.Remove(ctx, k); err != nil && !errors.Is(err, runtime.ErrNoSuchContainer) {
 			return err
 		}
-		return rt.VolumeRemove(ctx, m.Keeper())
+		return rt.VolumeRemove(ctx, k)
 	}
 	return nil
 }
+
+// LeftError is Remove's word that the instance was forgotten but its
+// engine did not answer: its containers and volumes are still there.
+type LeftError struct {
+	Branch, Engine string
+	Err            error
+}
+
+func (e *LeftError) Error() string {
+	return fmt.Sprintf("forgot the instance of %q, but %s did not answer: its containers and volumes there are left (%v)", e.Branch, e.Engine, e.Err)
+}
+
+func (e *LeftError) Unwrap() error { return e.Err }
 
 func (m *Manager) checkClean(ctx context.Context, rt runtime.Runtime, in Instance) error {
 	c, err := rt.Inspect(ctx, in.Name)
@@ -676,7 +819,7 @@ func (m *Manager) Recreate(ctx context.Context, in Instance, image string, repo 
 	if in.Legacy() {
 		return in, &LegacyError{Branch: in.Branch}
 	}
-	rt, err := m.Runtime(in.Runtime)
+	rt, err := m.RuntimeOf(in)
 	if err != nil {
 		return Instance{}, err
 	}

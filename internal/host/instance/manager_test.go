@@ -60,9 +60,12 @@ func hostCommit(t *testing.T, r Repo, branch, msg string) string {
 func newManager(t *testing.T, f *fakeRuntime) *Manager {
 	return &Manager{
 		Data: filepath.Join(t.TempDir(), "hjk"),
-		Runtime: func(name string) (runtime.Runtime, error) {
+		Runtime: func(name string, ep runtime.Endpoint) (runtime.Runtime, error) {
 			if name != "fake" {
 				return nil, fmt.Errorf("no runtime %q", name)
+			}
+			if !ep.Same(f.ep) {
+				return nil, fmt.Errorf("no engine %s of fake (it is %s)", ep, f.ep)
 			}
 			return f, nil
 		},
@@ -269,7 +272,7 @@ func TestListOneCall(t *testing.T) {
 	}
 	// A lost catalog is rebuilt from the labels.
 	os.Remove(newCatalog(m.Data).path)
-	list, _, err = m.List(ctx, "fake")
+	list, _, err = m.List(ctx, Target{Runtime: "fake"})
 	if err != nil || len(list) != 3 || list[0].Folder == "" || list[0].User != "1000:1000" {
 		t.Fatalf("List after losing the catalog: %+v, %v", list, err)
 	}
@@ -624,7 +627,7 @@ func TestInstanceJSONFields(t *testing.T) {
 			}
 		}
 	})
-	want := "account agent attached base branch created credentials folder git_dir image name repo runtime session state user workspace worktree"
+	want := "account agent attached base branch created credentials engine folder git_dir image name repo runtime session state user workspace worktree"
 	if strings.Join(got, " ") != want {
 		t.Errorf("fields %q, want %q", strings.Join(got, " "), want)
 	}
@@ -683,28 +686,5 @@ func TestShimFilledBeforeUse(t *testing.T) {
 	wg.Wait()
 	if n := f.count("cp"); n != 1 {
 		t.Errorf("the binaries were copied %d times, want once", n)
-	}
-}
-
-// TestShimFillerLeftBehind: a fill an hjk left unfinished (it was
-// killed) is taken over after a while, not waited for for ever.
-func TestShimFillerLeftBehind(t *testing.T) {
-	f := newFake(t.TempDir(), testImage)
-	m := newManager(t, f)
-	m.shimWait = 200 * time.Millisecond
-	ctx := context.Background()
-	if err := f.VolumeCreate(ctx, "hjk-shim-abc123", map[string]string{LabelShim: "abc123", LabelRole: "shim"}); err != nil {
-		t.Fatal(err)
-	}
-	if err := f.Create(ctx, runtime.Spec{Name: "hjk-shim-abc123-fill", Image: testImage, NoStart: true,
-		Mounts: []runtime.Mount{{Source: "hjk-shim-abc123", Target: "/fill", Volume: true}}}); err != nil {
-		t.Fatal(err)
-	}
-	name, err := m.ensureShim(ctx, f, testImage, "amd64")
-	if err != nil || !f.isFilled(name) {
-		t.Fatalf("ensureShim = %s, %v; filled %v", name, err, f.isFilled(name))
-	}
-	if _, err := f.Inspect(ctx, "hjk-shim-abc123-fill"); !errors.Is(err, runtime.ErrNoSuchContainer) {
-		t.Error("the filler is left behind")
 	}
 }

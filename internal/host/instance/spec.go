@@ -2,7 +2,6 @@ package instance
 
 import (
 	"bytes"
-	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -208,97 +207,93 @@ func (m *Manager) spec(in Instance, imageUser, shim string, f folders, local boo
 // into a container that is never started: this works on an engine that
 // shares no filesystem with the host.
 //
-// Other hjk processes (other users and data folders, whose catalog locks
-// do not meet) share the volume: the filler container's fixed name is the
-// lock of the fill. While it exists, the volume is being filled and is
-// waited for; a filler older than shimWait is one a killed hjk left, and
-// is replaced.
+// Other hjk processes (other users, other machines on a remote engine) may
+// fill it at the same time. The filler's fixed name is the lock: only the
+// one that created it copies, and the others wait for the empty volume
+// <name>-ready, made once the copy is whole. A filler older than
+// shimStale was left by an hjk that died, and is replaced.
 func (m *Manager) ensureShim(ctx context.Context, rt runtime.Runtime, image string, arch string) (string, error) {
 	hash, tarball, err := m.Shim(arch)
 	if err != nil {
 		return "", err
 	}
 	name := "hjk-shim-" + hash
-	filler := name + "-fill"
-	wait := cmp.Or(m.shimWait, 2*time.Minute)
-	deadline := time.Now().Add(wait)
-	stale := false // a filler was left: the volume may be half full
-	tries := 0
-	for {
+	ready, filler := name+"-ready", name+"-fill"
+	var done func()
+	defer func() {
+		if done != nil {
+			done()
+		}
+	}()
+	for wait := time.Duration(0); ; {
 		have, err := rt.Volumes(ctx, map[string]string{LabelShim: hash})
 		if err != nil {
 			return "", err
 		}
-		_, err = rt.Inspect(ctx, filler)
-		filling := err == nil
-		if err != nil && !errors.Is(err, runtime.ErrNoSuchContainer) {
+		switch {
+		case slices.Contains(have, ready) && slices.Contains(have, name):
+			return name, nil
+		case slices.Contains(have, ready):
+			// The volume was removed and its mark left: fill it again.
+			if err := rt.VolumeRemove(ctx, ready); err != nil {
+				return "", err
+			}
+		}
+		if done == nil {
+			done = m.step("copying hjk-init into the engine (once per version)")
+		}
+		err = m.fillShim(ctx, rt, image, name, filler, hash, tarball)
+		if err == nil {
+			return name, rt.VolumeCreate(ctx, ready, map[string]string{LabelShim: hash, LabelRole: "shim-ready"})
+		}
+		if !errors.Is(err, errFilling) {
 			return "", err
 		}
-		switch {
-		case !filling && slices.Contains(have, name) && !stale:
-			return name, nil
-		case !filling:
-			done, err := m.fillShim(ctx, rt, image, name, filler, hash, tarball)
-			switch {
-			case done:
-				return name, nil
-			case err != nil && errors.Is(err, errFillerTaken) && tries < 5:
-				// Another hjk made the filler first (and may have
-				// finished already): look again.
-				tries++
-				deadline = time.Now().Add(wait)
-			case err != nil:
-				return "", err
-			}
-		case time.Now().After(deadline):
-			if err := rt.Remove(ctx, filler); err != nil && !errors.Is(err, runtime.ErrNoSuchContainer) {
-				return "", err
-			}
-			stale = true
+		// Another hjk is filling it: wait for it, or take over from one
+		// that died.
+		if c, err := rt.Inspect(ctx, filler); err == nil && m.now().Sub(c.Created) > shimStale {
+			rt.Remove(ctx, filler)
 			continue
+		}
+		if wait > shimStale {
+			return "", fmt.Errorf("the volume %s is being filled by another hjk for over %s (container %s)", name, shimStale, filler)
 		}
 		select {
 		case <-ctx.Done():
 			return "", ctx.Err()
-		case <-time.After(100 * time.Millisecond):
+		case <-time.After(500 * time.Millisecond):
 		}
+		wait += 500 * time.Millisecond
 	}
 }
 
-// errFillerTaken says the shim's filler could not be made: most likely
-// another hjk made it first.
-var errFillerTaken = errors.New("the shim volume's filler could not be made")
+// shimStale is how long a shim filler may live: a copy takes seconds,
+// even of tens of megabytes over a slow link.
+const shimStale = 5 * time.Minute
 
-// fillShim copies the binaries into the shim volume through the filler
-// container.
-func (m *Manager) fillShim(ctx context.Context, rt runtime.Runtime, image, name, filler, hash string, tarball []byte) (bool, error) {
-	done := m.step("copying hjk-init into the engine (once per version)")
-	defer done()
-	// Whatever happens to ctx, no half-filled volume is left to be taken
-	// for a filled one.
-	undo := func() {
-		rt.Remove(context.WithoutCancel(ctx), filler)
-		rt.VolumeRemove(context.WithoutCancel(ctx), name)
-	}
+// errFilling says another hjk holds the shim filler's name.
+var errFilling = errors.New("another hjk is filling the shim volume")
+
+// fillShim creates the filler container (the lock), copies the binaries
+// into the volume through it, and removes it.
+func (m *Manager) fillShim(ctx context.Context, rt runtime.Runtime, image, name, filler, hash string, tarball []byte) error {
 	if err := rt.VolumeCreate(ctx, name, map[string]string{LabelShim: hash, LabelRole: "shim"}); err != nil {
-		return false, err
+		return err
 	}
 	err := rt.Create(ctx, runtime.Spec{
 		Name: filler, Image: image, NoStart: true, User: "0", // cp -a looks the user up
-		Labels:     map[string]string{LabelRole: "shim-fill"},
+		Labels:     map[string]string{LabelRole: "shim-fill", LabelShim: hash},
 		Mounts:     []runtime.Mount{{Source: name, Target: "/fill", Volume: true}},
 		Entrypoint: []string{"/fill/hjk-init"},
 	})
+	if runtime.NameInUse(err) {
+		return errFilling
+	}
 	if err != nil {
-		// Its name taken, or something else: the next look tells.
-		return false, fmt.Errorf("%w: %w", errFillerTaken, err)
+		return err
 	}
 	if err := rt.CopyTo(ctx, filler, "/fill", bytes.NewReader(tarball)); err != nil {
-		undo()
-		return false, fmt.Errorf("copy hjk-init into the volume %s: %w", name, err)
+		return fmt.Errorf("copy hjk-init into the volume %s: %w", name, err)
 	}
-	if err := rt.Remove(context.WithoutCancel(ctx), filler); err != nil && !errors.Is(err, runtime.ErrNoSuchContainer) {
-		return false, err
-	}
-	return true, nil
+	return nil
 }

@@ -47,7 +47,7 @@ type PullResult struct {
 // Pull brings the commits of the instance's branch to the host.
 func (m *Manager) Pull(ctx context.Context, in Instance, repo Repo) (PullResult, error) {
 	var res PullResult
-	rt, err := m.Runtime(in.Runtime)
+	rt, err := m.RuntimeOf(in)
 	if err != nil {
 		return res, err
 	}
@@ -202,9 +202,16 @@ type PushResult struct {
 
 // Push fast-forwards the instance's branch to the host branch when the
 // host is ahead and the instance's work tree is clean.
+//
+// The instance's Base says what it last agreed with the host: when the
+// host's branch is still there, nothing is asked of the engine at all (the
+// path of every session in an instance). Otherwise the instance is asked
+// to move (it refuses, by exit code, when dirty or ahead); a remote one
+// gets a bundle of the host's commits after Base, or, when it lacks Base
+// (its branch was rewritten there), after its tip.
 func (m *Manager) Push(ctx context.Context, in Instance, repo Repo) (PushResult, error) {
 	var res PushResult
-	rt, err := m.Runtime(in.Runtime)
+	rt, err := m.RuntimeOf(in)
 	if err != nil {
 		return res, err
 	}
@@ -213,29 +220,46 @@ func (m *Manager) Push(ctx context.Context, in Instance, repo Repo) (PushResult,
 		return res, err
 	}
 	res.To = host
-	st, err := m.repoStatus(ctx, rt, in)
-	if err != nil {
-		return res, err
+	if cur, err := m.Get(repo, in.Branch); err == nil && cur.Name == in.Name {
+		in.Base = cur.Base // a pull just now may have moved it
 	}
-	res.From = st.Tip
-	if st.Tip == host {
+	if in.Base == host {
+		res.From = host
 		return res, nil
 	}
-	if st.Tip != "" {
-		if _, err := repo.git(ctx, "cat-file", "-e", st.Tip+"^{commit}"); err != nil {
-			res.Why = "ahead"
-			return res, nil
-		}
-		ok, err := repo.isAncestor(ctx, st.Tip, host)
-		if err != nil {
+	from := in.Base
+	if _, err := repo.git(ctx, "cat-file", "-e", from+"^{commit}"); from == "" || err != nil {
+		tip, ahead, err := m.pushFrom(ctx, rt, in, repo, host)
+		res.From = tip
+		if err != nil || ahead || tip == host {
+			if ahead {
+				res.Why = "ahead"
+			}
 			return res, err
 		}
-		if !ok {
-			res.Why = "ahead"
-			return res, nil
-		}
+		from = tip
 	}
-	err = m.guest(ctx, rt, in, nil, io.Discard, "repo", "update", "--branch", in.Branch, "--to", host)
+	res.From = from
+	args := []string{"repo", "update", "--branch", in.Branch, "--to", host}
+	if in.Remote {
+		// No alternates there: the commits go as a bundle of what the
+		// instance lacks.
+		err = m.pushBundle(ctx, rt, in, repo, from, args)
+		if code, ok := runtime.ExitCode(err); ok && code == 125 && from == in.Base {
+			// It lacks its Base: ask its tip, and send what follows.
+			tip, ahead, serr := m.pushFrom(ctx, rt, in, repo, host)
+			switch {
+			case serr == nil && ahead:
+				res.From, res.Why = tip, "ahead"
+				return res, nil
+			case serr == nil && tip != from && tip != host:
+				res.From = tip
+				err = m.pushBundle(ctx, rt, in, repo, tip, args)
+			}
+		}
+	} else {
+		err = m.guest(ctx, rt, in, nil, io.Discard, args...)
+	}
 	code, _ := runtime.ExitCode(err)
 	switch {
 	case code == layout.ExitDirty:
@@ -257,6 +281,32 @@ func (m *Manager) Push(ctx context.Context, in Instance, repo Repo) (PushResult,
 }
 
 func (m *Manager) maxBundle() int64 { return DefaultMaxBundle }
+
+// pushFrom asks the instance for its branch's commit, the base of a
+// push; ahead when the host lacks that commit, or it is not an ancestor of
+// host: the instance has commits of its own to pull first.
+func (m *Manager) pushFrom(ctx context.Context, rt runtime.Runtime, in Instance, repo Repo, host string) (tip string, ahead bool, err error) {
+	st, err := m.repoStatus(ctx, rt, in)
+	if err != nil || st.Tip == "" || st.Tip == host {
+		return st.Tip, false, err
+	}
+	if _, err := repo.git(ctx, "cat-file", "-e", st.Tip+"^{commit}"); err != nil {
+		return st.Tip, true, nil
+	}
+	ok, err := repo.isAncestor(ctx, st.Tip, host)
+	return st.Tip, !ok, err
+}
+
+// pushBundle sends the host branch's commits the instance lacks (those
+// after its tip, when it has one) with `repo update ... --bundle`.
+func (m *Manager) pushBundle(ctx context.Context, rt runtime.Runtime, in Instance, repo Repo, tip string, args []string) error {
+	f, size, err := m.bundle(ctx, repo, in.Branch, uniq(tip)...)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return m.sendBundle(ctx, rt, in, f, size, io.Discard, append(args, "--bundle")...)
+}
 
 // uniq is the non-empty ones of ids, once each.
 func uniq(ids ...string) []string {

@@ -127,7 +127,7 @@ func gateSession(in instance.Instance, spec runtime.ExecSpec, l login, h gatecon
 // place a rotated token comes from with the gate (never the agent's
 // container). Each is checked as one read back from a container is.
 func (r *Runner) takeFromKeeper(ctx context.Context, in instance.Instance) {
-	rt, err := r.Mgr.Runtime(in.Runtime)
+	rt, err := r.Mgr.RuntimeOf(in)
 	if err != nil {
 		return
 	}

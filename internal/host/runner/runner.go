@@ -69,12 +69,16 @@ type Request struct {
 	Agent   string // "" the instance's, else the config's, else claude
 	Account string // "" the instance's
 	Image   string // for a new instance ("" the config's, else DefaultImage)
-	Runtime string
-	// Workspace is "folder" or "volume", Credentials "gate" or "inject",
-	// for a new instance.
-	Workspace, Credentials string
-	Prompt                 string
-	Args                   []string // the agent's own, after --
+	// Runtime and Endpoint are the runtime and the engine asked for (""
+	// and nil: a new instance goes where the settings and the engine's
+	// environment say; an existing one stays where it is).
+	Runtime  string
+	Endpoint *runtime.Endpoint
+	// Workspace is "folder" or "volume" (DefaultWorkspace the setting's),
+	// Credentials "gate" or "inject", for a new instance.
+	Workspace, DefaultWorkspace, Credentials string
+	Prompt                                   string
+	Args                                     []string // the agent's own, after --
 	// Cmd, when set, is run instead of an agent, without credentials.
 	Cmd []string
 	// Session names the session ("" picks the agent's name, numbered);
@@ -107,8 +111,8 @@ func (r *Runner) Run(ctx context.Context, req Request) error {
 	}
 	want := instance.Want{
 		Repo: req.Repo, Branch: req.Branch, Agent: req.Agent, Account: req.Account,
-		Image: cmp.Or(req.Image, r.Config.Image, DefaultImage), Runtime: req.Runtime,
-		Workspace: req.Workspace, Credentials: req.Credentials,
+		Image: cmp.Or(req.Image, r.Config.Image, DefaultImage), Runtime: req.Runtime, Endpoint: req.Endpoint,
+		Workspace: req.Workspace, DefaultWorkspace: req.DefaultWorkspace, Credentials: req.Credentials,
 	}
 	// A known instance goes straight to its session (see session.go); a
 	// new one, or one to change, takes the slow path under the catalog's
@@ -132,7 +136,8 @@ func (r *Runner) Run(ctx context.Context, req Request) error {
 		r.emit(Switched{Branch: req.Branch, From: in.Account, To: req.Account})
 	}
 	fresh := false
-	if isNew || req.Runtime != "" && req.Runtime != in.Runtime || req.Account != "" && req.Account != in.Account || req.Agent != "" && req.Agent != in.Agent {
+	elsewhere := req.Runtime != "" && req.Runtime != in.Runtime || req.Endpoint != nil && !req.Endpoint.Same(in.Engine)
+	if isNew || elsewhere || req.Account != "" && req.Account != in.Account || req.Agent != "" && req.Agent != in.Agent {
 		want.Agent = name
 		var act instance.Action
 		if in, act, err = r.Mgr.Ensure(ctx, want); err != nil {
@@ -151,7 +156,7 @@ func (r *Runner) Run(ctx context.Context, req Request) error {
 	var handed []string
 	if lg != nil {
 		if in.Credentials == instance.CredentialsGate {
-			rt, err := r.Mgr.Runtime(in.Runtime)
+			rt, err := r.Mgr.RuntimeOf(in)
 			if err != nil {
 				return err
 			}

@@ -84,7 +84,7 @@ type ensureFunc func() (instance.Instance, instance.Action, error)
 // back, ensure brings the container back, and the session starts again.
 // fresh says ensure has just run, so a failure is the session's own.
 func (r *Runner) session(ctx context.Context, in instance.Instance, spec runtime.ExecSpec, handed []string, fresh bool, ensure ensureFunc) error {
-	rt, err := r.Mgr.Runtime(in.Runtime)
+	rt, err := r.Mgr.RuntimeOf(in)
 	if err != nil {
 		return err
 	}

@@ -143,6 +143,10 @@ type sessionRun struct {
 
 func (e *sessionEngine) Name() string { return e.name }
 
+func (e *sessionEngine) Endpoint() runtime.Endpoint {
+	return runtime.Endpoint{Kind: runtime.EndpointDefault}
+}
+
 func (e *sessionEngine) Exec(_ context.Context, spec runtime.ExecSpec) error {
 	r := e.runs[min(e.execs, len(e.runs)-1)]
 	e.execs++
@@ -180,7 +184,7 @@ func TestSessionRetriesOnlyRefusals(t *testing.T) {
 			t.Parallel()
 			var stdout, stderr bytes.Buffer
 			eng := &sessionEngine{name: tt.engine, runs: tt.runs}
-			r := &Runner{Mgr: &instance.Manager{Runtime: func(string) (runtime.Runtime, error) { return eng, nil }},
+			r := &Runner{Mgr: &instance.Manager{Runtime: func(string, runtime.Endpoint) (runtime.Runtime, error) { return eng, nil }},
 				IO: IO{Stdout: &stdout, Stderr: &stderr}}
 			in := instance.Instance{Name: "hjk-r-b", Branch: "b", Runtime: tt.engine}
 			ensured := 0

@@ -166,7 +166,7 @@ func (r *Runner) take(ctx context.Context, in instance.Instance, a agent.Agent, 
 	if err != nil {
 		return true
 	}
-	rt, err := r.Mgr.Runtime(in.Runtime)
+	rt, err := r.Mgr.RuntimeOf(in)
 	if err != nil {
 		return true
 	}
@@ -212,7 +212,7 @@ func (r *Runner) Stop(ctx context.Context, in instance.Instance) error {
 func (r *Runner) Remove(ctx context.Context, in instance.Instance, force bool) error {
 	if !in.Legacy() {
 		r.takeBackAll(ctx, in)
-		if rt, err := r.Mgr.Runtime(in.Runtime); err == nil {
+		if rt, err := r.Mgr.RuntimeOf(in); err == nil {
 			ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 			rt.Exec(ctx, runtime.ExecSpec{Container: in.Name, User: in.User, Cmd: []string{layout.InitPath, "session", "kill", "--all", "--signal", "15"}})
 			cancel()
@@ -231,7 +231,7 @@ func (r *Runner) Recreate(ctx context.Context, in instance.Instance, image strin
 // takes back what it may have changed. It returns the session's status
 // when it ended, nil on detach.
 func (r *Runner) Attach(ctx context.Context, in instance.Instance, name, keys string) error {
-	rt, err := r.Mgr.Runtime(in.Runtime)
+	rt, err := r.Mgr.RuntimeOf(in)
 	if err != nil {
 		return err
 	}
@@ -250,7 +250,7 @@ func (r *Runner) Attach(ctx context.Context, in instance.Instance, name, keys st
 // Kill ends session name (HUP, or TERM with term, escalating), waits for
 // it, and takes back what it may have changed.
 func (r *Runner) Kill(ctx context.Context, in instance.Instance, name string, term bool) error {
-	rt, err := r.Mgr.Runtime(in.Runtime)
+	rt, err := r.Mgr.RuntimeOf(in)
 	if err != nil {
 		return err
 	}

@@ -49,6 +49,8 @@ func Apple() Runtime { return &apple{bin: "container"} }
 
 func (a *apple) Name() string { return "container" }
 
+func (a *apple) Endpoint() Endpoint { return Endpoint{Kind: EndpointDefault} }
+
 func (a *apple) argv(args ...string) []string { return append([]string{a.bin}, args...) }
 
 func (a *apple) run(ctx context.Context, c call) ([]byte, error) {

@@ -295,8 +295,8 @@ func TestSelect(t *testing.T) {
 		{Choice{GOOS: "linux", LookPath: on("podman", "docker")}, "docker"},
 	} {
 		r, err := Select(tc.c)
-		if err != nil || r.Name() != tc.want {
-			t.Errorf("%+v: got %v, %v; want %s", tc.c, r, err, tc.want)
+		if err != nil || r.Name != tc.want || r.Endpoint != nil {
+			t.Errorf("%+v: got %+v, %v; want %s", tc.c, r, err, tc.want)
 		}
 	}
 	if _, err := Select(Choice{Env: "dokcer"}); err == nil || !strings.Contains(err.Error(), "HJK_RUNTIME") || !strings.Contains(err.Error(), "docker, podman, container") {

@@ -21,20 +21,30 @@ import (
 type engine struct {
 	name string // "docker" or "podman"
 	bin  string // the CLI to run: its name, or a path in tests
+	// pinned says the driver is aimed at ep: global holds the flags that
+	// say so, drop the variables kept from the CLI's environment.
+	pinned bool
+	ep     Endpoint
+	global []string
+	drop   []string
 }
 
-// Docker returns the driver for the docker CLI (and whatever engine
-// DOCKER_HOST or the current context points it at).
+// Docker returns the driver for the docker CLI, and whatever engine
+// DOCKER_HOST or the current context points it at (Open aims it at one).
 func Docker() Runtime { return &engine{name: "docker", bin: "docker"} }
 
-// Podman returns the driver for the podman CLI.
+// Podman returns the driver for the podman CLI, and whatever engine
+// CONTAINER_HOST or CONTAINER_CONNECTION point it at.
 func Podman() Runtime { return &engine{name: "podman", bin: "podman"} }
 
 func (e *engine) Name() string { return e.name }
 
+func (e *engine) Endpoint() Endpoint { return e.ep.Normal() }
+
 // run runs the CLI with args and turns a missing CLI or a silent engine
 // into an error that says what to install or start.
 func (e *engine) run(ctx context.Context, c call) ([]byte, error) {
+	c.drop = e.drop
 	out, err := run(ctx, c)
 	if err == nil {
 		return out, nil
@@ -46,14 +56,30 @@ func (e *engine) run(ctx context.Context, c call) ([]byte, error) {
 		return out, &UnavailableError{Runtime: e.name, Installed: true, Err: err,
 			Fix: "docker is installed but this user may not use its daemon: add yourself to the docker group (`sudo usermod -aG docker $USER`, then log in again)"}
 	}
-	if stderrHas(err, "cannot connect to the docker daemon", "is the docker daemon running", "error during connect",
-		"cannot connect to podman", "unable to connect to podman") {
+	silent := stderrHas(err, "cannot connect to the docker daemon", "is the docker daemon running", "error during connect",
+		"cannot connect to podman", "unable to connect to podman")
+	switch {
+	case !e.ep.IsDefault() && stderrHas(err, "context not found", "service destination not found"):
+		return out, &UnavailableError{Runtime: e.name, Installed: true, Err: err,
+			Fix: fmt.Sprintf("%s has no %s %q (any more): %s", e.name, e.ep.Kind, e.ep.Value, reachHint[e.ep.Kind])}
+	case silent && !e.ep.IsDefault():
+		return out, notAnswering(e.name, fmt.Sprintf("the %s engine %s does not answer: check that it runs and that this machine reaches it (%s)", e.name, e.ep, reachHint[e.ep.Kind]), err)
+	case silent:
 		return out, notAnswering(e.name, startHint[e.name], err)
 	}
 	return out, err
 }
 
-func (e *engine) argv(args ...string) []string { return append([]string{e.bin}, args...) }
+// reachHint says how to look at an endpoint of each kind.
+var reachHint = map[string]string{
+	EndpointHost:       "try `docker --host ADDRESS info` or `podman --url ADDRESS info`",
+	EndpointContext:    "see `docker context ls`, try `docker --context NAME info`",
+	EndpointConnection: "see `podman system connection list`, try `podman --connection NAME info`",
+}
+
+func (e *engine) argv(args ...string) []string {
+	return append(append([]string{e.bin}, e.global...), args...)
+}
 
 func (e *engine) Version(ctx context.Context) (string, error) {
 	out, err := e.run(ctx, call{args: e.argv("version", "--format", "{{.Server.Version}}")})

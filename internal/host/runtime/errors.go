@@ -58,3 +58,26 @@ func firstLine(err error) string {
 	line, _, _ := strings.Cut(ee.Stderr, "\n")
 	return strings.TrimSpace(line)
 }
+
+// MissingMountSource reports whether err is an engine refusing a bind
+// mount because its source does not exist on the engine's side: docker's
+// "bind source path does not exist", podman's "statfs ...: no such file or
+// directory". hjk asks it of a folder that exists on the host, to learn
+// whether the engine shares the host's filesystem.
+func MissingMountSource(err error) bool {
+	if stderrHas(err, "bind source path does not exist") {
+		return true
+	}
+	var ee *ExitError
+	if !asExit(err, &ee) {
+		return false
+	}
+	s := strings.ToLower(ee.Stderr)
+	return strings.Contains(s, "statfs ") && strings.Contains(s, "no such file or directory")
+}
+
+// NameInUse reports whether err is an engine refusing to create a
+// container because another has its name.
+func NameInUse(err error) bool {
+	return stderrHas(err, "is already in use")
+}

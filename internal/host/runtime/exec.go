@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 	"sync"
 )
@@ -44,6 +45,7 @@ func ExitCode(err error) (int, bool) {
 type call struct {
 	args   []string // argv, args[0] the CLI
 	env    []string // NAME=value added to os.Environ(): how secrets travel
+	drop   []string // names kept out of the CLI's environment (what aims it elsewhere)
 	stdin  io.Reader
 	stdout io.Writer // nil: captured and returned
 	stderr io.Writer // nil: captured for the error; else passed through
@@ -60,8 +62,8 @@ const stderrTail = 4 << 10
 // exit is an *ExitError.
 func run(ctx context.Context, c call) ([]byte, error) {
 	cmd := exec.CommandContext(ctx, c.args[0], c.args[1:]...)
-	if len(c.env) > 0 {
-		cmd.Env = append(os.Environ(), c.env...)
+	if len(c.env) > 0 || len(c.drop) > 0 {
+		cmd.Env = append(without(os.Environ(), c.drop), c.env...)
 	}
 	cmd.Stdin = c.stdin
 	var out bytes.Buffer
@@ -88,6 +90,21 @@ func run(ctx context.Context, c call) ([]byte, error) {
 		return out.Bytes(), fmt.Errorf("%s: %w", strings.Join(c.args, " "), err)
 	}
 	return out.Bytes(), nil
+}
+
+// without is env less the variables named in names.
+func without(env, names []string) []string {
+	if len(names) == 0 {
+		return env
+	}
+	out := env[:0:0]
+	for _, kv := range env {
+		n, _, _ := strings.Cut(kv, "=")
+		if !slices.Contains(names, n) {
+			out = append(out, kv)
+		}
+	}
+	return out
 }
 
 // tailBuffer keeps the last max bytes written to it.

@@ -3,6 +3,7 @@ package runtime
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -32,6 +33,41 @@ func FuzzDecode(f *testing.F) {
 		}
 		if s != "" && !strings.Contains(s, ",") && len(m) != 1 {
 			t.Fatalf("splitLabels(%q) = %v: want one label", s, m)
+		}
+	})
+}
+
+// FuzzParseSpec: whatever a user names as a runtime, an accepted one is a
+// known CLI, and its engine can never reach the CLI's argv as a flag of
+// its own or split into two words.
+func FuzzParseSpec(f *testing.F) {
+	for _, s := range []string{"docker", "docker:box", "podman:ssh://me@h/run/podman/podman.sock", "docker:-H", "docker:tcp://a:1", "container:x"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		name, ep, err := ParseSpec(s)
+		_ = parseCurrentContext([]byte(s))
+		_, _ = parseDefaultConnection([]byte(s))
+		if err != nil {
+			return
+		}
+		if !slices.Contains(Names, name) {
+			t.Fatalf("ParseSpec(%q) = unknown runtime %q", s, name)
+		}
+		if ep == nil {
+			return
+		}
+		flags, _, err := globalFlags(name, *ep)
+		if err != nil {
+			return
+		}
+		for _, fl := range flags {
+			if !strings.HasPrefix(fl, "--") || strings.ContainsAny(fl, " \t\n\x00") {
+				t.Fatalf("ParseSpec(%q): flag %q", s, fl)
+			}
+		}
+		if ep.Kind != EndpointDefault && !strings.HasSuffix(flags[0], "="+ep.Value) {
+			t.Fatalf("ParseSpec(%q): %q does not carry %q whole", s, flags, ep.Value)
 		}
 	})
 }

@@ -1,7 +1,13 @@
 // Package runtime drives container engines through their own CLIs (docker,
 // podman, Apple's container), never an SDK, so DOCKER_HOST, contexts and
 // the user's engine configuration keep working. It may run processes on the
-// host; it knows nothing of git, agents or secret stores.
+// host and read docker's config.json (its current context); it knows
+// nothing of git, agents or secret stores.
+//
+// A driver from Open is aimed at one engine (endpoint.go): the CLI gets
+// --host/--context (docker) or --url/--connection (podman) before every
+// command, and none of the variables that would aim it elsewhere, so an
+// instance made on an engine is always reached there.
 //
 // One exec helper (exec.go) runs every CLI call; a driver per CLI builds the
 // argv of each subcommand and decodes its JSON. docker and podman share one
@@ -28,6 +34,10 @@ var ErrUnavailable = errors.New("container runtime unavailable")
 type Runtime interface {
 	// Name is the CLI's name: "docker", "podman" or "container".
 	Name() string
+	// Endpoint is the engine the driver is aimed at (Open); a driver
+	// that is not aimed goes where the environment says, and tells the
+	// default.
+	Endpoint() Endpoint
 	// Version returns the engine's version. It is also the check that the
 	// CLI is installed and its engine answers: its error wraps
 	// ErrUnavailable and says what to install or start.
