@@ -154,7 +154,10 @@ func CheckBranch(ctx context.Context, branch string) error {
 			return fmt.Errorf("%q is not a branch name hjk takes: no spaces or control characters", branch)
 		}
 	}
-	if _, err := git(ctx, "", "check-ref-format", "--branch", branch); err != nil {
+	// In "/", outside any repository: git on the host never runs in the
+	// folder hjk was started in (a workspace's, maybe, with a .git the
+	// container planted), and --branch has no history to expand @{-N} from.
+	if _, err := git(ctx, "/", "check-ref-format", "--branch", branch); err != nil {
 		return fmt.Errorf("%q is not a valid branch name", branch)
 	}
 	return nil
