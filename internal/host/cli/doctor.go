@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/hjk-dev/hjk/internal/host/config"
+	"github.com/hjk-dev/hjk/internal/host/instance"
 	"github.com/hjk-dev/hjk/internal/host/runtime"
 	"github.com/hjk-dev/hjk/internal/host/shimbin"
 )
@@ -135,7 +136,7 @@ func (app *App) doctor(o *DoctorOptions) []check {
 		add("store", "ok", s.Name()+" opens", "")
 	}
 
-	checks = append(checks, gitChecks(ctx)...)
+	checks = append(checks, app.gitChecks(ctx)...)
 
 	image := cfg.Image
 	if image == "" {
@@ -184,19 +185,27 @@ func runtimeFix(err error) string {
 	return "choose a runtime with --runtime, HJK_RUNTIME or 'hjk config runtime <docker|podman|container>'"
 }
 
-// gitChecks: git is installed, and whether the current folder is in a
-// repository (hjk run needs one; elsewhere that is only worth knowing).
-func gitChecks(ctx context.Context) []check {
+// gitChecks: git is installed, and the repository hjk run would use here
+// (hjk run needs one; elsewhere that is only worth knowing): inside an
+// instance's workspace the one hjk recorded, as FindRepo decides, with no
+// git run in a folder the container writes.
+func (app *App) gitChecks(ctx context.Context) []check {
 	out, err := exec.CommandContext(ctx, "git", "--version").Output()
 	if err != nil {
 		return []check{{Name: "git", Status: "fail", Detail: "git is not installed", Fix: "install git (https://git-scm.com/downloads)"}}
 	}
 	c := []check{{Name: "git", Status: "ok", Detail: strings.TrimSpace(string(out))}}
 	wd, _ := os.Getwd()
-	cmd := exec.CommandContext(ctx, "git", "rev-parse", "--show-toplevel")
-	top, err := cmd.Output()
+	dirs, err := config.DirsFrom(app.Getenv)
 	if err != nil {
+		return append(c, check{Name: "repo", Status: "warn", Detail: err.Error()})
+	}
+	r, err := (&instance.Manager{Data: dirs.Data}).FindRepo(ctx, wd)
+	switch {
+	case errors.Is(err, instance.ErrInData):
+		return append(c, check{Name: "repo", Status: "warn", Detail: wd + " is a folder of hjk's own", Fix: "cd into a git repository, or an instance's workspace, before 'hjk run'"})
+	case err != nil:
 		return append(c, check{Name: "repo", Status: "warn", Detail: wd + " is not inside a git repository", Fix: "cd into a git repository before 'hjk run'"})
 	}
-	return append(c, check{Name: "repo", Status: "ok", Detail: strings.TrimSpace(string(top))})
+	return append(c, check{Name: "repo", Status: "ok", Detail: r.Dir})
 }
