@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -242,9 +243,16 @@ func (r Repo) identity(ctx context.Context) (name, email string) {
 // git's own message. The environment's GIT_* variables are dropped, so
 // nothing but args and dir decides what git works on.
 func git(ctx context.Context, dir string, args ...string) (string, error) {
+	return runGit(ctx, dir, nil, nil, args...)
+}
+
+// runGit is git with env added to hjk's environment without GIT_*, and
+// stdin.
+func runGit(ctx context.Context, dir string, env []string, stdin io.Reader, args ...string) (string, error) {
 	cmd := exec.CommandContext(ctx, "git", args...)
 	cmd.Dir = dir
-	cmd.Env = gitEnv()
+	cmd.Env = append(gitEnv(), env...)
+	cmd.Stdin = stdin
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {

@@ -361,6 +361,52 @@ func TestPullCheckedOut(t *testing.T) {
 	}
 }
 
+// A bundle holding a commit fsck refuses (an author without an email)
+// moves nothing and leaves none of its objects on the host: git before
+// 2.46 fetches from a bundle without checking its objects, whatever
+// fetch.fsckObjects says.
+func TestPullFscksTheBundle(t *testing.T) {
+	ctx := context.Background()
+	r, f, m, in := setup(t, "bad")
+	base := run(t, r.Dir, "git", "rev-parse", "refs/heads/bad")
+	refsBefore := run(t, r.Dir, "git", "for-each-ref")
+	other := filepath.Join(t.TempDir(), "other")
+	run(t, "", "git", "clone", "-q", "--no-local", r.Dir, other)
+	text := "tree " + run(t, other, "git", "rev-parse", base+"^{tree}") + "\nparent " + base +
+		"\nauthor no email here\ncommitter x <x@example.com> 1 +0000\n\nbad\n"
+	cmd := exec.Command("git", "hash-object", "-t", "commit", "-w", "--literally", "--stdin")
+	cmd.Dir, cmd.Stdin = other, strings.NewReader(text)
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad := strings.TrimSpace(string(out))
+	run(t, other, "git", "update-ref", "refs/heads/bad", bad)
+	p := filepath.Join(t.TempDir(), "b")
+	run(t, other, "git", "bundle", "create", "-q", p, "refs/heads/bad", "^"+base)
+	b, _ := os.ReadFile(p)
+	f.onExec = func(spec runtime.ExecSpec) (int, bool) {
+		if slices.Contains(spec.Cmd, "bundle") {
+			spec.Stdout.Write(b)
+			return 0, true
+		}
+		return 0, false
+	}
+	if res, err := m.Pull(ctx, in, r); err == nil || !strings.Contains(err.Error(), "missingEmail") {
+		t.Errorf("Pull of a bundle with a broken commit = %+v, %v", res, err)
+	}
+	if got := run(t, r.Dir, "git", "for-each-ref"); got != refsBefore {
+		t.Errorf("refs changed:\n%s\nwas\n%s", got, refsBefore)
+	}
+	if exec.Command("git", "-C", r.Dir, "cat-file", "-e", bad).Run() == nil {
+		t.Error("the broken commit is in the host repository")
+	}
+	run(t, r.Dir, "git", "fsck", "--strict")
+	if ents, _ := os.ReadDir(filepath.Join(m.Data, "tmp")); len(ents) != 0 {
+		t.Errorf("left in hjk's tmp folder: %v", ents)
+	}
+}
+
 // What the container hands back is data to check: a bundle naming other
 // refs, a broken one, one over the cap, moves nothing but refs/hjk/B.
 func TestPullHostile(t *testing.T) {

@@ -1,11 +1,13 @@
 package instance
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 
@@ -16,7 +18,8 @@ import (
 // Commits come back from an instance as data: the container writes a git
 // bundle of its branch on the exec's stdout, without what the host has;
 // hjk keeps it in a file of its own (under a size cap), checks it with
-// `git bundle verify`, fetches it with fsck on into refs/hjk/<branch>, and
+// `git bundle verify` and every object of it with `git index-pack
+// --strict` in a quarantine, fetches it with fsck on into refs/hjk/<branch>, and
 // moves refs/heads/<branch> only by fast-forward. Nothing else on the host
 // is ever touched: no other ref, no work tree, no config.
 
@@ -81,6 +84,9 @@ func (m *Manager) Pull(ctx context.Context, in Instance, repo Repo) (PullResult,
 		return res, err
 	}
 	tip, err := repo.checkBundle(ctx, f.Name(), in.Branch)
+	if err == nil {
+		err = repo.fsckBundle(ctx, f.Name(), filepath.Dir(f.Name()))
+	}
 	if err != nil {
 		return res, fmt.Errorf("the bundle from %s: %w", in.Name, err)
 	}
@@ -188,6 +194,58 @@ func (r Repo) checkBundle(ctx context.Context, file, branch string) (string, err
 		return "", fmt.Errorf("it holds no %s", want)
 	}
 	return tip, nil
+}
+
+// fsckBundle checks every object of a bundle's pack as fetch.fsckObjects
+// would, which git before 2.46 does not do for a fetch from a bundle:
+// `git index-pack --strict` of the pack into a quarantine folder of hjk's
+// own (under tmp), the host repository's objects as alternates for the
+// bases of a thin pack, so that nothing of it reaches the repository
+// unless every object and link is sound. It costs what the bundle holds,
+// whatever the repository's size; the quarantine is removed.
+func (r Repo) fsckBundle(ctx context.Context, file, tmp string) error {
+	f, err := os.Open(file)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if err := skipBundleHeader(f); err != nil {
+		return err
+	}
+	q, err := os.MkdirTemp(tmp, "quarantine-*")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(q)
+	if err := os.Mkdir(filepath.Join(q, "pack"), 0o700); err != nil {
+		return err
+	}
+	env := []string{"GIT_OBJECT_DIRECTORY=" + q, "GIT_ALTERNATE_OBJECT_DIRECTORIES=" + filepath.Join(r.GitDir, "objects")}
+	_, err = runGit(ctx, r.GitDir, env, f, "--git-dir="+r.GitDir, "index-pack", "--stdin", "--fix-thin", "--strict")
+	return err
+}
+
+// skipBundleHeader moves f past a bundle's header (its signature,
+// capabilities, prerequisites and refs, each a line, ended by an empty
+// line) to the pack. git has verified the header already.
+func skipBundleHeader(f *os.File) error {
+	br := bufio.NewReader(f)
+	var off int64
+	for {
+		line, err := br.ReadSlice('\n')
+		off += int64(len(line))
+		if errors.Is(err, bufio.ErrBufferFull) {
+			continue // a long line: read on to its end
+		}
+		if err != nil {
+			return fmt.Errorf("the bundle has no pack: %w", err)
+		}
+		if len(line) == 1 {
+			break
+		}
+	}
+	_, err := f.Seek(off, io.SeekStart)
+	return err
 }
 
 // PushResult says what Push did.
