@@ -261,13 +261,23 @@ func runGit(ctx context.Context, dir string, env []string, stdin io.Reader, args
 		if msg == "" {
 			msg = err.Error()
 		}
-		name := args[0]
-		if strings.HasPrefix(name, "--git-dir") && len(args) > 1 {
-			name = args[1]
-		}
-		return "", &gitError{op: name, msg: msg, err: err}
+		return "", &gitError{op: command(args), msg: msg, err: err}
 	}
 	return strings.TrimSpace(stdout.String()), nil
+}
+
+// command is the git command args run: the first argument after git's
+// own options (--git-dir=DIR, -c NAME=VALUE).
+func command(args []string) string {
+	for i := 0; i < len(args); i++ {
+		switch {
+		case args[i] == "-c":
+			i++
+		case !strings.HasPrefix(args[i], "-"):
+			return args[i]
+		}
+	}
+	return strings.Join(args, " ")
 }
 
 // gitEnv is hjk's environment without what would point git elsewhere.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -36,5 +37,15 @@ func TestCheckBranchIgnoresTheFolder(t *testing.T) {
 	}
 	if err := CheckBranch(ctx, "feat/ok"); err != nil {
 		t.Errorf("CheckBranch(feat/ok) = %v", err)
+	}
+}
+
+// git's errors name the command, not the options before it.
+func TestGitErrorNamesTheCommand(t *testing.T) {
+	t.Parallel()
+	r := newRepo(t)
+	_, err := r.git(context.Background(), "-c", "fetch.fsckObjects=true", "-c", "a.b=c", "no-such-command")
+	if err == nil || !strings.HasPrefix(err.Error(), "git no-such-command: ") {
+		t.Errorf("error %q, want it to start with \"git no-such-command: \"", err)
 	}
 }
