@@ -345,6 +345,20 @@ func TestPullKeepsDiverged(t *testing.T) {
 	if got := run(t, r.Dir, "git", "rev-parse", KeptRef("both")); got != inside {
 		t.Errorf("kept ref at %s, want %s", got, inside)
 	}
+	// The user merges it, as hjk says: the next pull, with nothing new to
+	// bring, drops the kept ref (the branch holds all of it).
+	tree := run(t, r.Dir, "git", "rev-parse", "refs/heads/both^{tree}")
+	merge := run(t, r.Dir, "git", "-c", "user.name=h", "-c", "user.email=h@example.com", "commit-tree", "-p", outside, "-p", KeptRef("both"), "-m", "merge", tree)
+	run(t, r.Dir, "git", "update-ref", "refs/heads/both", merge)
+	if res, err := m.Pull(ctx, in, r); err != nil || res.Kept != "" {
+		t.Fatalf("Pull after the merge = %+v, %v", res, err)
+	}
+	if out := run(t, r.Dir, "git", "for-each-ref", "refs/hjk/"); out != "" {
+		t.Errorf("the kept ref outlived the merge: %s", out)
+	}
+	if got := run(t, r.Dir, "git", "rev-parse", "refs/heads/both"); got != merge {
+		t.Error("the pull moved the merged branch")
+	}
 }
 
 func TestPullCheckedOut(t *testing.T) {

@@ -72,7 +72,10 @@ func (m *Manager) Pull(ctx context.Context, in Instance, repo Repo) (PullResult,
 	w := &capWriter{w: f, max: m.maxBundle()}
 	err = m.guest(ctx, rt, in, nil, w, args...)
 	if code, ok := runtime.ExitCode(err); ok && code == layout.ExitNothing && !w.over {
-		return res, m.movedOff(ctx, repo, in, &res)
+		if err := m.movedOff(ctx, repo, in, &res); err != nil || res.Kept != "" {
+			return res, err
+		}
+		return res, repo.dropMerged(ctx, in.Branch, res.From)
 	}
 	if w.over {
 		return res, fmt.Errorf("the bundle from %s is %w (%d bytes): raise the cap or look at what the agent committed", in.Name, ErrTooLarge, m.maxBundle())
@@ -123,6 +126,21 @@ func (m *Manager) movedOff(ctx context.Context, repo Repo, in Instance, res *Pul
 	}
 	res.Tip, res.Kept, res.Why = in.Base, KeptRef(in.Branch), KeptDiverged
 	return nil
+}
+
+// dropMerged drops KeptRef(branch) once the host branch at from holds all
+// of it: the user merged it, as hjk advised, and the instance has nothing
+// newer.
+func (r Repo) dropMerged(ctx context.Context, branch, from string) error {
+	kept, err := r.git(ctx, "rev-parse", "-q", "--verify", KeptRef(branch))
+	if err != nil || from == "" {
+		return nil // nothing kept
+	}
+	if ok, err := r.isAncestor(ctx, kept, from); err != nil || !ok {
+		return nil // not merged (or no commit): it stays
+	}
+	_, err = r.git(ctx, "update-ref", "-d", KeptRef(branch), kept)
+	return err
 }
 
 // settle moves the host branch to res.Tip (now at KeptRef) when that is a
