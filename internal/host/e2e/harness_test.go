@@ -21,9 +21,9 @@ import (
 	"github.com/hjk-dev/hjk/internal/session"
 )
 
-// harness is one user's world: a private HOME and XDG folders, a file
-// store, a git repository (branch main, one commit, an identity in its
-// config), and hjk set, as the user would set it with `hjk config`, to
+// harness is one user's world: a private HOME (with a git identity) and
+// XDG folders, a file store, a git repository (branch main, one commit),
+// and hjk set, as the user would set it with `hjk config`, to
 // the test image and `gate.network host`; HJK_RUNTIME picks the engine.
 // Everything it made on the engine goes when the test ends.
 type harness struct {
@@ -66,9 +66,10 @@ func newHarness(t testing.TB, e string) *harness {
 	if err := os.MkdirAll(home, 0o700); err != nil {
 		t.Fatal(err)
 	}
+	if err := os.WriteFile(filepath.Join(home, ".gitconfig"), []byte("[user]\n\tname = Test\n\temail = test@example.com\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	h.git("init", "-q", "-b", "main", h.repo)
-	h.git("config", "user.name", "Test")
-	h.git("config", "user.email", "test@example.com")
 	h.git("commit", "-q", "--allow-empty", "-m", "first")
 	h.gitDir = filepath.Join(h.repo, ".git")
 	t.Cleanup(h.cleanup)
@@ -133,14 +134,26 @@ func (h *harness) command(args ...string) *exec.Cmd {
 // hjk runs hjk in the repository to the end, stdin empty.
 func (h *harness) hjk(args ...string) result { return h.hjkIn(h.repo, args...) }
 
-// hjkIn runs hjk in dir to the end.
+// hangAfter is how long hjkIn waits for hjk: what a container does must
+// never make it wait longer (hjk bounds each call in a container to a
+// minute).
+const hangAfter = 4 * time.Minute
+
+// hjkIn runs hjk in dir to the end; a hang fails the test.
 func (h *harness) hjkIn(dir string, args ...string) result {
 	h.t.Helper()
 	cmd := h.command(args...)
 	cmd.Dir = dir
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
+	if err := cmd.Start(); err != nil {
+		h.t.Fatalf("hjk %s: %v", strings.Join(args, " "), err)
+	}
+	timer := time.AfterFunc(hangAfter, func() { cmd.Process.Kill() })
+	err := cmd.Wait()
+	if !timer.Stop() {
+		h.t.Fatalf("hjk %s hangs: killed after %s\nstdout: %s\nstderr: %s", strings.Join(args, " "), hangAfter, stdout.String(), stderr.String())
+	}
 	r := result{stdout: stdout.String(), stderr: stderr.String()}
 	var ee *exec.ExitError
 	switch {
@@ -331,9 +344,10 @@ func (h *harness) noMarker(marker string) {
 	}
 }
 
-// hostCommit commits a file on branch as the user would, in a worktree of
-// its own (the main one stays on main), and returns the commit.
-func (h *harness) hostCommit(branch, file, text, msg string) string {
+// onBranch runs f in a worktree of the repository with branch checked
+// out, as the user works on a branch (the main worktree stays on main);
+// the worktree goes afterwards.
+func (h *harness) onBranch(branch string, f func(wt string)) {
 	h.t.Helper()
 	wt, err := os.MkdirTemp(h.root, "wt-")
 	if err != nil {
@@ -341,10 +355,19 @@ func (h *harness) hostCommit(branch, file, text, msg string) string {
 	}
 	h.git("worktree", "add", "-q", wt, branch)
 	defer h.git("worktree", "remove", "--force", wt)
-	if err := os.WriteFile(filepath.Join(wt, file), []byte(text), 0o644); err != nil {
-		h.t.Fatal(err)
-	}
-	h.git("-C", wt, "add", file)
-	h.git("-C", wt, "commit", "-q", "-m", msg)
+	f(wt)
+}
+
+// hostCommit commits a file on branch as the user would, and returns the
+// commit.
+func (h *harness) hostCommit(branch, file, text, msg string) string {
+	h.t.Helper()
+	h.onBranch(branch, func(wt string) {
+		if err := os.WriteFile(filepath.Join(wt, file), []byte(text), 0o644); err != nil {
+			h.t.Fatal(err)
+		}
+		h.git("-C", wt, "add", file)
+		h.git("-C", wt, "commit", "-q", "-m", msg)
+	})
 	return h.git("rev-parse", "refs/heads/"+branch)
 }

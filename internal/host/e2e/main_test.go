@@ -223,6 +223,35 @@ func prepare(e, tag, tmp string) error {
 	if out, err := exec.Command(e, "build", "-q", "-t", tag, dir).CombinedOutput(); err != nil {
 		return fmt.Errorf("%s build: %v: %s", e, err, lastLine(out))
 	}
+	return warm(e, tag, dir)
+}
+
+// warm makes and removes one instance, so that the shim volume of this hjk
+// is filled before the tests run side by side: two hjk of different data
+// folders filling it at once race (one may start a container on the
+// volume before the other filled it).
+func warm(e, image, dir string) error {
+	home := filepath.Join(dir, "home")
+	repo := filepath.Join(dir, "repo")
+	env := append(os.Environ(), "HOME="+home, "XDG_CONFIG_HOME="+filepath.Join(home, ".config"),
+		"XDG_DATA_HOME="+filepath.Join(home, ".local", "share"), "HJK_STORE=file", "HJK_RUNTIME="+e, "NO_COLOR=1")
+	for _, args := range [][]string{
+		{"git", "init", "-q", "-b", "main", repo},
+		{"git", "-C", repo, "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-q", "--allow-empty", "-m", "first"},
+		{hjkBin, "config", "image", image},
+		{hjkBin, "config", "gate.network", "host"},
+		{hjkBin, "run", "warm", "--agent", "shell", "true"},
+		{hjkBin, "rm", "warm", "-f"},
+	} {
+		cmd := exec.Command(args[0], args[1:]...)
+		cmd.Dir, cmd.Env = dir, env
+		if args[0] == hjkBin {
+			cmd.Dir = repo
+		}
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return fmt.Errorf("warm up (%s): %v: %s", strings.Join(args[1:], " "), err, lastLine(out))
+		}
+	}
 	return nil
 }
 
