@@ -90,11 +90,15 @@ func (h *harness) cleanup() {
 	for _, n := range strings.Fields(string(out)) {
 		names = append(names, n, n+"-gate")
 	}
-	names = append(names, instance.KeeperName(h.data))
-	exec.Command(e, append([]string{"rm", "-f"}, names...)...).Run()
+	// One at a time: podman's rm -f of a list with a missing name in it
+	// removes none of them.
+	for _, n := range append(names, instance.KeeperName(h.data)) {
+		exec.Command(e, "rm", "-f", n).Run()
+	}
 	out, _ = exec.Command(e, "volume", "ls", "-q", "--filter", "label="+instance.LabelRepo+"="+h.gitDir).Output()
-	vols := append(strings.Fields(string(out)), instance.KeeperName(h.data))
-	exec.Command(e, append([]string{"volume", "rm"}, vols...)...).Run()
+	for _, v := range append(strings.Fields(string(out)), instance.KeeperName(h.data)) {
+		exec.Command(e, "volume", "rm", v).Run()
+	}
 }
 
 // git runs git in the repository as the user would.
