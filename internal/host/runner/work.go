@@ -112,6 +112,9 @@ func (r *Runner) push(ctx context.Context, in instance.Instance, repo instance.R
 
 // Sync brings the instance's commits home, then the host's to the
 // instance (events say what moved). A stopped instance is started for it.
+// When the pull moved the branch to the instance's commits, the two agree:
+// the container is not asked again (its status walks the whole work tree,
+// which would make a sync cost what the repository is large).
 func (r *Runner) Sync(ctx context.Context, in instance.Instance, repo instance.Repo) error {
 	in, act, err := r.Mgr.Ensure(ctx, instance.Want{Repo: repo, Branch: in.Branch})
 	if err != nil {
@@ -123,6 +126,9 @@ func (r *Runner) Sync(ctx context.Context, in instance.Instance, repo instance.R
 		return err
 	}
 	r.emit(Pulled{Instance: in, Result: res})
+	if res.Moved {
+		return nil
+	}
 	pres, err := r.Mgr.Push(ctx, in, repo)
 	if err != nil {
 		return err
