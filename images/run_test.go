@@ -188,7 +188,10 @@ func TestThroughHjkRun(t *testing.T) {
 		}
 		screens := map[string]struct{ want, refuse []string }{
 			"claude": {
-				want:   []string{"Claude Code v2.1.332", "❯", "? for shortcuts"},
+				// Through the gate claude talks to an API at a base URL of
+				// its own (loopback): it starts in its auto permission mode,
+				// whose footer replaces "? for shortcuts".
+				want:   []string{"Claude Code v2.1.332", "❯", "auto mode on (shift+tab to cycle)"},
 				refuse: []string{"trust this folder", "Choose the text style", "Select login method", "Welcome to Claude"},
 			},
 			"gemini": {

@@ -15,7 +15,9 @@
 //     on the workspace, so every file made there later, by either side, is
 //     writable by both;
 //  4. drops to the user for good (groups, gid, uid: no capability is left),
-//     writes the ready stamp (layout.ReadyFile) that hjk's execs wait for;
+//     records as lost the sessions a previous container left running
+//     (sessiond.MarkLost), and writes the ready stamp (layout.ReadyFile)
+//     that hjk's execs wait for;
 //  5. with HJK_GATE set, relays its loopback ports to the credential gate's
 //     sockets (package relay), the container's only way out;
 //  6. stays as the container's init (package pid1): it reaps every zombie
@@ -24,8 +26,8 @@
 //
 // It writes nothing but /etc/passwd, /etc/group, /etc/gitconfig (the
 // workspace as a safe.directory: its .git is a file hjk mounted), ownership
-// and ACLs of the folders above, and the stamp, and never follows a
-// symbolic link doing so.
+// and ACLs of the folders above, the states of lost sessions (as the user)
+// and the stamp, and never follows a symbolic link doing so.
 //
 // Exit codes: 125 when the container cannot be made ready (the message on
 // standard error says why; the engine keeps it in the container's log),
@@ -46,6 +48,7 @@ import (
 	"github.com/hjk-dev/hjk/internal/guest/pid1"
 	"github.com/hjk-dev/hjk/internal/guest/privdrop"
 	"github.com/hjk-dev/hjk/internal/guest/relay"
+	"github.com/hjk-dev/hjk/internal/guest/sessiond"
 	"github.com/hjk-dev/hjk/internal/layout"
 )
 
@@ -67,6 +70,11 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	c, err := configFrom(os.Environ())
 	if err == nil {
 		err = c.setup()
+	}
+	if err == nil {
+		// No session server outlives its container: one recorded as
+		// running went with the last (rm -f, kill) unrecorded.
+		sessiond.MarkLost(os.Environ())
 	}
 	if err == nil && len(c.gate) > 0 {
 		err = relay.Start(c.gate, layout.GateDir)

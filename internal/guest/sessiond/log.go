@@ -12,6 +12,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/hjk-dev/hjk/internal/guest/safefs"
 	"github.com/hjk-dev/hjk/internal/session"
 )
 
@@ -149,4 +150,29 @@ func seekLastLines(f *os.File, n int, limit int64) error {
 	}
 	_, err = f.Seek(floor, io.SeekStart)
 	return err
+}
+
+// MarkLost records as lost every session still recorded as running in
+// the state folder env names: boot calls it in a new container, where no
+// session server can run yet, so such a session went with the container
+// before (docker rm -f, docker kill, a killed engine) without its end
+// being recorded. State files are read and replaced as the server does
+// (no link followed, no FIFO waited on, a random O_EXCL temporary file).
+func MarkLost(env []string) {
+	d, err := safefs.Open(stateDir(env))
+	if err != nil {
+		return // no folder: no session yet
+	}
+	defer d.Close()
+	names, _ := stateNames(env)
+	for _, n := range names {
+		st, err := readState(env, n)
+		if err != nil || st.Name != n || st.State != session.Running {
+			continue
+		}
+		st.State = session.Lost
+		if b, err := json.MarshalIndent(st, "", "  "); err == nil {
+			d.WriteFile(session.StateFile(n), append(b, '\n'), 0o644, -1, -1, false)
+		}
+	}
 }

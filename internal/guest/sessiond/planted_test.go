@@ -214,3 +214,43 @@ func TestKillGivesUpOnSilentServer(t *testing.T) {
 		t.Errorf("kill took %v", took)
 	}
 }
+
+// MarkLost (boot, in a new container) records the sessions left running
+// as lost, keeps the others, and never writes through a link, waits on a
+// FIFO or takes a file whose name is not its session's.
+func TestMarkLost(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	os.MkdirAll(w.dir, 0o755)
+	state := func(name, st string) []byte {
+		b, _ := json.Marshal(session.State{Name: name, State: st, Command: []string{"sh"}, PID: 1 << 30})
+		return b
+	}
+	os.WriteFile(filepath.Join(w.dir, "a.json"), state("a", session.Running), 0o644)
+	os.WriteFile(filepath.Join(w.dir, "b.json"), state("b", session.Exited), 0o644)
+	os.WriteFile(filepath.Join(w.dir, "e.json"), state("other", session.Running), 0o644)
+	outside := filepath.Join(t.TempDir(), "c.json")
+	os.WriteFile(outside, state("c", session.Running), 0o644)
+	os.Symlink(outside, filepath.Join(w.dir, "c.json"))
+	syscall.Mkfifo(filepath.Join(w.dir, "d.json"), 0o666)
+	done := make(chan struct{})
+	go func() { MarkLost(w.env); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(20 * time.Second):
+		t.Fatal("MarkLost hangs on a FIFO")
+	}
+	for name, want := range map[string]string{"a": session.Lost, "b": session.Exited, "e": session.Running} {
+		var st session.State
+		b, _ := os.ReadFile(filepath.Join(w.dir, name+".json"))
+		if json.Unmarshal(b, &st); st.State != want {
+			t.Errorf("%s.json: state %q, want %q", name, st.State, want)
+		}
+	}
+	if b, _ := os.ReadFile(outside); string(b) != string(state("c", session.Running)) {
+		t.Errorf("written through the planted link: %s", b)
+	}
+	if fi, err := os.Lstat(filepath.Join(w.dir, "d.json")); err != nil || fi.Mode()&os.ModeNamedPipe == 0 {
+		t.Errorf("the planted FIFO was replaced: %v", err)
+	}
+}

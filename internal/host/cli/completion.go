@@ -15,6 +15,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/hjk-dev/hjk/internal/agent"
+	"github.com/hjk-dev/hjk/internal/host/config"
+	"github.com/hjk-dev/hjk/internal/host/instance"
 	"github.com/hjk-dev/hjk/internal/host/runtime"
 	"github.com/hjk-dev/hjk/internal/host/store"
 	"github.com/hjk-dev/hjk/internal/session"
@@ -341,14 +343,31 @@ func (app *App) completeKill(cmd *cobra.Command, args []string, toComplete strin
 // waits for the answer.
 const completionTimeout = 2 * time.Second
 
-// branchNames are the local branches of the repository hjk runs in, those
-// git and hjk accept as a name (validBranch).
+// branchNames are the local branches of the repository hjk runs in (in an
+// instance's workspace, the one hjk recorded for it, as FindRepo says),
+// those git and hjk accept as a name (validBranch). git runs on that
+// repository's git dir, never in the folder hjk runs in: a workspace's
+// subfolders are the container's, and so is any .git there.
 func (app *App) branchNames() []string {
 	ctx, cancel := context.WithTimeout(context.Background(), completionTimeout)
 	defer cancel()
+	dirs, err := config.DirsFrom(app.Getenv)
+	if err != nil {
+		return nil
+	}
+	wd, err := os.Getwd()
+	if err != nil {
+		return nil
+	}
+	repo, err := (&instance.Manager{Data: dirs.Data}).FindRepo(ctx, wd)
+	if err != nil {
+		return nil
+	}
 	// Full ref names, each ended by a NUL: a short name may be ambiguous
 	// (heads/x beside a tag x), and a name cannot hold a NUL.
-	out, err := exec.CommandContext(ctx, "git", "for-each-ref", "--format=%(refname)%00", "refs/heads/").Output()
+	cmd := exec.CommandContext(ctx, "git", "--git-dir="+repo.GitDir, "for-each-ref", "--format=%(refname)%00", "refs/heads/")
+	cmd.Dir = repo.GitDir
+	out, err := cmd.Output()
 	if err != nil {
 		return nil
 	}

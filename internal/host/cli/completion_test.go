@@ -201,6 +201,51 @@ func TestCompleteSessions(t *testing.T) {
 	}
 }
 
+// TestWorkspaceRepoIsRecorded: inside an instance's workspace, completion
+// offers the branches of the repository hjk recorded for it, and doctor
+// names that repository: never a .git the container planted in a
+// subfolder, in which neither runs git at all.
+func TestWorkspaceRepoIsRecorded(t *testing.T) {
+	repoDir := gitRepo(t, "feat/one", "other")
+	home := t.TempDir()
+	env := map[string]string{"HOME": home}
+	dirs, err := config.DirsFrom(func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	gd, err := filepath.EvalSymlinks(filepath.Join(repoDir, ".git"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	folder := filepath.Join(dirs.Data, "workspaces", "repo-feat-one-12345678")
+	in := instance.Instance{Name: "hjk-repo-feat-one-12345678", Repo: filepath.Dir(gd), GitDir: gd, Branch: "feat/one",
+		Workspace: "folder", Folder: folder, Runtime: "docker"}
+	b, _ := json.Marshal(map[string]any{"version": 2, "instances": []instance.Instance{in}})
+	os.MkdirAll(dirs.Data, 0o700)
+	if err := os.WriteFile(filepath.Join(dirs.Data, "instances.json"), b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// The container's work: a repository of its own in a subfolder, with
+	// a branch of its own and a config that would stop git.
+	sub := filepath.Join(folder, "sub")
+	planted := gitRepo(t, "planted")
+	os.MkdirAll(sub, 0o755)
+	if err := os.Rename(filepath.Join(planted, ".git"), filepath.Join(sub, ".git")); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(folder, ".git"), []byte("hjk: guard\n"), 0o444)
+	app := NewApp(strings.NewReader(""), nil, nil, func(k string) string { return env[k] })
+	for _, dir := range []string{folder, sub} {
+		t.Chdir(dir)
+		if got, want := complete(t, app, "attach", ""), []string{"feat/one", "main", "other"}; !slices.Equal(got, want) {
+			t.Errorf("in %s: complete attach = %q, want the recorded repository's %q", dir, got, want)
+		}
+		if c := app.gitChecks(context.Background()); len(c) != 2 || c[1].Status != "ok" || c[1].Detail != filepath.Dir(gd) {
+			t.Errorf("in %s: doctor's repo check %+v, want ok and %s", dir, c, filepath.Dir(gd))
+		}
+	}
+}
+
 // gitAcceptsBranch is git's own answer.
 func gitAcceptsBranch(name string) bool {
 	return exec.Command("git", "check-ref-format", "--branch", name).Run() == nil

@@ -263,9 +263,10 @@ func runtimeFix(err error) string {
 	return "choose a runtime with --runtime, HJK_RUNTIME or 'hjk config runtime <docker|podman|container>'"
 }
 
-// gitChecks: git is installed, and whether the current folder is in a
-// repository (hjk run needs one; elsewhere that is only worth knowing),
-// found as hjk finds it: never by running git in an instance's workspace.
+// gitChecks: git is installed, and the repository hjk run would use here
+// (hjk run needs one; elsewhere that is only worth knowing): inside an
+// instance's workspace the one hjk recorded, as FindRepo decides, with no
+// git run in a folder the container writes.
 func (app *App) gitChecks(ctx context.Context) []check {
 	out, err := exec.CommandContext(ctx, "git", "--version").Output()
 	if err != nil {
@@ -274,11 +275,15 @@ func (app *App) gitChecks(ctx context.Context) []check {
 	c := []check{{Name: "git", Status: "ok", Detail: strings.TrimSpace(string(out))}}
 	wd, _ := os.Getwd()
 	is, err := app.instances()
-	if err == nil {
-		var r instance.Repo
-		if r, err = is.mgr.FindRepo(ctx, wd); err == nil {
-			return append(c, check{Name: "repo", Status: "ok", Detail: r.Dir})
-		}
+	if err != nil {
+		return append(c, check{Name: "repo", Status: "warn", Detail: err.Error()})
 	}
-	return append(c, check{Name: "repo", Status: "warn", Detail: wd + " is not inside a git repository", Fix: "cd into a git repository before 'hjk run'"})
+	r, err := is.mgr.FindRepo(ctx, wd)
+	switch {
+	case errors.Is(err, instance.ErrInData):
+		return append(c, check{Name: "repo", Status: "warn", Detail: wd + " is a folder of hjk's own", Fix: "cd into a git repository, or an instance's workspace, before 'hjk run'"})
+	case err != nil:
+		return append(c, check{Name: "repo", Status: "warn", Detail: wd + " is not inside a git repository", Fix: "cd into a git repository before 'hjk run'"})
+	}
+	return append(c, check{Name: "repo", Status: "ok", Detail: r.Dir})
 }

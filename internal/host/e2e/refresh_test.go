@@ -2,98 +2,64 @@ package e2e
 
 import (
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
-	"fmt"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/tidwall/gjson"
 
 	"github.com/hjk-dev/hjk/internal/agent"
-	"github.com/hjk-dev/hjk/internal/host/instance"
 	"github.com/hjk-dev/hjk/internal/host/store"
 )
 
-// standInCodex stands for codex: it prints a hash of the refresh token its
-// auth.json holds (never the token), and with "rotate" does what codex does
-// when it refreshes: it rewrites auth.json with a new single-use refresh
-// token ("<old>-rotated") and a later last_refresh, by rename, 0600.
-const standInCodex = `#!/bin/sh
-set -eu
-f="${CODEX_HOME:-$HOME/.codex}/auth.json"
-rt=$(sed -n 's/.*"refresh_token":"\([^"]*\)".*/\1/p' "$f")
-printf 'refresh-sha256=%s\n' "$(printf %s "$rt" | sha256sum | cut -d' ' -f1)"
-if [ "${1:-}" = rotate ]; then
-  now=$(date -u +%Y-%m-%dT%H:%M:%SZ)
-  sed -e "s/\"refresh_token\":\"[^\"]*\"/\"refresh_token\":\"$rt-rotated\"/" \
-      -e "s/\"last_refresh\":\"[^\"]*\"/\"last_refresh\":\"$now\"/" "$f" >"$f.tmp"
-  chmod 600 "$f.tmp"
-  mv "$f.tmp" "$f"
-  echo rotated
-fi
-`
+// With the gate (the default), a rotated login comes back from the keeper,
+// never from the agent's container (the gate's own e2e tests show it).
+// These are the instances given the login itself (--credentials inject):
+// what hjk takes back from such a container, and what it refuses.
 
-// refreshImage builds, on the harness's image, one with the stand-in codex,
-// a user "agent" (uid 1000) and a file only root may read, and makes it the
-// image of new instances.
-func refreshImage(t *testing.T, h *harness) {
-	t.Helper()
-	dir := t.TempDir()
-	// One image per test: each removes its own when it ends.
-	tag := fmt.Sprintf("hjke2e-refresh-%s:%d", strings.ToLower(strings.NewReplacer("/", "-", "_", "-").Replace(t.Name())), os.Getpid())
-	os.WriteFile(filepath.Join(dir, "codex"), []byte(standInCodex), 0o755)
-	os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte("FROM "+h.image+"\nCOPY codex /usr/local/bin/codex\n"+
-		// A label of its own: two tests building the same content would
-		// share one image, and one's rmi -f would take it from the other.
-		"LABEL dev.hjk.e2e.tag="+tag+"\n"+
-		"RUN useradd -m -u 1000 agent && printf root-only-e2eFAKE >/root/only-root && chmod 600 /root/only-root\n"), 0o644)
-	if out, err := exec.Command(h.engine, "build", "-q", "-t", tag, dir).CombinedOutput(); err != nil {
-		t.Fatalf("%s build: %v: %s", h.engine, err, out)
-	}
-	t.Cleanup(func() { exec.Command(h.engine, "rmi", "-f", tag).Run() })
-	if err := os.WriteFile(filepath.Join(h.config, "config.toml"), []byte("image = \""+tag+"\"\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
+// codexLogin is a fake ChatGPT login of account id acc with refresh token
+// rt, last refreshed at when.
+func codexLogin(acc, rt, when string) string {
+	claims := base64.RawURLEncoding.EncodeToString([]byte(`{"exp":1893456000}`))
+	return `{"auth_mode":"chatgpt","OPENAI_API_KEY":null,"tokens":{"id_token":"eyJhbGciOiJub25lIn0.` + claims +
+		`.c2ln","access_token":"at-e2eFAKE","refresh_token":"` + rt + `","account_id":"` + acc + `"},"last_refresh":"` + when + `"}`
 }
 
-func sha(s string) string {
-	sum := sha256.Sum256([]byte(s))
-	return hex.EncodeToString(sum[:])
+// storedRefresh is the refresh token the store holds for codex's account.
+func (h *harness) storedRefresh(account string) string {
+	h.t.Helper()
+	c, err := store.LoadKind(store.NewFile(h.config, nil), agent.Codex, agent.Subscription, account)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return gjson.Get(c.Secret, "tokens.refresh_token").String()
+}
+
+func newRefreshToken() string {
+	b := make([]byte, 12)
+	rand.Read(b)
+	return "rt-e2eFAKE" + hex.EncodeToString(b)
 }
 
 // TestRefreshTakenBack: codex refreshes its login in one instance's
 // container; hjk takes the new single-use refresh token back into the store
 // when the session ends, and a session in a second instance gets it. An
 // instance keeps its account (--account work) for later sessions; `hjk
-// stop` and `hjk recreate` take back a refresh made outside a session; an older copy never
-// replaces a newer one (`hjk rm`). No token shows in hjk's output.
+// stop` and `hjk recreate` take back a refresh made outside a session; an
+// older copy never replaces a newer one (`hjk rm`). No token shows in hjk's
+// output.
 func TestRefreshTakenBack(t *testing.T) {
 	t.Parallel()
 	forEngine(t, func(t *testing.T, h *harness) {
-		refreshImage(t, h)
-		b := make([]byte, 12)
-		rand.Read(b)
-		rt := "rt-e2eFAKE" + hex.EncodeToString(b)
-		claims := base64.RawURLEncoding.EncodeToString([]byte(`{"exp":1893456000}`))
-		auth := `{"auth_mode":"chatgpt","OPENAI_API_KEY":null,"tokens":{"id_token":"eyJhbGciOiJub25lIn0.` + claims +
-			`.c2ln","access_token":"at-e2eFAKE","refresh_token":"` + rt + `","account_id":"acc-work"},"last_refresh":"2020-01-01T00:00:00Z"}`
+		rt := newRefreshToken()
+		auth := codexLogin("acc-work", rt, "2020-01-01T00:00:00Z")
 		st := store.NewFile(h.config, nil)
 		if err := store.SaveCredential(st, agent.Codex, "work", agent.Credential{Kind: agent.Subscription, Secret: auth}); err != nil {
 			t.Fatal(err)
 		}
-		stored := func() string {
-			t.Helper()
-			c, err := store.LoadKind(store.NewFile(h.config, nil), agent.Codex, agent.Subscription, "work")
-			if err != nil {
-				t.Fatal(err)
-			}
-			return gjson.Get(c.Secret, "tokens.refresh_token").String()
-		}
+		stored := func() string { t.Helper(); return h.storedRefresh("work") }
 		var outputs []string
 		run := func(args ...string) string {
 			t.Helper()
@@ -107,7 +73,7 @@ func TestRefreshTakenBack(t *testing.T) {
 		rotated, twice, thrice := rt+"-rotated", rt+"-rotated-rotated", rt+"-rotated-rotated-rotated"
 
 		// The agent refreshes in instance one, then exits.
-		out := run("run", "one", "--agent", "codex", "--account", "work", "--", "rotate")
+		out := run("run", "one", "--agent", "codex", "--account", "work", "--credentials", "inject", "--", "rotate")
 		if !strings.Contains(out, "refresh-sha256="+sha(rt)) || !strings.Contains(out, "rotated") {
 			t.Fatalf("the stand-in did not get the stored login or did not rotate it: %q", out)
 		}
@@ -119,7 +85,7 @@ func TestRefreshTakenBack(t *testing.T) {
 		}
 
 		// A second instance starts from the new token.
-		out = run("run", "two", "--agent", "codex", "--account", "work")
+		out = run("run", "two", "--agent", "codex", "--account", "work", "--credentials", "inject")
 		if !strings.Contains(out, "refresh-sha256="+sha(rotated)) {
 			t.Fatalf("the session in a second instance did not get the rotated token: %q", out)
 		}
@@ -170,7 +136,11 @@ func TestRefreshTakenBack(t *testing.T) {
 		}
 		run("run", "two", "--agent", "codex")
 		run("exec", "two", "--", "codex", "rotate")
-		run("run", "two", "--agent", "codex", "--account", "other")
+		r := h.hjk("run", "two", "--agent", "codex", "--account", "other")
+		outputs = append(outputs, r.stdout, r.stderr)
+		if r.code != 0 || !strings.Contains(r.stderr, `the instance of "two" now uses account other (was work)`) {
+			t.Errorf("switching the account: exit %d, stderr %q", r.code, r.stderr)
+		}
 		if got := stored(); got != thrice+"-rotated" {
 			t.Fatal("switching the instance to another account lost the login refreshed in it")
 		}
@@ -185,71 +155,48 @@ func TestRefreshTakenBack(t *testing.T) {
 	})
 }
 
-// TestExportAsUser: in a container running as root, `hjk-init export` with
-// HJK_USER reads the home hjk-init wrote for that user, as that user: a
-// file the agent pointed at something only root may read stays unread.
-func TestExportAsUser(t *testing.T) {
+// TestTakeBackRefused: what the agent leaves as its login is a claim, not
+// a login. A link to a file only root may read, a FIFO, a login of
+// another account, one refreshed in the future and one too large are each
+// refused when the instance stops: the store keeps its login, hjk says
+// why on a line of its own (no hang, no file's content), and the session
+// after still gets the stored login.
+func TestTakeBackRefused(t *testing.T) {
 	t.Parallel()
 	forEngine(t, func(t *testing.T, h *harness) {
-		refreshImage(t, h)
-		h.ok("run", "asuser", "--agent", "shell", "true")
-		name := h.ps()["asuser"].Name
-		claims := base64.RawURLEncoding.EncodeToString([]byte(`{"exp":1893456000}`))
-		auth := `{"tokens":{"id_token":"eyJhbGciOiJub25lIn0.` + claims + `.c2ln","access_token":"at-e2eFAKE","refresh_token":"rt-e2eFAKE-user","account_id":"a"},"last_refresh":"2026-11-27T00:00:00Z"}`
-		exe := func(env []string, args ...string) (string, string, int) {
-			t.Helper()
-			argv := []string{"exec"}
-			for _, e := range env {
-				k, _, _ := strings.Cut(e, "=")
-				argv = append(argv, "-e", k)
+		rt := newRefreshToken()
+		if err := store.SaveCredential(store.NewFile(h.config, nil), agent.Codex, "", agent.Credential{Kind: agent.Subscription, Secret: codexLogin("acc-mine", rt, "2020-01-01T00:00:00Z")}); err != nil {
+			t.Fatal(err)
+		}
+		if out := h.ok("run", "claims", "--agent", "codex", "--credentials", "inject"); !strings.Contains(out, "refresh-sha256="+sha(rt)) {
+			t.Fatalf("the stand-in did not get the stored login: %q", out)
+		}
+		future := time.Now().Add(48 * time.Hour).UTC().Format(time.RFC3339)
+		for _, c := range []struct{ what, script, says string }{
+			{"a link to a file only root may read", "ln -sf /root/only-root ~/.codex/auth.json", "is a symbolic link"},
+			{"a FIFO", "rm -f ~/.codex/auth.json && mkfifo ~/.codex/auth.json", "not a regular file"},
+			{"another account's login", "printf '%s' '" + codexLogin("acc-theirs", rt+"-x", "2021-01-01T00:00:00Z") + "' > ~/.codex/auth.json", "not of the stored account"},
+			{"a login refreshed in the future", "printf '%s' '" + codexLogin("acc-mine", rt+"-x", future) + "' > ~/.codex/auth.json", "in the future"},
+			{"a login too large", "head -c 100000 /dev/zero | tr '\\0' x > ~/.codex/auth.json", "larger than"},
+		} {
+			h.sh("claims", c.script)
+			r := h.hjk("stop", "claims")
+			if r.code != 0 {
+				t.Errorf("%s: hjk stop: exit %d: %s", c.what, r.code, r.stderr)
 			}
-			cmd := exec.Command(h.engine, append(append(argv, name), args...)...)
-			cmd.Env = append(os.Environ(), env...)
-			var out, errb strings.Builder
-			cmd.Stdout, cmd.Stderr = &out, &errb
-			err := cmd.Run()
-			code := 0
-			if ee, ok := err.(*exec.ExitError); ok {
-				code = ee.ExitCode()
-			} else if err != nil {
-				t.Fatal(err)
+			if got := h.storedRefresh(""); got != rt {
+				t.Errorf("%s: the store took it (%s)", c.what, map[bool]string{true: "the agent's token", false: "another token"}[got == rt+"-x"])
 			}
-			return out.String(), errb.String(), code
+			if !strings.Contains(r.stderr, "hjk: warning:") || !strings.Contains(r.stderr, c.says) {
+				t.Errorf("%s: hjk stop said %q, want a warning saying %q", c.what, r.stderr, c.says)
+			}
+			if strings.Contains(r.stderr+r.stdout, "root-only-e2eFAKE") || strings.Contains(r.stderr+r.stdout, rt) {
+				t.Errorf("%s: hjk showed a file's content or a token", c.what)
+			}
+			h.sh("claims", "rm -f ~/.codex/auth.json")
 		}
-		user := []string{agent.UserVar + "=agent"}
-		if out, _, code := exe(user, instance.InitPath, "export", "codex"); code != 3 || out != "" {
-			t.Fatalf("export before any login: exit %d, %d bytes out; want 3 and nothing", code, len(out))
-		}
-		if _, errs, code := exe(append(user, agent.Codex.SubscriptionVar+"="+auth), instance.InitPath, "--", "true"); code != 0 {
-			t.Fatalf("hjk-init writing the login for HJK_USER=agent: exit %d: %s", code, errs)
-		}
-		if owner, _, _ := exe(nil, "stat", "-c", "%U", "/home/agent/.codex/auth.json"); strings.TrimSpace(owner) != "agent" {
-			t.Fatalf("auth.json in agent's home belongs to %q", owner)
-		}
-		out, errs, code := exe(user, instance.InitPath, "export", "codex")
-		if code != 0 || strings.TrimSpace(out) != auth {
-			t.Fatalf("export as HJK_USER=agent: exit %d (%s), and %s", code, errs, map[bool]string{true: "the login as written", false: "not the login hjk-init wrote"}[strings.TrimSpace(out) == auth])
-		}
-		// As root without HJK_USER, root's home holds no login.
-		if _, _, code := exe(nil, instance.InitPath, "export", "codex"); code != 3 {
-			t.Errorf("export as root without HJK_USER: exit %d, want 3 (root's home has no login)", code)
-		}
-		exe(nil, "ln", "-sf", "/root/only-root", "/home/agent/.codex/auth.json")
-		out, errs, code = exe(user, instance.InitPath, "export", "codex")
-		if code != 125 || out != "" || !strings.Contains(errs, "permission denied") {
-			t.Errorf("export through a link to a root-only file: exit %d, %d bytes out, stderr %q; want 125, nothing, permission denied", code, len(out), errs)
-		}
-		if strings.Contains(out+errs, "root-only-e2eFAKE") || strings.Contains(out+errs, "rt-e2eFAKE") {
-			t.Error("export showed a file's content in its error")
-		}
-
-		// Another --account switches the instance, and says so.
-		r := h.hjk("run", "asuser", "--agent", "shell", "--account", "personal", "true")
-		if r.code != 0 || !strings.Contains(r.stderr, `the instance of "asuser" now uses account personal (was the default)`) {
-			t.Errorf("switching the account: exit %d, stderr %q", r.code, r.stderr)
-		}
-		if acc := h.ps()["asuser"].Account; acc != "personal" {
-			t.Errorf("after --account personal, hjk ps shows account %q", acc)
+		if out := h.ok("run", "claims", "--agent", "codex"); !strings.Contains(out, "refresh-sha256="+sha(rt)) {
+			t.Errorf("the session after did not get the stored login: %q", out)
 		}
 	})
 }

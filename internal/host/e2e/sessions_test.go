@@ -1,9 +1,6 @@
 package e2e
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -17,45 +14,17 @@ import (
 	"time"
 
 	"github.com/creack/pty"
+
+	"github.com/hjk-dev/hjk/internal/session"
 )
-
-type sessionEntry struct {
-	Name     string
-	State    string
-	ExitCode int `json:"exit_code"`
-}
-
-// sessions is `hjk ps BRANCH --json`, by name.
-func (h *harness) sessions(branch string) map[string]sessionEntry {
-	h.t.Helper()
-	var list []sessionEntry
-	if err := json.Unmarshal([]byte(h.ok("ps", branch, "--json")), &list); err != nil {
-		h.t.Fatalf("hjk ps %s --json: %v", branch, err)
-	}
-	m := map[string]sessionEntry{}
-	for _, s := range list {
-		m[s.Name] = s
-	}
-	return m
-}
-
-func (h *harness) waitSession(branch, name, state string) sessionEntry {
-	h.t.Helper()
-	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
-		if s := h.sessions(branch)[name]; s.State == state {
-			return s
-		}
-	}
-	h.t.Fatalf("session %s never %s: %+v", name, state, h.sessions(branch))
-	return sessionEntry{}
-}
 
 // echoAgent answers each line with it and the terminal's size, and says
 // when TERM reaches it.
 const echoAgent = `trap 'echo got-TERM; exit 7' TERM; echo up; while read l; do echo "got:$l size:$(stty size)"; done`
 
 // TestSessions: sessions outlive their clients; attach, detach, several
-// clients, resize, logs -f, kill, exit codes, and stop.
+// clients, resize, logs -f, kill, exit codes in ps, and stop (TERM, its
+// end recorded on the instance's volume).
 func TestSessions(t *testing.T) {
 	t.Parallel()
 	forEngine(t, func(t *testing.T, h *harness) {
@@ -95,7 +64,7 @@ func TestSessions(t *testing.T) {
 		// kill -9 the runtime's exec under the first hjk attach.
 		killExec(t, a.cmd.Process.Pid)
 		a.exit()
-		if s := h.sessions("s")["echo"]; s.State != "running" {
+		if s := h.sessions("s")["echo"]; s.State != session.Running {
 			t.Fatalf("after kill -9 of the client: %+v", s)
 		}
 		b.typeLine("four")
@@ -137,7 +106,7 @@ func TestSessions(t *testing.T) {
 			follow.Process.Kill()
 			t.Errorf("logs -f did not end with the session")
 		}
-		if s := h.sessions("s")["tick"]; s.State != "exited" || s.ExitCode != 128+int(syscall.SIGHUP) {
+		if s := h.sessions("s")["tick"]; s.State != session.Exited || s.ExitCode != 128+int(syscall.SIGHUP) {
 			t.Errorf("tick after kill: %+v", s)
 		}
 		if tail := h.ok("logs", "s", "tick", "-n", "2"); strings.Count(tail, "\n") != 2 {
@@ -146,29 +115,35 @@ func TestSessions(t *testing.T) {
 
 		// An exit code shows in ps.
 		h.ok("run", "-d", "s", "--agent", "shell", "--name", "three", "exit 3")
-		if s := h.waitSession("s", "three", "exited"); s.ExitCode != 3 {
+		if s := h.waitSession("s", "three", session.Exited); s.ExitCode != 3 {
 			t.Errorf("exit 3 shows as %+v", s)
 		}
 		if table := h.ok("ps", "s"); !strings.Contains(table, "exited (3)") {
 			t.Errorf("hjk ps s:\n%s", table)
 		}
 
-		// The claude session got its credential through hjk-init.
-		sum := sha256.Sum256([]byte(token))
+		// The claude session went through hjk-init and the gate: it got a
+		// placeholder, never the stored token.
 		logs := h.ok("logs", "s", "claude")
-		if !strings.Contains(logs, "claude-json=written") || !strings.Contains(logs, "token-sha256="+hex.EncodeToString(sum[:])) {
+		if !strings.Contains(logs, "claude-json=written") || !strings.Contains(logs, "token-sha256=") {
 			t.Errorf("the claude session's log: %q", logs)
 		}
-		if strings.Contains(logs, token) {
-			t.Error("the credential is in the session's log")
+		if strings.Contains(logs, "token-sha256="+sha(token)) || strings.Contains(logs, token) {
+			t.Error("the claude session got the stored token, not the gate's placeholder")
 		}
 		if out, _ := exec.Command("ps", "-eo", "args").Output(); strings.Contains(string(out), token) {
 			t.Error("the credential is in a process's argv")
 		}
 
-		// Stopping the container: TERM reaches the agent, states are kept.
+		// Stopping the container: TERM reaches the agent, and the session
+		// server records its end on the instance's volume, where hjk reads
+		// it once the container runs again.
 		h.ok("stop", "s")
-		if s := h.sessions("s")["echo"]; s.State != "exited" || s.ExitCode != 7 {
+		if r := h.hjk("ps", "s"); r.code != 0 || !strings.Contains(r.stderr, "not running") {
+			t.Errorf("hjk ps s on a stopped instance: exit %d, %s", r.code, r.stderr)
+		}
+		h.ok("exec", "s", "--", "true")
+		if s := h.sessions("s")["echo"]; s.State != session.Exited || s.ExitCode != 7 {
 			t.Errorf("echo after stop: %+v", s)
 		}
 		if logs := h.ok("logs", "s", "echo"); !strings.Contains(logs, "got-TERM") {
@@ -184,7 +159,7 @@ func TestSessions(t *testing.T) {
 		if logs := h.ok("logs", "s", "echo"); !strings.Contains(logs, "got:five") {
 			t.Errorf("echo's log after recreate: %q", logs)
 		}
-		if s := h.sessions("s"); (s["doomed"].State != "lost" && s["doomed"].State != "exited") || s["three"].State != "exited" {
+		if s := h.sessions("s"); (s["doomed"].State != session.Lost && s["doomed"].State != session.Exited) || s["three"].State != session.Exited {
 			t.Errorf("sessions after recreate: %+v", s)
 		}
 	})

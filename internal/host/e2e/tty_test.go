@@ -97,7 +97,7 @@ func TestTerminal(t *testing.T) {
 	t.Parallel()
 	forEngine(t, func(t *testing.T, h *harness) {
 		tm := h.terminal(t, "run", "tty", "--agent", "shell")
-		tm.waitFor("# ") // root's prompt
+		tm.waitFor("$ ") // the agent user's prompt
 		// dockerd 20.10 (API 1.41) sizes an exec's terminal just after it
 		// starts: give the size a moment to arrive. podman may drop the
 		// last output of an exec that ends at once: linger a second.
@@ -116,7 +116,7 @@ func TestTerminal(t *testing.T) {
 		if code := tm.exit(); code == 0 {
 			t.Error("rm answered 'n' exited 0")
 		}
-		if len(h.containers()) != 1 {
+		if len(h.containers()) != 1 || len(h.volumes()) == 0 {
 			t.Fatal("rm answered 'n' removed the container")
 		}
 		tm = h.terminal(t, "rm", "tty")
@@ -125,8 +125,8 @@ func TestTerminal(t *testing.T) {
 		if code := tm.exit(); code != 0 {
 			t.Errorf("rm answered 'y': exit %d\n%s", code, tm.screen())
 		}
-		if n := len(h.containers()); n != 0 {
-			t.Errorf("%d containers after rm answered 'y'", n)
+		if n, v := len(h.containers()), len(h.volumes()); n != 0 || v != 0 {
+			t.Errorf("%d containers and %d volumes after rm answered 'y'", n, v)
 		}
 	})
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -154,7 +155,10 @@ func CheckBranch(ctx context.Context, branch string) error {
 			return fmt.Errorf("%q is not a branch name hjk takes: no spaces or control characters", branch)
 		}
 	}
-	if _, err := git(ctx, "", "check-ref-format", "--branch", branch); err != nil {
+	// In "/", outside any repository: git on the host never runs in the
+	// folder hjk was started in (a workspace's, maybe, with a .git the
+	// container planted), and --branch has no history to expand @{-N} from.
+	if _, err := git(ctx, "/", "check-ref-format", "--branch", branch); err != nil {
 		return fmt.Errorf("%q is not a valid branch name", branch)
 	}
 	return nil
@@ -239,9 +243,16 @@ func (r Repo) identity(ctx context.Context) (name, email string) {
 // git's own message. The environment's GIT_* variables are dropped, so
 // nothing but args and dir decides what git works on.
 func git(ctx context.Context, dir string, args ...string) (string, error) {
+	return runGit(ctx, dir, nil, nil, args...)
+}
+
+// runGit is git with env added to hjk's environment without GIT_*, and
+// stdin.
+func runGit(ctx context.Context, dir string, env []string, stdin io.Reader, args ...string) (string, error) {
 	cmd := exec.CommandContext(ctx, "git", args...)
 	cmd.Dir = dir
-	cmd.Env = gitEnv()
+	cmd.Env = append(gitEnv(), env...)
+	cmd.Stdin = stdin
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
@@ -250,13 +261,23 @@ func git(ctx context.Context, dir string, args ...string) (string, error) {
 		if msg == "" {
 			msg = err.Error()
 		}
-		name := args[0]
-		if strings.HasPrefix(name, "--git-dir") && len(args) > 1 {
-			name = args[1]
-		}
-		return "", &gitError{op: name, msg: msg, err: err}
+		return "", &gitError{op: command(args), msg: msg, err: err}
 	}
 	return strings.TrimSpace(stdout.String()), nil
+}
+
+// command is the git command args run: the first argument after git's
+// own options (--git-dir=DIR, -c NAME=VALUE).
+func command(args []string) string {
+	for i := 0; i < len(args); i++ {
+		switch {
+		case args[i] == "-c":
+			i++
+		case !strings.HasPrefix(args[i], "-"):
+			return args[i]
+		}
+	}
+	return strings.Join(args, " ")
 }
 
 // gitEnv is hjk's environment without what would point git elsewhere.

@@ -348,6 +348,20 @@ func TestPullKeepsDiverged(t *testing.T) {
 	if got := run(t, r.Dir, "git", "rev-parse", KeptRef("both")); got != inside {
 		t.Errorf("kept ref at %s, want %s", got, inside)
 	}
+	// The user merges it, as hjk says: the next pull, with nothing new to
+	// bring, drops the kept ref (the branch holds all of it).
+	tree := run(t, r.Dir, "git", "rev-parse", "refs/heads/both^{tree}")
+	merge := run(t, r.Dir, "git", "-c", "user.name=h", "-c", "user.email=h@example.com", "commit-tree", "-p", outside, "-p", KeptRef("both"), "-m", "merge", tree)
+	run(t, r.Dir, "git", "update-ref", "refs/heads/both", merge)
+	if res, err := m.Pull(ctx, in, r); err != nil || res.Kept != "" {
+		t.Fatalf("Pull after the merge = %+v, %v", res, err)
+	}
+	if out := run(t, r.Dir, "git", "for-each-ref", "refs/hjk/"); out != "" {
+		t.Errorf("the kept ref outlived the merge: %s", out)
+	}
+	if got := run(t, r.Dir, "git", "rev-parse", "refs/heads/both"); got != merge {
+		t.Error("the pull moved the merged branch")
+	}
 }
 
 func TestPullCheckedOut(t *testing.T) {
@@ -361,6 +375,52 @@ func TestPullCheckedOut(t *testing.T) {
 	}
 	if got := run(t, r.Dir, "git", "rev-parse", "refs/heads/main"); got != before {
 		t.Error("a pull moved a branch checked out on the host")
+	}
+}
+
+// A bundle holding a commit fsck refuses (an author without an email)
+// moves nothing and leaves none of its objects on the host: git before
+// 2.46 fetches from a bundle without checking its objects, whatever
+// fetch.fsckObjects says.
+func TestPullFscksTheBundle(t *testing.T) {
+	ctx := context.Background()
+	r, f, m, in := setup(t, "bad")
+	base := run(t, r.Dir, "git", "rev-parse", "refs/heads/bad")
+	refsBefore := run(t, r.Dir, "git", "for-each-ref")
+	other := filepath.Join(t.TempDir(), "other")
+	run(t, "", "git", "clone", "-q", "--no-local", r.Dir, other)
+	text := "tree " + run(t, other, "git", "rev-parse", base+"^{tree}") + "\nparent " + base +
+		"\nauthor no email here\ncommitter x <x@example.com> 1 +0000\n\nbad\n"
+	cmd := exec.Command("git", "hash-object", "-t", "commit", "-w", "--literally", "--stdin")
+	cmd.Dir, cmd.Stdin = other, strings.NewReader(text)
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad := strings.TrimSpace(string(out))
+	run(t, other, "git", "update-ref", "refs/heads/bad", bad)
+	p := filepath.Join(t.TempDir(), "b")
+	run(t, other, "git", "bundle", "create", "-q", p, "refs/heads/bad", "^"+base)
+	b, _ := os.ReadFile(p)
+	f.onExec = func(spec runtime.ExecSpec) (int, bool) {
+		if slices.Contains(spec.Cmd, "bundle") {
+			spec.Stdout.Write(b)
+			return 0, true
+		}
+		return 0, false
+	}
+	if res, err := m.Pull(ctx, in, r); err == nil || !strings.Contains(err.Error(), "missingEmail") {
+		t.Errorf("Pull of a bundle with a broken commit = %+v, %v", res, err)
+	}
+	if got := run(t, r.Dir, "git", "for-each-ref"); got != refsBefore {
+		t.Errorf("refs changed:\n%s\nwas\n%s", got, refsBefore)
+	}
+	if exec.Command("git", "-C", r.Dir, "cat-file", "-e", bad).Run() == nil {
+		t.Error("the broken commit is in the host repository")
+	}
+	run(t, r.Dir, "git", "fsck", "--strict")
+	if ents, _ := os.ReadDir(filepath.Join(m.Data, "tmp")); len(ents) != 0 {
+		t.Errorf("left in hjk's tmp folder: %v", ents)
 	}
 }
 

@@ -292,6 +292,7 @@ func (m *Manager) fillShim(ctx context.Context, rt runtime.Runtime, image, name,
 	if err != nil {
 		return err
 	}
+	defer rt.Remove(context.WithoutCancel(ctx), filler)
 	if err := rt.CopyTo(ctx, filler, "/fill", bytes.NewReader(tarball)); err != nil {
 		return fmt.Errorf("copy hjk-init into the volume %s: %w", name, err)
 	}

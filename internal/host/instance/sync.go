@@ -1,11 +1,13 @@
 package instance
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 
@@ -16,7 +18,8 @@ import (
 // Commits come back from an instance as data: the container writes a git
 // bundle of its branch on the exec's stdout, without what the host has;
 // hjk keeps it in a file of its own (under a size cap), checks it with
-// `git bundle verify`, fetches it with fsck on into refs/hjk/<branch>, and
+// `git bundle verify` and every object of it with `git index-pack
+// --strict` in a quarantine, fetches it with fsck on into refs/hjk/<branch>, and
 // moves refs/heads/<branch> only by fast-forward. Nothing else on the host
 // is ever touched: no other ref, no work tree, no config.
 
@@ -69,7 +72,10 @@ func (m *Manager) Pull(ctx context.Context, in Instance, repo Repo) (PullResult,
 	w := &capWriter{w: f, max: m.maxBundle()}
 	err = m.guest(ctx, rt, in, nil, w, args...)
 	if code, ok := runtime.ExitCode(err); ok && code == layout.ExitNothing && !w.over {
-		return res, m.movedOff(ctx, repo, in, &res)
+		if err := m.movedOff(ctx, repo, in, &res); err != nil || res.Kept != "" {
+			return res, err
+		}
+		return res, repo.dropMerged(ctx, in.Branch, res.From)
 	}
 	if w.over {
 		return res, fmt.Errorf("the bundle from %s is %w (%d bytes): raise the cap or look at what the agent committed", in.Name, ErrTooLarge, m.maxBundle())
@@ -81,6 +87,9 @@ func (m *Manager) Pull(ctx context.Context, in Instance, repo Repo) (PullResult,
 		return res, err
 	}
 	tip, err := repo.checkBundle(ctx, f.Name(), in.Branch)
+	if err == nil {
+		err = repo.fsckBundle(ctx, f.Name(), filepath.Dir(f.Name()))
+	}
 	if err != nil {
 		return res, fmt.Errorf("the bundle from %s: %w", in.Name, err)
 	}
@@ -117,6 +126,21 @@ func (m *Manager) movedOff(ctx context.Context, repo Repo, in Instance, res *Pul
 	}
 	res.Tip, res.Kept, res.Why = in.Base, KeptRef(in.Branch), KeptDiverged
 	return nil
+}
+
+// dropMerged drops KeptRef(branch) once the host branch at from holds all
+// of it: the user merged it, as hjk advised, and the instance has nothing
+// newer.
+func (r Repo) dropMerged(ctx context.Context, branch, from string) error {
+	kept, err := r.git(ctx, "rev-parse", "-q", "--verify", KeptRef(branch))
+	if err != nil || from == "" {
+		return nil // nothing kept
+	}
+	if ok, err := r.isAncestor(ctx, kept, from); err != nil || !ok {
+		return nil // not merged (or no commit): it stays
+	}
+	_, err = r.git(ctx, "update-ref", "-d", KeptRef(branch), kept)
+	return err
 }
 
 // settle moves the host branch to res.Tip (now at KeptRef) when that is a
@@ -188,6 +212,58 @@ func (r Repo) checkBundle(ctx context.Context, file, branch string) (string, err
 		return "", fmt.Errorf("it holds no %s", want)
 	}
 	return tip, nil
+}
+
+// fsckBundle checks every object of a bundle's pack as fetch.fsckObjects
+// would, which git before 2.46 does not do for a fetch from a bundle:
+// `git index-pack --strict` of the pack into a quarantine folder of hjk's
+// own (under tmp), the host repository's objects as alternates for the
+// bases of a thin pack, so that nothing of it reaches the repository
+// unless every object and link is sound. It costs what the bundle holds,
+// whatever the repository's size; the quarantine is removed.
+func (r Repo) fsckBundle(ctx context.Context, file, tmp string) error {
+	f, err := os.Open(file)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if err := skipBundleHeader(f); err != nil {
+		return err
+	}
+	q, err := os.MkdirTemp(tmp, "quarantine-*")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(q)
+	if err := os.Mkdir(filepath.Join(q, "pack"), 0o700); err != nil {
+		return err
+	}
+	env := []string{"GIT_OBJECT_DIRECTORY=" + q, "GIT_ALTERNATE_OBJECT_DIRECTORIES=" + filepath.Join(r.GitDir, "objects")}
+	_, err = runGit(ctx, r.GitDir, env, f, "--git-dir="+r.GitDir, "index-pack", "--stdin", "--fix-thin", "--strict")
+	return err
+}
+
+// skipBundleHeader moves f past a bundle's header (its signature,
+// capabilities, prerequisites and refs, each a line, ended by an empty
+// line) to the pack. git has verified the header already.
+func skipBundleHeader(f *os.File) error {
+	br := bufio.NewReader(f)
+	var off int64
+	for {
+		line, err := br.ReadSlice('\n')
+		off += int64(len(line))
+		if errors.Is(err, bufio.ErrBufferFull) {
+			continue // a long line: read on to its end
+		}
+		if err != nil {
+			return fmt.Errorf("the bundle has no pack: %w", err)
+		}
+		if len(line) == 1 {
+			break
+		}
+	}
+	_, err := f.Seek(off, io.SeekStart)
+	return err
 }
 
 // PushResult says what Push did.

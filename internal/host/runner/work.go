@@ -59,18 +59,20 @@ func (c *capped) Write(p []byte) (int, error) {
 }
 
 // after brings home what a session left in the container: its commits,
-// and the login of agent name when the agent may have refreshed it. It
-// never fails the command: the session's own status is what was asked
-// for; what could not be done is an event.
+// and the login of agent name when the agent may have refreshed it (a
+// shell session had none: the keeper is not asked). It never fails the
+// command: the session's own status is what was asked for; what could
+// not be done is an event.
 func (r *Runner) after(ctx context.Context, in instance.Instance, repo instance.Repo, name, account string) {
 	if !r.pull(ctx, in, repo) {
 		return // not running: nothing newer than the last pull
 	}
-	if in.Credentials == instance.CredentialsGate {
+	a, err := agent.Lookup(name)
+	switch {
+	case err != nil:
+	case in.Credentials == instance.CredentialsGate:
 		r.takeFromKeeper(ctx, in)
-		return
-	}
-	if a, err := agent.Lookup(name); err == nil {
+	default:
 		r.take(ctx, in, a, account)
 	}
 }
@@ -110,6 +112,9 @@ func (r *Runner) push(ctx context.Context, in instance.Instance, repo instance.R
 
 // Sync brings the instance's commits home, then the host's to the
 // instance (events say what moved). A stopped instance is started for it.
+// When the pull moved the branch to the instance's commits, the two agree:
+// the container is not asked again (its status walks the whole work tree,
+// which would make a sync cost what the repository is large).
 func (r *Runner) Sync(ctx context.Context, in instance.Instance, repo instance.Repo) error {
 	in, act, err := r.Mgr.Ensure(ctx, instance.Want{Repo: repo, Branch: in.Branch})
 	if err != nil {
@@ -121,6 +126,9 @@ func (r *Runner) Sync(ctx context.Context, in instance.Instance, repo instance.R
 		return err
 	}
 	r.emit(Pulled{Instance: in, Result: res})
+	if res.Moved {
+		return nil
+	}
 	pres, err := r.Mgr.Push(ctx, in, repo)
 	if err != nil {
 		return err
