@@ -1,13 +1,14 @@
 package runtime
 
 import (
+	"errors"
 	"fmt"
 	"os/exec"
 	"strings"
 )
 
 // Names lists the runtimes hjk drives, as users name them.
-var Names = []string{"docker", "podman", "container"}
+var Names = []string{"docker", "podman", "container", Kubernetes}
 
 // New returns the driver for a runtime named by the user.
 func New(name string) (Runtime, error) {
@@ -18,6 +19,8 @@ func New(name string) (Runtime, error) {
 		return Podman(), nil
 	case "container":
 		return Apple(), nil
+	case Kubernetes:
+		return nil, errors.New("kubernetes is no container engine: hjk reaches it with kubectl (runtime.Kube)")
 	}
 	return nil, fmt.Errorf("unknown runtime %q: choose one of %s", name, strings.Join(Names, ", "))
 }
@@ -30,6 +33,18 @@ type Choice struct {
 	GOOS   string // runtime.GOOS; "darwin" prefers Apple's container
 	// LookPath finds a CLI (exec.LookPath when nil).
 	LookPath func(string) (string, error)
+}
+
+// Chosen is the runtime name Select would take from Flag, Env or Config
+// ("" when none is set): how a caller tells "kubernetes", which is no
+// engine, before it asks Select for one.
+func (c Choice) Chosen() string {
+	for _, n := range []string{c.Flag, c.Env, c.Config} {
+		if n != "" {
+			return n
+		}
+	}
+	return ""
 }
 
 // Select picks the runtime: the first of Flag, Env, Config that is set,
