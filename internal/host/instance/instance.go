@@ -70,7 +70,10 @@ type Instance struct {
 	Agent     string `json:"agent"`   // agent of the last session
 	Account   string `json:"account"` // "" is the default account
 	Image     string `json:"image"`   //
-	Runtime   string `json:"runtime"` // docker, podman or container
+	Runtime   string `json:"runtime"` // docker, podman, container or kubernetes
+	// Cluster is where an instance on Kubernetes lives: the context and
+	// namespace it was made in, which every later command goes to.
+	Cluster *Cluster `json:"cluster,omitempty"`
 	// User is who every process hjk starts in the container runs as:
 	// uid:gid of the host user, or the image's user when hjk runs as root.
 	User string `json:"user"`

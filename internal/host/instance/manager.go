@@ -43,6 +43,8 @@ type Manager struct {
 	// GateNetwork is the gate's and the keeper's ("" the engine's
 	// default): they need a way to the agents' APIs.
 	GateNetwork string
+	// Kube is how instances on Kubernetes are made (kube.go).
+	Kube KubeSettings
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 	// Step, when set, is told of each slow step as it begins and returns
@@ -72,6 +74,9 @@ type Want struct {
 	// Credentials is "gate" or "inject" ("" keeps the instance's; a new
 	// one gets the gate where it runs).
 	Credentials string
+	// Cluster is the context and namespace asked for (runtime
+	// "kubernetes"; nil: the settings', else kubectl's own).
+	Cluster *Cluster
 }
 
 // Action says what Ensure had to do.
@@ -214,6 +219,9 @@ func (m *Manager) Ensure(ctx context.Context, w Want) (Instance, Action, error) 
 	if w.Agent != "" && w.Agent != in.Agent {
 		in.Agent, changed = w.Agent, true
 	}
+	if in.Runtime == runtime.Kubernetes {
+		return m.kubeEnsure(ctx, list, i, in, w, changed)
+	}
 	rt, err := m.Runtime(in.Runtime)
 	if err != nil {
 		return Instance{}, "", err
@@ -280,6 +288,9 @@ func (m *Manager) create(ctx context.Context, w Want) (Instance, error) {
 		}
 		w.Runtime = name
 	}
+	if w.Runtime == runtime.Kubernetes {
+		return m.kubeCreate(ctx, w)
+	}
 	rt, err := m.Runtime(w.Runtime)
 	if err != nil {
 		return Instance{}, err
@@ -337,7 +348,7 @@ func (m *Manager) create(ctx context.Context, w Want) (Instance, error) {
 		}
 	}
 	if err := m.createContainer(ctx, rt, &in, im, w.Repo); err != nil {
-		m.removeParts(context.WithoutCancel(ctx), rt, in)
+		m.removeParts(context.WithoutCancel(ctx), rt, in, false)
 		return Instance{}, err
 	}
 	return in, nil
@@ -388,7 +399,7 @@ func (m *Manager) createContainer(ctx context.Context, rt runtime.Runtime, in *I
 // branch at the host branch's commit (made at HEAD when new), the objects
 // borrowed from the host repository, and the user's name and email for
 // the agent's commits.
-func (m *Manager) seed(ctx context.Context, rt runtime.Runtime, in *Instance, repo Repo) error {
+func (m *Manager) seed(ctx context.Context, rt runtime.Execer, in *Instance, repo Repo) error {
 	tip, err := repo.ensureBranch(ctx, in.Branch)
 	if err != nil {
 		return err
@@ -435,6 +446,12 @@ func (m *Manager) List(ctx context.Context, extra ...string) (list []Instance, e
 	}
 	adopted := false
 	for _, n := range slices.Sorted(maps.Keys(names)) {
+		if n == runtime.Kubernetes {
+			var kerrs []error
+			list, adopted, kerrs = m.kubeList(ctx, list, adopted, slices.Contains(extra, n))
+			errs = append(errs, kerrs...)
+			continue
+		}
 		cs, err := m.listRuntime(ctx, n)
 		if err != nil {
 			errs = append(errs, err)
@@ -523,6 +540,9 @@ func (m *Manager) adopt(c runtime.Container, rt string) (Instance, bool) {
 // Stop stops the instance's containers. A container already gone is not
 // an error: there is nothing left to stop.
 func (m *Manager) Stop(ctx context.Context, in Instance) error {
+	if in.Runtime == runtime.Kubernetes {
+		return m.kubeStop(ctx, in)
+	}
 	rt, err := m.Runtime(in.Runtime)
 	if err != nil {
 		return err
@@ -558,11 +578,21 @@ func (e *DirtyError) Unwrap() error { return e.Err }
 // instance that cannot answer is kept too (*DirtyError). The caller brings
 // its commits home first (Pull) and ends its sessions.
 func (m *Manager) Remove(ctx context.Context, in Instance, force bool) error {
+	return m.RemoveKeep(ctx, in, force, false)
+}
+
+// RemoveKeep is Remove; with keep, the instance's work stays (its data
+// and work volumes, its folder; on Kubernetes its claim), for an instance
+// of the same branch made later to take up.
+func (m *Manager) RemoveKeep(ctx context.Context, in Instance, force, keep bool) error {
 	unlock, err := m.catalog().Lock()
 	if err != nil {
 		return err
 	}
 	defer unlock()
+	if in.Runtime == runtime.Kubernetes {
+		return m.kubeRemove(ctx, in, force, keep)
+	}
 	rt, err := m.Runtime(in.Runtime)
 	if err != nil {
 		return err
@@ -577,7 +607,7 @@ func (m *Manager) Remove(ctx context.Context, in Instance, force bool) error {
 				return err
 			}
 		}
-		if err := m.removeParts(ctx, rt, in); err != nil {
+		if err := m.removeParts(ctx, rt, in, keep); err != nil {
 			return err
 		}
 	}
@@ -626,12 +656,16 @@ func (m *Manager) checkClean(ctx context.Context, rt runtime.Runtime, in Instanc
 }
 
 // removeParts removes everything of in on its engine and under the data
-// folder. What is already gone is no error.
-func (m *Manager) removeParts(ctx context.Context, rt runtime.Runtime, in Instance) error {
+// folder (with keep, not its data and work). What is already gone is no
+// error.
+func (m *Manager) removeParts(ctx context.Context, rt runtime.Runtime, in Instance, keep bool) error {
 	for _, n := range []string{in.GateName(), in.Name} {
 		if err := rt.Remove(ctx, n); err != nil && !errors.Is(err, runtime.ErrNoSuchContainer) {
 			return err
 		}
+	}
+	if keep {
+		return rt.VolumeRemove(ctx, in.GateVolume())
 	}
 	if err := rt.VolumeRemove(ctx, in.DataVolume(), in.WorkVolume(), in.GateVolume()); err != nil {
 		return err
@@ -673,6 +707,9 @@ func (m *Manager) Recreate(ctx context.Context, in Instance, image string, repo 
 	if in.Legacy() {
 		return in, &LegacyError{Branch: in.Branch}
 	}
+	if in.Runtime == runtime.Kubernetes {
+		return m.kubeRecreate(ctx, in, image, repo)
+	}
 	rt, err := m.Runtime(in.Runtime)
 	if err != nil {
 		return Instance{}, err
@@ -711,12 +748,27 @@ func (m *Manager) Recreate(ctx context.Context, in Instance, image string, repo 
 // execs cmd) in the workspace, as the instance's user. The caller adds
 // credentials and streams.
 func (in Instance) Exec(cmd []string) runtime.ExecSpec {
-	return runtime.ExecSpec{
-		Container: in.Name,
-		Cmd:       append([]string{layout.InitPath, "--"}, cmd...),
-		Workdir:   layout.Workdir,
-		User:      in.User,
+	return in.Guest(append([]string{"--"}, cmd...)...)
+}
+
+// Guest is the spec of `hjk-init ARGS` in the instance's agent container,
+// as its user, in the workspace: on Kubernetes the pod's agent container,
+// whose user and folder the pod spec set (kubectl exec takes neither).
+func (in Instance) Guest(args ...string) runtime.ExecSpec {
+	cmd := append([]string{layout.InitPath}, args...)
+	if in.Runtime == runtime.Kubernetes {
+		return runtime.ExecSpec{Pod: in.Name, Container: kubeAgent, Cmd: cmd}
 	}
+	return runtime.ExecSpec{Container: in.Name, Cmd: cmd, Workdir: layout.Workdir, User: in.User}
+}
+
+// Execer opens what runs processes in the instance: its engine's CLI, or
+// kubectl aimed at its cluster.
+func (m *Manager) Execer(in Instance) (runtime.Execer, error) {
+	if in.Runtime == runtime.Kubernetes {
+		return m.kubectl(in.Cluster)
+	}
+	return m.Runtime(in.Runtime)
 }
 
 func sortList(list []Instance) {

@@ -47,7 +47,7 @@ type PullResult struct {
 // Pull brings the commits of the instance's branch to the host.
 func (m *Manager) Pull(ctx context.Context, in Instance, repo Repo) (PullResult, error) {
 	var res PullResult
-	rt, err := m.Runtime(in.Runtime)
+	rt, err := m.Execer(in)
 	if err != nil {
 		return res, err
 	}
@@ -204,7 +204,7 @@ type PushResult struct {
 // host is ahead and the instance's work tree is clean.
 func (m *Manager) Push(ctx context.Context, in Instance, repo Repo) (PushResult, error) {
 	var res PushResult
-	rt, err := m.Runtime(in.Runtime)
+	rt, err := m.Execer(in)
 	if err != nil {
 		return res, err
 	}
@@ -235,7 +235,13 @@ func (m *Manager) Push(ctx context.Context, in Instance, repo Repo) (PushResult,
 			return res, nil
 		}
 	}
-	err = m.guest(ctx, rt, in, nil, io.Discard, "repo", "update", "--branch", in.Branch, "--to", host)
+	args := []string{"repo", "update", "--branch", in.Branch, "--to", host}
+	if in.Runtime == runtime.Kubernetes {
+		// No host objects there: what the instance lacks goes as a bundle.
+		err = m.pushBundle(ctx, rt, in, repo, st.Tip, args)
+	} else {
+		err = m.guest(ctx, rt, in, nil, io.Discard, args...)
+	}
 	code, _ := runtime.ExitCode(err)
 	switch {
 	case code == layout.ExitDirty:
