@@ -70,6 +70,8 @@ type Request struct {
 	Account string // "" the instance's
 	Image   string // for a new instance ("" the config's, else DefaultImage)
 	Runtime string
+	// Cluster is the context and namespace asked for on Kubernetes.
+	Cluster *instance.Cluster
 	// Workspace is "folder" or "volume", Credentials "gate" or "inject",
 	// for a new instance.
 	Workspace, Credentials string
@@ -108,7 +110,7 @@ func (r *Runner) Run(ctx context.Context, req Request) error {
 	want := instance.Want{
 		Repo: req.Repo, Branch: req.Branch, Agent: req.Agent, Account: req.Account,
 		Image: cmp.Or(req.Image, r.Config.Image, DefaultImage), Runtime: req.Runtime,
-		Workspace: req.Workspace, Credentials: req.Credentials,
+		Workspace: req.Workspace, Credentials: req.Credentials, Cluster: req.Cluster,
 	}
 	// A known instance goes straight to its session (see session.go); a
 	// new one, or one to change, takes the slow path under the catalog's
@@ -132,7 +134,7 @@ func (r *Runner) Run(ctx context.Context, req Request) error {
 		r.emit(Switched{Branch: req.Branch, From: in.Account, To: req.Account})
 	}
 	fresh := false
-	if isNew || req.Runtime != "" && req.Runtime != in.Runtime || req.Account != "" && req.Account != in.Account || req.Agent != "" && req.Agent != in.Agent {
+	if isNew || req.Runtime != "" && req.Runtime != in.Runtime || req.Cluster != nil || req.Account != "" && req.Account != in.Account || req.Agent != "" && req.Agent != in.Agent {
 		want.Agent = name
 		var act instance.Action
 		if in, act, err = r.Mgr.Ensure(ctx, want); err != nil {
@@ -151,7 +153,7 @@ func (r *Runner) Run(ctx context.Context, req Request) error {
 	var handed []string
 	if lg != nil {
 		if in.Credentials == instance.CredentialsGate {
-			rt, err := r.Mgr.Runtime(in.Runtime)
+			rt, err := r.Mgr.Execer(in)
 			if err != nil {
 				return err
 			}
