@@ -5,6 +5,7 @@ import (
 	goruntime "runtime"
 
 	"github.com/hjk-dev/hjk/internal/host/config"
+	"github.com/hjk-dev/hjk/internal/host/instance"
 	"github.com/hjk-dev/hjk/internal/host/runtime"
 	"github.com/hjk-dev/hjk/internal/host/store"
 )
@@ -27,6 +28,8 @@ type App struct {
 	// OpenRuntime, when set, replaces the runtime drivers the instance
 	// commands open by name (tests plug in a fake that counts calls).
 	OpenRuntime func(name string) (runtime.Runtime, error)
+	// OpenKube, when set, replaces kubectl for instances on Kubernetes.
+	OpenKube func(c instance.Cluster) (instance.Kubectl, error)
 
 	// out is the global -q and -v (output.go).
 	out output

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -17,6 +18,8 @@ import (
 	"github.com/hjk-dev/hjk/internal/host/runtime"
 	"github.com/hjk-dev/hjk/internal/host/shimbin"
 	"github.com/hjk-dev/hjk/internal/host/store"
+	"github.com/hjk-dev/hjk/internal/layout"
+	"github.com/hjk-dev/hjk/internal/version"
 )
 
 // DefaultImage is the image an instance gets when neither --image nor the
@@ -55,6 +58,12 @@ func (app *App) instances() (*instances, error) {
 			HostGID:     os.Getgid(),
 			GateNetwork: cfg.Gate.Network,
 			Step:        app.Step,
+			Kube: instance.KubeSettings{
+				Open:    app.openKube,
+				Context: cfg.Kubernetes.Context, Namespace: cfg.Kubernetes.Namespace,
+				ShimImage:    cmp.Or(cfg.Kubernetes.ShimImage, DefaultShimImage),
+				StorageClass: cfg.Kubernetes.StorageClass, StorageSize: cfg.Kubernetes.StorageSize,
+			},
 		},
 	}
 	is.mgr.DefaultRuntime = func() (string, error) { return app.runtimeName("", cfg) }
@@ -82,10 +91,27 @@ func (app *App) runtimeNamed(name string) (runtime.Runtime, error) {
 	return runtime.New(name)
 }
 
+// DefaultShimImage is the image the init containers of a pod on
+// Kubernetes run (hjk-init and hjk-gate of this version: images/hjk-init,
+// as the release publishes it), unless kubernetes.shim_image names another.
+var DefaultShimImage = "ghcr.io/hjk-dev/hjk-init:" + version.Version
+
+// openKube aims kubectl at a cluster's context and namespace.
+func (app *App) openKube(c instance.Cluster) (instance.Kubectl, error) {
+	if app.OpenKube != nil {
+		return app.OpenKube(c)
+	}
+	return &runtime.Kube{Context: c.Context, Namespace: c.Namespace, Workdir: layout.Workdir}, nil
+}
+
 // runtimeName is the runtime a new instance is made on: --runtime,
 // HJK_RUNTIME, the config, else the first engine found.
 func (app *App) runtimeName(flag string, cfg config.Config) (string, error) {
-	rt, err := runtime.Select(runtime.Choice{Flag: flag, Env: app.Getenv("HJK_RUNTIME"), Config: cfg.Runtime, GOOS: goruntime.GOOS})
+	choice := runtime.Choice{Flag: flag, Env: app.Getenv("HJK_RUNTIME"), Config: cfg.Runtime, GOOS: goruntime.GOOS}
+	if choice.Chosen() == runtime.Kubernetes {
+		return runtime.Kubernetes, nil
+	}
+	rt, err := runtime.Select(choice)
 	if err != nil {
 		return "", err
 	}

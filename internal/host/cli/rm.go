@@ -15,19 +15,22 @@ import (
 // RmOptions are hjk rm's.
 type RmOptions struct {
 	App    *App
-	Force  bool
-	Branch string
+	Force      bool
+	KeepVolume bool
+	Branch     string
 }
 
 // NewCmdRm is `hjk rm`; runF, when set, replaces rmRun.
 func NewCmdRm(app *App, runF func(*RmOptions) error) *cobra.Command {
 	opts := &RmOptions{App: app}
 	cmd := &cobra.Command{
-		Use:   "rm <branch> [-f]",
+		Use:   "rm <branch> [-f] [--keep-volume]",
 		Short: "remove a branch's instance (its containers, volumes and files)",
 		Long: "Remove the instance of a branch: its containers, its volumes and its workspace. Its\n" +
 			"commits come to the branch first; the branch stays. On a terminal hjk asks first; an\n" +
-			"instance holding uncommitted changes (as its container says) is kept unless -f is given.",
+			"instance holding uncommitted changes (as its container says) is kept unless -f is given.\n" +
+			"With --keep-volume its work stays (its volumes or folder; on Kubernetes its claim): a\n" +
+			"later 'hjk run' of the branch takes it up.",
 		Example:           "hjk rm fix-login",
 		Args:              argsRange(1, 1, "rm needs one branch"),
 		ValidArgsFunction: app.completeBranch,
@@ -40,6 +43,7 @@ func NewCmdRm(app *App, runF func(*RmOptions) error) *cobra.Command {
 		},
 	}
 	cmd.Flags().BoolVarP(&opts.Force, "force", "f", false, "do not ask, and discard uncommitted changes")
+	cmd.Flags().BoolVar(&opts.KeepVolume, "keep-volume", false, "keep the instance's work (volumes, folder, claim) for a later run")
 	return cmd
 }
 
@@ -51,8 +55,11 @@ func rmRun(opts *RmOptions) error {
 		return err
 	}
 	where := "its files in the volume " + in.WorkVolume()
-	if in.Folder != "" {
+	switch {
+	case in.Folder != "":
 		where = "its files in " + in.Folder
+	case in.Cluster != nil:
+		where = "its files in the claim " + in.Name + " in " + in.Cluster.String()
 	}
 	if !force && app.stdinTerminal() {
 		fmt.Fprintf(app.Stderr, "Remove the instance of %q (container %s, %s; its commits come to the branch first, and the branch stays)? [y/N] ", branch, in.Name, where)
@@ -61,7 +68,7 @@ func rmRun(opts *RmOptions) error {
 			return &UserError{Err: fmt.Errorf("not removed")}
 		}
 	}
-	err = app.runner(is).Remove(ctx, in, force)
+	err = app.runner(is).Remove(ctx, in, force, opts.KeepVolume)
 	var de *instance.DirtyError
 	if errors.As(err, &de) {
 		hint := fmt.Sprintf("Commit them in the instance ('hjk exec %s -- git ...'), or run 'hjk rm %s -f' to discard them.", quoteArg(branch), quoteArg(branch))

@@ -8,6 +8,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/hjk-dev/hjk/internal/agent"
+	"github.com/hjk-dev/hjk/internal/host/instance"
+	"github.com/hjk-dev/hjk/internal/host/runtime"
 	"github.com/hjk-dev/hjk/internal/host/runner"
 )
 
@@ -17,6 +19,7 @@ type RunOptions struct {
 	App                            *App
 	Agent, Account, Image, Runtime string
 	Workspace, Credentials         string
+	Context, Namespace             string // Kubernetes
 	Detach                         bool
 	Name                           string // the session's
 	Branch, Prompt                 string
@@ -60,7 +63,9 @@ func NewCmdRun(app *App, runF func(*RunOptions) error) *cobra.Command {
 	f.StringVar(&opts.Agent, "agent", "", "agent to run: "+strings.Join(append(agent.Names(), ShellAgent), ", ")+" (default: the instance's, the config's agent, else claude)")
 	f.StringVar(&opts.Account, "account", "", "named account of the agent's credentials (default: the instance's; another one switches the instance to it)")
 	f.StringVar(&opts.Image, "image", "", "image of a new instance (default: the config's image, else "+DefaultImage+")")
-	f.StringVar(&opts.Runtime, "runtime", "", "container runtime of a new instance: docker, podman or container (env HJK_RUNTIME)")
+	f.StringVar(&opts.Runtime, "runtime", "", "container runtime of a new instance: docker, podman, container or kubernetes (env HJK_RUNTIME)")
+	f.StringVar(&opts.Context, "context", "", "kubeconfig context of a new instance on kubernetes (default: kubernetes.context, else kubectl's current)")
+	f.StringVar(&opts.Namespace, "namespace", "", "namespace of a new instance on kubernetes (default: kubernetes.namespace, else the context's)")
 	f.BoolVarP(&opts.Detach, "detach", "d", false, "start the session detached ('hjk attach' shows it); on a terminal a session outlives hjk anyway")
 	f.StringVar(&opts.Name, "name", "", "name of the session (default: the agent's, numbered)")
 	f.StringVar(&opts.Workspace, "workspace", "", "where a new instance keeps its files: folder (under hjk's data folder) or volume (default: the config's workspace, else folder)")
@@ -92,6 +97,12 @@ func runRun(opts *RunOptions) error {
 		Credentials: cmp.Or(opts.Credentials, is.cfg.Credentials),
 		Prompt:      opts.Prompt, Args: opts.AgentArgs,
 		Session: opts.Name, Detach: opts.Detach, DetachKeys: keys,
+	}
+	if opts.Context != "" || opts.Namespace != "" {
+		req.Cluster = &instance.Cluster{Context: cmp.Or(opts.Context, is.cfg.Kubernetes.Context), Namespace: cmp.Or(opts.Namespace, is.cfg.Kubernetes.Namespace)}
+		if req.Runtime == "" {
+			req.Runtime = runtime.Kubernetes
+		}
 	}
 	return result(app.runner(is).Run(ctx, req))
 }

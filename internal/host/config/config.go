@@ -18,7 +18,7 @@ import (
 type Config struct {
 	Agent   string `toml:"agent,omitempty"`   // default agent for hjk run
 	Image   string `toml:"image,omitempty"`   // default image
-	Runtime string `toml:"runtime,omitempty"` // docker, podman or container
+	Runtime string `toml:"runtime,omitempty"` // docker, podman, container or kubernetes
 	Store   string `toml:"store,omitempty"`   // keychain, secret-service or file
 	// Credentials is "gate" (the default) or "inject" for new instances.
 	Credentials string `toml:"credentials,omitempty"`
@@ -28,6 +28,8 @@ type Config struct {
 	Network Network `toml:"network,omitempty"`
 	// Gate is where the gate and the keeper run.
 	Gate Gate `toml:"gate,omitempty"`
+	// Kubernetes is where instances on Kubernetes go (kube.go).
+	Kubernetes Kubernetes `toml:"kubernetes,omitempty"`
 	// Agents holds per-agent settings, keyed by agent name.
 	Agents map[string]AgentConfig `toml:"agents,omitempty"`
 }

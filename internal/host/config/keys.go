@@ -20,7 +20,7 @@ import (
 )
 
 // Keys describes the settings `hjk config` knows, for help and errors.
-const Keys = `agent, image, runtime, store, credentials, workspace, network, network.allow, gate.network, agents.<agent>.env.<VAR>, agents.<agent>.args, agents.<agent>.upstream, agents.<agent>.ca_file, agents.<agent>.token_url`
+const Keys = `agent, image, runtime, store, credentials, workspace, network, network.allow, gate.network, kubernetes.context, kubernetes.namespace, kubernetes.storage_class, kubernetes.storage_size, kubernetes.shim_image, agents.<agent>.env.<VAR>, agents.<agent>.args, agents.<agent>.upstream, agents.<agent>.ca_file, agents.<agent>.token_url`
 
 // ErrUnset is returned by Get for a valid key that has no value.
 var ErrUnset = errors.New("not set")
@@ -53,6 +53,9 @@ func (c Config) Settings() []Setting {
 		s = append(s, Setting{"network.allow", tomlArray(c.Network.Allow)})
 	}
 	add("gate.network", c.Gate.Network)
+	for _, k := range kubeKeys {
+		add(k, *c.Kubernetes.field(k))
+	}
 	names := make([]string, 0, len(c.Agents))
 	for n := range c.Agents {
 		names = append(names, n)
@@ -100,7 +103,7 @@ var topKeys = []string{"agent", "image", "runtime", "store", "credentials", "wor
 var envName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
 func parseKey(k string) (key, error) {
-	if oneOf(k, topKeys) {
+	if oneOf(k, topKeys) || isKubeKey(k) {
 		return key{top: k}, nil
 	}
 	parts := strings.SplitN(k, ".", 4)
@@ -154,6 +157,8 @@ func (c Config) Get(k string) (string, error) {
 		}
 	case pk.top == "gate.network":
 		v = c.Gate.Network
+	case isKubeKey(pk.top):
+		v = *c.Kubernetes.field(pk.top)
 	case pk.field != "":
 		v = c.Agents[pk.agent].field(pk.field)
 	case pk.args:
@@ -239,6 +244,8 @@ func (c *Config) Set(k, value string) error {
 			c.Network.Allow = nil
 		}
 		return nil
+	case "kubernetes.context", "kubernetes.namespace", "kubernetes.storage_class", "kubernetes.storage_size", "kubernetes.shim_image":
+		return c.Kubernetes.set(k, value)
 	case "gate.network":
 		if value == "" || strings.ContainsAny(value, " \t\n,") {
 			return fmt.Errorf("gate.network %q is not a network name", value)
@@ -309,6 +316,8 @@ func (c *Config) Unset(k string) error {
 		c.Network.Allow = nil
 	case "gate.network":
 		c.Gate.Network = ""
+	case "kubernetes.context", "kubernetes.namespace", "kubernetes.storage_class", "kubernetes.storage_size", "kubernetes.shim_image":
+		*c.Kubernetes.field(k) = ""
 	default:
 		a, ok := c.Agents[pk.agent]
 		if !ok {
