@@ -87,7 +87,7 @@ func commands() []command {
 		{"log", "log [--control SOCK] [--since RFC3339]", logCommand},
 		{"keep", "keep [--dir DIR] [--control SOCK] [--listen ADDR]", keep},
 		{"peer", "peer [--control SOCK]", peerCommand},
-		{"setup", "setup --gate-uid N --user-file FILE [--own DIR]...", setupCommand},
+		{"setup", "setup --gate-uid N --user-file FILE [--own DIR]... [--no-lock]", setupCommand},
 		{"load", "load [--control SOCK] < [Login...]", load},
 		{"export", "export [--control SOCK] [ITEM...]", export},
 		{"version", "version", versionCommand},

@@ -20,15 +20,18 @@ import (
 // workspace and data claims, the run folder; not what is in them, and
 // never through a link), then locks the pod's egress so that only
 // loopback and the gate's uid get out (package egress). The agent's
-// container, started next, has no capability at all.
+// container, started next, has no capability at all. With --no-lock
+// (credentials injected: the agent has the network) the egress is left.
 func setupCommand(args []string, s stdio) int {
 	var gateUID int
 	var userFile string
 	var own multi
+	var noLock bool
 	if _, ok := flags("setup", args, s, func(fs *flag.FlagSet) {
 		fs.IntVar(&gateUID, "gate-uid", 0, "")
 		fs.StringVar(&userFile, "user-file", "", "")
 		fs.Var(&own, "own", "")
+		fs.BoolVar(&noLock, "no-lock", false, "")
 	}, false); !ok {
 		return ExitFailure
 	}
@@ -45,13 +48,15 @@ func setupCommand(args []string, s stdio) int {
 		}
 		err = handOver(d, uid, gid)
 	}
-	if err == nil {
+	rules := "not locked (--no-lock: credentials injected)"
+	if err == nil && !noLock {
 		err = egress.Lock(gateUID)
+		rules = egress.Rules(gateUID)
 	}
 	if err != nil {
 		return fail(s, "setup", err)
 	}
-	fmt.Fprintf(s.err, "hjk-gate setup: %d folder(s) handed to uid %d; egress: %s\n", len(own), uid, egress.Rules(gateUID))
+	fmt.Fprintf(s.err, "hjk-gate setup: %d folder(s) handed to uid %d; egress: %s\n", len(own), uid, rules)
 	return ExitOK
 }
 
