@@ -14,7 +14,7 @@ import (
 
 // RmOptions are hjk rm's.
 type RmOptions struct {
-	App    *App
+	App        *App
 	Force      bool
 	KeepVolume bool
 	Branch     string

@@ -9,8 +9,8 @@ import (
 
 	"github.com/hjk-dev/hjk/internal/agent"
 	"github.com/hjk-dev/hjk/internal/host/instance"
-	"github.com/hjk-dev/hjk/internal/host/runtime"
 	"github.com/hjk-dev/hjk/internal/host/runner"
+	"github.com/hjk-dev/hjk/internal/host/runtime"
 )
 
 // RunOptions are hjk run's: its flags, the branch, the prompt and the
