@@ -295,3 +295,15 @@ func kubeList(objs []any) []byte {
 	b, _ := json.Marshal(map[string]any{"apiVersion": "v1", "kind": "List", "items": objs})
 	return b
 }
+
+// KubeProbe is the manifest of a pod as an instance of image would get it
+// (init containers, NET_ADMIN, claim and all, under a name of its own), for
+// `hjk doctor` to ask the cluster's admission with a dry run.
+func (m *Manager) KubeProbe(image string) ([]byte, error) {
+	id, err := m.HostID()
+	if err != nil {
+		return nil, err
+	}
+	in := Instance{Name: "hjk-doctor-" + randomHex(4), Image: image, Runtime: "kubernetes", Credentials: CredentialsGate, Workspace: "volume"}
+	return kubeList([]any{m.kubeClaim(in, id), m.kubePod(in, id)}), nil
+}

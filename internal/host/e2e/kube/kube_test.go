@@ -574,3 +574,22 @@ func (tm *terminal) exit() int {
 		return -1
 	}
 }
+
+// TestDoctor: hjk doctor on the cluster: everything it checks passes in
+// the test's namespace; a namespace that enforces Pod Security's baseline
+// refuses the init container's NET_ADMIN, and doctor says so.
+func TestDoctor(t *testing.T) {
+	w := newWorld(t)
+	out := w.ok("doctor")
+	for _, want := range []string{"ok    runtime  kubernetes ", "ok    namespace " + w.ns, "ok    access ", "ok    admission ", "ok    storage "} {
+		if !strings.Contains(out, want) {
+			t.Errorf("doctor does not say %q:\n%s", want, out)
+		}
+	}
+	w.kubectl("label", "namespace", w.ns, "pod-security.kubernetes.io/enforce=baseline")
+	cmd := w.command("doctor")
+	b, err := cmd.Output()
+	if err == nil || !strings.Contains(string(b), "fail  admission ") || !strings.Contains(string(b), "NET_ADMIN") {
+		t.Errorf("doctor in a baseline namespace: %v\n%s", err, b)
+	}
+}
