@@ -180,6 +180,8 @@ func result(err error) error {
 		return &UserError{Err: fmt.Errorf("%w: run '%s'", err, nc.Command())}
 	case errors.As(err, &ua):
 		return &UsageError{Err: err, Hint: "Run 'hjk run --help' for usage."}
+	case errors.As(err, &ni) && strings.HasPrefix(ni.Runtime, "cluster"):
+		return Hintf(err, "Push it where the cluster pulls from (or load it into the nodes), or choose another with --image.")
 	case errors.As(err, &ni):
 		return Hintf(err, "Build it ('make images'), or choose another with --image.")
 	case errors.As(err, &ri):
