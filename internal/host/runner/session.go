@@ -34,6 +34,17 @@ func (r *Runner) runSession(ctx context.Context, in instance.Instance, spec runt
 		}
 	} else {
 		list, err := r.Mgr.Sessions(ctx, in)
+		if runtime.NotRunning(in.Runtime, err) && !fresh && ensure != nil {
+			// Stopped: its sessions (on its volume) are known once it
+			// runs again; a name picked now could be one of theirs.
+			in2, act, eerr := ensure()
+			if eerr != nil {
+				return eerr
+			}
+			r.emit(Acted{Instance: in2, Action: act})
+			in, fresh = in2, true
+			list, err = r.Mgr.Sessions(ctx, in)
+		}
 		if err != nil && !runtime.NotRunning(in.Runtime, err) {
 			return err
 		}
