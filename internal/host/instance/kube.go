@@ -306,9 +306,7 @@ func (m *Manager) kubeEnsure(ctx context.Context, list []Instance, i int, in Ins
 	}
 	act := Ready
 	if st.state() != "running" {
-		done := m.step("starting the pod of %q", in.Branch)
 		act, err = m.kubeUp(ctx, k, &in, w.Repo, st)
-		done()
 		if err != nil {
 			return Instance{}, "", err
 		}

@@ -63,7 +63,7 @@ var built struct {
 // build builds hjk-init and hjk-gate, hjk embedding them (through a build
 // overlay, never into the source tree), and the shim image from the same
 // two binaries (images/hjk-init/Dockerfile), tagged by their hash.
-func build(t *testing.T) (hjk, shim string) {
+func build(t testing.TB) (hjk, shim string) {
 	t.Helper()
 	built.Do(func() {
 		root, _ := filepath.Abs("../../../..")
@@ -114,10 +114,13 @@ func build(t *testing.T) (hjk, shim string) {
 	return built.hjk, built.shim
 }
 
+// loaded loads the images once per binary (tests run in parallel).
+var loaded sync.Once
+
 // world is one user's: a private HOME, a file store, a git repository,
 // hjk set to the cluster and a namespace of the test's own.
 type world struct {
-	t          *testing.T
+	t          testing.TB
 	c          *testinfra.Cluster
 	hjk        string
 	env        []string
@@ -125,13 +128,15 @@ type world struct {
 	ns         string
 }
 
-func newWorld(t *testing.T) *world {
+func newWorld(t testing.TB) *world {
 	t.Helper()
 	c := testinfra.Kubernetes(t)
 	hjk, shim := build(t)
-	start := time.Now()
-	c.Load(t, shim, agentsImage)
-	t.Logf("images in the cluster in %s", time.Since(start).Round(100*time.Millisecond))
+	loaded.Do(func() {
+		start := time.Now()
+		c.Load(t, shim, agentsImage)
+		t.Logf("images in the cluster in %s", time.Since(start).Round(100*time.Millisecond))
+	})
 	root, err := filepath.EvalSymlinks(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
@@ -259,6 +264,7 @@ func (w *world) hostID() string {
 // stop (the pod goes, the claim stays), run again with the work kept, ps -a
 // beside a local instance, rm leaving nothing of the instance anywhere.
 func TestLifecycle(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	start := time.Now()
 	w.ok("run", "life", "--agent", "shell", `echo inside > made.txt && git add made.txt && git commit -qm "made inside" && echo committed`)
@@ -352,6 +358,7 @@ func TestLifecycle(t *testing.T) {
 // TestTerminal: a session on a terminal, detached with the keys and
 // attached again; its state outlives hjk.
 func TestTerminal(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	tm := w.terminal(t, "run", "tty", "--agent", "shell")
 	tm.waitFor("$ ")
@@ -383,6 +390,7 @@ func TestTerminal(t *testing.T) {
 // gate out and nothing else; no file, process environment or object of the
 // pod holds the login.
 func TestGate(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	// The instance first, to learn the pods' network, where the fake
 	// must listen (the gate gets its upstream with each session's
@@ -472,7 +480,7 @@ func TestGate(t *testing.T) {
 // podsHost is this machine's address in the network of a pod: where
 // a pod reaches a server of the test's (this cluster's pods have no route
 // beyond their bridge).
-func podsHost(t *testing.T, podIP string) string {
+func podsHost(t testing.TB, podIP string) string {
 	t.Helper()
 	ip := net.ParseIP(podIP)
 	addrs, err := net.InterfaceAddrs()
@@ -496,22 +504,26 @@ func (w *world) podExec(pod, container string, cmd ...string) (string, error) {
 	return string(out), err
 }
 
-func fakePort(t *testing.T, s *fakeapi.Server) string {
+func fakePort(t testing.TB, s *fakeapi.Server) string {
 	u := s.URL()
 	return u[strings.LastIndexByte(u, ':')+1:]
 }
 
 // terminal is hjk on a real PTY, as a user at a terminal runs it.
 type terminal struct {
-	t   *testing.T
+	t   testing.TB
 	cmd *exec.Cmd
 	pty *os.File
 	mu  sync.Mutex
 	out bytes.Buffer
 }
 
-func (w *world) terminal(t *testing.T, args ...string) *terminal {
-	cmd := w.command(args...)
+func (w *world) terminal(t testing.TB, args ...string) *terminal {
+	return w.terminalCmd(t, w.command(args...))
+}
+
+// terminalCmd runs cmd on a PTY of its own.
+func (w *world) terminalCmd(t testing.TB, cmd *exec.Cmd) *terminal {
 	f, err := pty.StartWithSize(cmd, &pty.Winsize{Rows: 40, Cols: 120})
 	if err != nil {
 		t.Fatal(err)
@@ -579,6 +591,7 @@ func (tm *terminal) exit() int {
 // the test's namespace; a namespace that enforces Pod Security's baseline
 // refuses the init container's NET_ADMIN, and doctor says so.
 func TestDoctor(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	out := w.ok("doctor")
 	for _, want := range []string{"ok    runtime  kubernetes ", "ok    namespace " + w.ns, "ok    access ", "ok    admission ", "ok    storage "} {
