@@ -309,6 +309,23 @@ func TestLifecycle(t *testing.T) {
 	}
 	t.Logf("run after stop (pod, session): %s", time.Since(start).Round(100*time.Millisecond))
 
+	// A detached session: its log, ps, kill; recreate keeps the work.
+	if got := strings.TrimSpace(w.ok("run", "life", "-d", "--name", "loop", "--agent", "shell", "echo started; while :; do sleep 1; done")); got != "loop" {
+		t.Errorf("run -d printed %q", got)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for !strings.Contains(w.ok("logs", "life", "loop"), "started") && time.Now().Before(deadline) {
+		time.Sleep(500 * time.Millisecond)
+	}
+	if !strings.Contains(w.ok("ps", "life"), "running") {
+		t.Error("ps does not list the detached session running")
+	}
+	w.ok("kill", "life/loop")
+	w.ok("recreate", "life")
+	if got := strings.TrimSpace(w.ok("exec", "life", "--", "cat", "made.txt")); got != "inside" {
+		t.Errorf("the work after recreate: %q", got)
+	}
+
 	// ps -a: a local instance (docker) and the cluster's, together.
 	if _, err := exec.LookPath("docker"); err == nil && exec.Command("docker", "image", "inspect", agentsImage).Run() == nil {
 		w.ok("config", "gate.network", "host")
@@ -335,7 +352,7 @@ func TestLifecycle(t *testing.T) {
 	if out := w.kubectl("get", "pods,persistentvolumeclaims,secrets,configmaps,services", "-A", "-l", instance.LabelHost+"="+id, "-o", "name"); strings.TrimSpace(out) != "" {
 		t.Errorf("objects labelled with this hjk's id remain:\n%s", out)
 	}
-	deadline := time.Now().Add(30 * time.Second)
+	deadline = time.Now().Add(30 * time.Second)
 	for {
 		pvs := w.kubectl("get", "pv", "-o", "jsonpath={range .items[*]}{.spec.claimRef.namespace}{\"\\n\"}{end}")
 		if !strings.Contains(pvs, w.ns) {
