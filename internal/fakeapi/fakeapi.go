@@ -91,6 +91,9 @@ type Options struct {
 	// (CAPEM), valid for 127.0.0.1, ::1, localhost and Hosts.
 	TLS   bool
 	Hosts []string
+	// Listen is the address to listen on (default 127.0.0.1:0): a
+	// cluster's pods reach the host on another.
+	Listen string
 
 	// Answer is the text every model streams back.
 	Answer string
@@ -189,7 +192,7 @@ func Start(o Options) (*Server, error) {
 		conns:     map[net.Conn]bool{},
 		done:      make(chan struct{}),
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ln, err := net.Listen("tcp", cmp.Or(o.Listen, "127.0.0.1:0"))
 	if err != nil {
 		return nil, fmt.Errorf("fakeapi: listen: %w", err)
 	}

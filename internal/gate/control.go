@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/hjk-dev/hjk/internal/gate/wire"
@@ -60,8 +61,16 @@ func listenControl(path string, h http.Handler) (*server, error) {
 func controlCall(sock, method, path string, body []byte) ([]byte, error) {
 	c := &http.Client{Transport: &http.Transport{
 		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			// A gate or keeper just started (a pod is ready as soon as its
+			// containers run) may not listen yet: a few seconds for it.
 			var d net.Dialer
-			return d.DialContext(ctx, "unix", sock)
+			for deadline := time.Now().Add(5 * time.Second); ; {
+				c, err := d.DialContext(ctx, "unix", sock)
+				if err == nil || time.Now().After(deadline) || !(errors.Is(err, syscall.ENOENT) || errors.Is(err, syscall.ECONNREFUSED)) {
+					return c, err
+				}
+				time.Sleep(50 * time.Millisecond)
+			}
 		},
 	}, Timeout: 2 * time.Minute}
 	req, err := http.NewRequest(method, "http://control"+path, bytes.NewReader(body))

@@ -5,7 +5,9 @@
 //	hjk-gate serve --dir DIR --keeper SOCK [--control SOCK]   the per-instance gate
 //	hjk-gate prepare [--control SOCK]          stdin: wire.Prepare; stdout: wire.PrepareResult
 //	hjk-gate log [--control SOCK] [--since T]  stdout: JSON lines of wire.Refusal
-//	hjk-gate keep --dir DIR [--control SOCK]   the keeper of the logins
+//	hjk-gate keep --dir DIR [--control SOCK] [--listen ADDR]   the keeper of the logins (ADDR: also over TCP)
+//	hjk-gate peer [--control SOCK]             stdout: wire.Peer of the keeper over TCP (no url)
+//	hjk-gate setup --gate-uid N --user-file F [--own DIR]...    a Kubernetes pod's setup (setup.go)
 //	hjk-gate load [--control SOCK]             stdin: []wire.Login; stdout: []wire.LoadResult
 //	hjk-gate export [--control SOCK] [ITEM...] stdout: []wire.Login refreshed since loaded (exit 3: none)
 //	hjk-gate version
@@ -31,6 +33,7 @@ package gate
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -82,7 +85,9 @@ func commands() []command {
 		{"serve", "serve [--dir DIR] [--keeper SOCK] [--control SOCK]", serve},
 		{"prepare", "prepare [--control SOCK] < Prepare", prepare},
 		{"log", "log [--control SOCK] [--since RFC3339]", logCommand},
-		{"keep", "keep [--dir DIR] [--control SOCK]", keep},
+		{"keep", "keep [--dir DIR] [--control SOCK] [--listen ADDR]", keep},
+		{"peer", "peer [--control SOCK]", peerCommand},
+		{"setup", "setup --gate-uid N --user-file FILE [--own DIR]... [--no-lock]", setupCommand},
 		{"load", "load [--control SOCK] < [Login...]", load},
 		{"export", "export [--control SOCK] [ITEM...]", export},
 		{"version", "version", versionCommand},
@@ -142,7 +147,12 @@ func serve(args []string, s stdio) int {
 	}, false); !ok {
 		return ExitFailure
 	}
-	g, err := gateway.New(gateway.Options{Dir: dir, Keeper: gateway.NewKeeperClient(keeperSock), Log: s.err})
+	// No keeper socket (Kubernetes): the first Prepare names the keeper.
+	var k gateway.Keeper
+	if keeperSock != "" {
+		k = gateway.NewKeeperClient(keeperSock)
+	}
+	g, err := gateway.New(gateway.Options{Dir: dir, Keeper: k, Log: s.err})
 	if err != nil {
 		return fail(s, "serve", err)
 	}
@@ -245,10 +255,11 @@ func logCommand(args []string, s stdio) int {
 }
 
 func keep(args []string, s stdio) int {
-	var dir, control string
+	var dir, control, listen string
 	if _, ok := flags("keep", args, s, func(fs *flag.FlagSet) {
 		fs.StringVar(&dir, "dir", DefaultKeeperDir, "")
 		fs.StringVar(&control, "control", DefaultKeeperControl, "")
+		fs.StringVar(&listen, "listen", "", "")
 	}, false); !ok {
 		return ExitFailure
 	}
@@ -261,14 +272,46 @@ func keep(args []string, s stdio) int {
 		return fail(s, "keep", err)
 	}
 	defer pub.Close()
-	ctl, err := listenControl(control, k.ControlHandler())
+	ctlh := k.ControlHandler()
+	where := ""
+	if listen != "" {
+		tcp, peer, err := listenPeer(listen, k.Handler())
+		if err != nil {
+			return fail(s, "keep", err)
+		}
+		defer tcp.Close()
+		mux := http.NewServeMux()
+		mux.Handle("/", ctlh)
+		mux.HandleFunc("GET /v1/peer", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, peer) })
+		ctlh, where = mux, ", TLS on "+tcp.ln.Addr().String()
+	}
+	ctl, err := listenControl(control, ctlh)
 	if err != nil {
 		return fail(s, "keep", err)
 	}
 	defer ctl.Close()
-	fmt.Fprintf(s.err, "hjk-gate keep: started %s: socket %s\n", version.Version, filepath.Join(dir, "keeper.sock"))
+	fmt.Fprintf(s.err, "hjk-gate keep: started %s: socket %s%s\n", version.Version, filepath.Join(dir, "keeper.sock"), where)
 	waitSignal()
 	fmt.Fprintln(s.err, "hjk-gate keep: stopping")
+	return ExitOK
+}
+
+func peerCommand(args []string, s stdio) int {
+	var control string
+	if _, ok := flags("peer", args, s, func(fs *flag.FlagSet) {
+		fs.StringVar(&control, "control", DefaultKeeperControl, "")
+	}, false); !ok {
+		return ExitFailure
+	}
+	out, err := controlCall(control, http.MethodGet, "/v1/peer", nil)
+	if err != nil {
+		return fail(s, "peer", err)
+	}
+	var p wire.Peer
+	if err := json.Unmarshal(out, &p); err != nil || p.Validate(false) != nil {
+		return fail(s, "peer", errors.New("the keeper's answer is not a peer (is it listening on TCP?)"))
+	}
+	s.out.Write(out)
 	return ExitOK
 }
 

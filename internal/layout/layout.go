@@ -59,7 +59,17 @@ const (
 	// GateVar lists the loopback ports PID 1 relays to the gate's sockets:
 	// "7800=proxy,7801=claude" (port=socket name in GateDir).
 	GateVar = "HJK_GATE"
+	// GateUIDVar is, on Kubernetes, the uid the pod's egress rules let
+	// out (the gate's, GateUID): boot and whoami refuse it for the agent.
+	GateUIDVar = "HJK_GATE_UID"
 )
+
+// GateUID is the uid the gate and the keeper run as on Kubernetes, where
+// the agent's pod shares one network namespace: the pod's egress rules let
+// only this uid (and loopback) out. Chosen to be unlike any image's user
+// (65532 is distroless's nonroot, 65534 nobody); an image whose user has it
+// is refused.
+const GateUID = 65533
 
 // Workspace kinds.
 const (

@@ -43,7 +43,7 @@ import (
 // Options configure a Server.
 type Options struct {
 	Dir    string    // where the sockets go
-	Keeper Keeper    // where credentials come from
+	Keeper Keeper    // where credentials come from (nil: none until a Prepare names one)
 	Log    io.Writer // one line per event; io.Discard when nil
 	Now    func() time.Time
 }
@@ -52,7 +52,7 @@ type Options struct {
 // egress policy; until then it refuses everything.
 type Server struct {
 	dir    string
-	keeper Keeper
+	keeper *swapKeeper
 	log    *log.Logger
 	now    func() time.Time
 	creds  *creds
@@ -79,7 +79,7 @@ type state struct {
 func New(o Options) (*Server, error) {
 	s := &Server{
 		dir:     o.Dir,
-		keeper:  o.Keeper,
+		keeper:  &swapKeeper{k: o.Keeper},
 		log:     log.New(io.Discard, "", 0),
 		now:     time.Now,
 		ring:    newRing(maxRefusals),
@@ -92,7 +92,7 @@ func New(o Options) (*Server, error) {
 	if o.Now != nil {
 		s.now = o.Now
 	}
-	s.creds = &creds{keeper: o.Keeper, now: s.now, items: map[string]*cached{}}
+	s.creds = &creds{keeper: s.keeper, now: s.now, items: map[string]*cached{}}
 	s.egress = &http.Transport{
 		DialContext:         s.dial,
 		MaxIdleConns:        32,
@@ -128,6 +128,12 @@ func (s *Server) Prepare(ctx context.Context, p wire.Prepare) (wire.PrepareResul
 		return wire.PrepareResult{}, err
 	}
 	res := wire.PrepareResult{Routes: []string{}, Logins: []wire.LoadResult{}}
+	if p.Keeper != nil {
+		if err := p.Keeper.Validate(true); err != nil {
+			return wire.PrepareResult{}, err
+		}
+		s.keeper.setPeer(*p.Keeper)
+	}
 	for _, l := range p.Logins {
 		r, err := s.keeper.Load(ctx, l)
 		if err != nil {

@@ -3,6 +3,9 @@ package gateway
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"crypto/tls"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -32,8 +35,12 @@ type RefreshFailed struct{ Text string }
 
 func (e *RefreshFailed) Error() string { return e.Text }
 
-// KeeperClient talks to a keeper's socket.
-type KeeperClient struct{ c *http.Client }
+// KeeperClient talks to a keeper's socket, or to a keeper over TCP.
+type KeeperClient struct {
+	c     *http.Client
+	base  string // "http://keeper" on a socket, the Peer's URL over TCP
+	token string // presented over TCP
+}
 
 // NewKeeperClient returns a client of the keeper listening on sock.
 func NewKeeperClient(sock string) *KeeperClient {
@@ -46,7 +53,38 @@ func NewKeeperClient(sock string) *KeeperClient {
 		IdleConnTimeout:     time.Minute,
 	}
 	// A refresh takes up to 30 s at the keeper; give it that and more.
-	return &KeeperClient{c: &http.Client{Transport: t, Timeout: 45 * time.Second}}
+	return &KeeperClient{c: &http.Client{Transport: t, Timeout: 45 * time.Second}, base: "http://keeper"}
+}
+
+// NewPeerClient returns a client of the keeper over TCP (Kubernetes): TLS
+// 1.3 to p.URL, the keeper's certificate pinned to p.Pin (no CA: the
+// keeper made it at start), p.Token presented on every request.
+func NewPeerClient(p wire.Peer) *KeeperClient {
+	pin := p.Pin
+	t := &http.Transport{
+		TLSClientConfig: &tls.Config{
+			MinVersion: tls.VersionTLS13,
+			// The chain is not verified against roots: the pin below
+			// is the whole check.
+			InsecureSkipVerify: true,
+			VerifyConnection: func(cs tls.ConnectionState) error {
+				if len(cs.PeerCertificates) == 0 || Pin(cs.PeerCertificates[0].Raw) != pin {
+					return errors.New("the keeper's certificate is not the one hjk pinned")
+				}
+				return nil
+			},
+		},
+		MaxIdleConnsPerHost: 8,
+		IdleConnTimeout:     time.Minute,
+		ForceAttemptHTTP2:   false,
+	}
+	return &KeeperClient{c: &http.Client{Transport: t, Timeout: 45 * time.Second}, base: strings.TrimSuffix(p.URL, "/"), token: p.Token}
+}
+
+// Pin is a certificate's pin: "sha256:" and the hex of its DER's hash.
+func Pin(der []byte) string {
+	sum := sha256.Sum256(der)
+	return wire.PinPrefix + hex.EncodeToString(sum[:])
 }
 
 // Token asks for an item's current credential.
@@ -89,11 +127,14 @@ func (k *KeeperClient) post(ctx context.Context, path string, v, out any) (int, 
 	if err != nil {
 		return 0, "", err
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://keeper"+path, bytes.NewReader(b))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, k.base+path, bytes.NewReader(b))
 	if err != nil {
 		return 0, "", err
 	}
 	req.Header.Set("Content-Type", "application/json")
+	if k.token != "" {
+		req.Header.Set("Authorization", "Bearer "+k.token)
+	}
 	resp, err := k.c.Do(req)
 	if err != nil {
 		var ue interface{ Unwrap() error }
@@ -172,4 +213,45 @@ func (c *creds) clear() {
 	c.mu.Lock()
 	c.items = map[string]*cached{}
 	c.mu.Unlock()
+}
+
+// swapKeeper is the gate's keeper, which a Prepare may change (Kubernetes:
+// the keeper's address and token come with it). None set: every call
+// says no login is loaded.
+type swapKeeper struct {
+	mu   sync.Mutex
+	k    Keeper
+	peer wire.Peer
+}
+
+func (s *swapKeeper) get() Keeper {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.k
+}
+
+// setPeer aims the gate at the keeper p, unless it is aimed there already.
+func (s *swapKeeper) setPeer(p wire.Peer) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.peer == p && s.k != nil {
+		return
+	}
+	s.k, s.peer = NewPeerClient(p), p
+}
+
+func (s *swapKeeper) Token(ctx context.Context, r wire.TokenRequest) (wire.TokenAnswer, error) {
+	k := s.get()
+	if k == nil {
+		return wire.TokenAnswer{}, fmt.Errorf("%w (no keeper yet)", ErrMissing)
+	}
+	return k.Token(ctx, r)
+}
+
+func (s *swapKeeper) Load(ctx context.Context, l wire.Login) (wire.LoadResult, error) {
+	k := s.get()
+	if k == nil {
+		return wire.LoadResult{}, errors.New("keeper cannot be reached: the gate was given none")
+	}
+	return k.Load(ctx, l)
 }

@@ -26,8 +26,21 @@
 //	      "tls":         true                      // optional: serve the socket over TLS (CAFile)
 //	    }]
 //	  },
-//	  "logins": [Login, ...]                       // forwarded to the keeper's /v1/load
+//	  "logins": [Login, ...],                      // forwarded to the keeper's /v1/load
+//	  "keeper": Peer                               // optional: the keeper over TCP (Kubernetes)
 //	}
+//
+// # Kubernetes: the keeper over TCP
+//
+// Pods share no socket: there the keeper (`hjk-gate keep --listen :PORT`)
+// serves its /v1/load and /v1/token over TLS on its pod's address, with a
+// key and certificate it makes at start and a random token, both held in
+// memory only. `hjk-gate peer` (stdout: Peer, without url) tells hjk the
+// token and the certificate's pin; hjk hands them, with the keeper pod's
+// address, to each gate in its Prepare; the gate pins the certificate and
+// presents the token as "Authorization: Bearer TOKEN".
+//
+//	{"url": "https://10.0.0.7:7443", "token": "<64 hex>", "pin": "sha256:<64 hex>"}
 //
 // PrepareResult: {"routes": ["codex"], "logins": [LoadResult, ...]}.
 //
@@ -84,7 +97,41 @@ import (
 type Prepare struct {
 	Config Config  `json:"config"`
 	Logins []Login `json:"logins"`
+	// Keeper, when set, is where the gate reaches its keeper from now on
+	// (the keeper over TCP, on Kubernetes), before the logins go to it.
+	Keeper *Peer `json:"keeper,omitempty"`
 }
+
+// Peer is the keeper over TCP: its address, the token a gate presents, and
+// the SHA-256 of its certificate, which the gate pins.
+type Peer struct {
+	URL   string `json:"url,omitempty"`
+	Token string `json:"token"`
+	Pin   string `json:"pin"`
+}
+
+// PinPrefix starts a Peer's pin.
+const PinPrefix = "sha256:"
+
+// Validate checks a Peer; withURL, that it has an address too (https://HOST:PORT).
+func (p Peer) Validate(withURL bool) error {
+	if !hex64(p.Token) {
+		return errors.New("keeper.token is not 64 hex digits")
+	}
+	if !strings.HasPrefix(p.Pin, PinPrefix) || !hex64(p.Pin[len(PinPrefix):]) {
+		return errors.New("keeper.pin is not sha256: and 64 hex digits")
+	}
+	if !withURL {
+		return nil
+	}
+	u, err := url.Parse(p.URL)
+	if err != nil || u.Scheme != "https" || u.Host == "" || u.Port() == "" || u.User != nil || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" {
+		return errors.New("keeper.url is not https://HOST:PORT")
+	}
+	return nil
+}
+
+func hex64(s string) bool { return len(s) == 64 && strings.Trim(s, "0123456789abcdef") == "" }
 
 // Config is one instance's gate: its routes and its egress policy.
 type Config struct {
@@ -222,6 +269,11 @@ func DecodePrepare(b []byte) (Prepare, error) {
 	}
 	if err := p.Config.Validate(); err != nil {
 		return Prepare{}, err
+	}
+	if p.Keeper != nil {
+		if err := p.Keeper.Validate(true); err != nil {
+			return Prepare{}, err
+		}
 	}
 	for i, l := range p.Logins {
 		if err := l.Validate(); err != nil {

@@ -3,7 +3,11 @@
 // and `no-new-privileges`; it
 //
 //  1. finds the image's user (HJK_USER, a name or uid[:gid]; root is
-//     refused: agents run as the image's non-root user);
+//     refused: agents run as the image's non-root user). On Kubernetes
+//     it is started as that user already (the pod's init containers
+//     handed it its folders), without HJK_USER: then the user is who it
+//     runs as, and steps 2 to 4 have nothing to do. The gate's uid
+//     (HJK_GATE_UID, which the pod's egress rules let out) is refused;
 //  2. when the host user's uid (HJK_HOST_UID, HJK_HOST_GID) is neither 0
 //     nor the user's, gives the user those ids in /etc/passwd and
 //     /etc/group and hands its home over, as devcontainers do: files the
@@ -95,6 +99,7 @@ type config struct {
 	hostUID, hostGID int // -1: not given
 	workspace        string
 	gate             []relay.Route
+	gateUID          string // HJK_GATE_UID: refused for the user
 	// The files and folders it works on, moved in tests.
 	passwd, group, gitconfig, data, work, run, ready string
 }
@@ -102,11 +107,12 @@ type config struct {
 func configFrom(env []string) (config, error) {
 	c := config{
 		user: environ.Get(env, layout.UserVar), workspace: environ.Get(env, layout.WorkspaceVar),
+		gateUID: environ.Get(env, layout.GateUIDVar),
 		hostUID: -1, hostGID: -1,
 		passwd: privdrop.PasswdFile, group: privdrop.GroupFile, gitconfig: "/etc/gitconfig",
 		data: layout.DataDir, work: layout.Workdir, run: layout.RunDir, ready: layout.ReadyFile,
 	}
-	if c.user == "" {
+	if c.user == "" && os.Getuid() == 0 {
 		return c, fmt.Errorf("%s is not set: hjk names the image's user there", layout.UserVar)
 	}
 	for _, v := range []struct {
@@ -137,12 +143,19 @@ func configFrom(env []string) (config, error) {
 
 // setup does steps 1 to 4 but the init's duties.
 func (c config) setup() error {
-	u, err := privdrop.Lookup(c.user, c.passwd, c.group)
+	name := c.user
+	if name == "" { // started as the user (Kubernetes)
+		name = strconv.Itoa(os.Getuid())
+	}
+	u, err := privdrop.Lookup(name, c.passwd, c.group)
 	if err != nil {
-		return fmt.Errorf("%s=%s: %w", layout.UserVar, c.user, err)
+		return fmt.Errorf("%s=%s: %w", layout.UserVar, name, err)
 	}
 	if u.UID == 0 {
-		return fmt.Errorf("%s=%s is root: agents run as the image's non-root user", layout.UserVar, c.user)
+		return fmt.Errorf("%s=%s is root: agents run as the image's non-root user", layout.UserVar, name)
+	}
+	if c.gateUID != "" && c.gateUID == strconv.Itoa(u.UID) {
+		return fmt.Errorf("the user %s has uid %d, the credential gate's (%s): its traffic would bypass the gate", name, u.UID, layout.GateUIDVar)
 	}
 	if os.Getuid() != 0 {
 		if os.Getuid() != u.UID {

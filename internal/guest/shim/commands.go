@@ -35,6 +35,8 @@ func commands() []command {
 		{"boot", "be PID 1 of an hjk instance's container (hjk's entrypoint)", boot.Main},
 		{"repo", "the instance's own repository: init, status, bundle, update (for hjk)", repo.Main},
 		{"creds", "receive credentials on stdin for a session (for hjk)", credsCommand},
+		{"install", "copy hjk-init (and hjk-gate beside it) into a folder (a pod's init container)", installCommand},
+		{"whoami", "write the uid:gid it runs as to a file, refusing root (a pod's init container)", whoamiCommand},
 	}
 }
 

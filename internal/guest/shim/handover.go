@@ -25,6 +25,12 @@ import (
 // ID -- COMMAND`, which reads the file, removes it, and goes on as if the
 // variables had been in its environment. A file nobody took is removed
 // after handoverTTL.
+//
+// With `creds receive --env` the hand-over may also carry the session's
+// other variables (any name but PATH, LD_* and HJK_*): kubectl exec passes
+// no environment, so on Kubernetes the whole of a session's environment
+// comes this way. The file then starts with envMark, so that only a
+// hand-over hjk asked for that way is read that way.
 
 const (
 	handoverMax = 1 << 20
@@ -33,6 +39,9 @@ const (
 
 // handoverDir is where hand-overs wait.
 const handoverDir = layout.RunDir + "/creds"
+
+// envMark starts a hand-over that may carry session variables.
+const envMark = "env\x00"
 
 // credVar reports whether name is a variable that carries a credential.
 func credVar(name string) bool {
@@ -52,8 +61,9 @@ func credsCommand(args []string, stdout, stderr io.Writer) int {
 }
 
 func receive(dir string, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	if len(args) != 1 || args[0] != "receive" {
-		fmt.Fprintf(stderr, "hjk-init: usage: hjk-init creds receive (entries on stdin)\n")
+	env := len(args) == 2 && args[1] == "--env"
+	if len(args) != 1 && !env || args[0] != "receive" {
+		fmt.Fprintf(stderr, "hjk-init: usage: hjk-init creds receive [--env] (entries on stdin)\n")
 		return agent.ExitFailure
 	}
 	b, err := io.ReadAll(io.LimitReader(stdin, handoverMax+1))
@@ -61,10 +71,13 @@ func receive(dir string, args []string, stdin io.Reader, stdout, stderr io.Write
 		err = fmt.Errorf("more than %d bytes", handoverMax)
 	}
 	if err == nil {
-		_, err = parseEntries(b)
+		_, err = parseEntries(b, env)
 	}
 	if err == nil {
 		var id string
+		if env {
+			b = append([]byte(envMark), b...)
+		}
 		if id, err = store(dir, b); err == nil {
 			fmt.Fprintln(stdout, id)
 			return 0
@@ -75,8 +88,9 @@ func receive(dir string, args []string, stdin io.Reader, stdout, stderr io.Write
 }
 
 // parseEntries checks the hand-over: NAME=VALUE entries of credential
-// variables, each ended by NUL. Errors name variables, never values.
-func parseEntries(b []byte) ([]string, error) {
+// variables (with env, of session variables too), each ended by NUL.
+// Errors name variables, never values.
+func parseEntries(b []byte, env bool) ([]string, error) {
 	var out []string
 	for len(b) > 0 {
 		kv, rest, ok := bytes.Cut(b, []byte{0})
@@ -84,7 +98,12 @@ func parseEntries(b []byte) ([]string, error) {
 			return nil, errors.New("an entry without its NUL")
 		}
 		name, _, ok := strings.Cut(string(kv), "=")
-		if !ok || !credVar(name) {
+		switch {
+		case ok && credVar(name):
+		case ok && env && sessionVar(name):
+		case env:
+			return nil, fmt.Errorf("%q is not a variable a session may be handed", name)
+		default:
 			return nil, fmt.Errorf("%q is not a credential variable", name)
 		}
 		out, b = append(out, string(kv)), rest
@@ -137,12 +156,33 @@ func takeHandover(dir, id string) ([]string, error) {
 	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
 		return nil, fmt.Errorf("the credentials handed over (%s) are not a regular file", id)
 	}
-	b, err := io.ReadAll(io.LimitReader(f, handoverMax+1))
+	b, err := io.ReadAll(io.LimitReader(f, handoverMax+int64(len(envMark))+1))
 	if err != nil {
 		return nil, err
 	}
-	if len(b) > handoverMax {
+	if len(b) > handoverMax+len(envMark) {
 		return nil, fmt.Errorf("the credentials handed over are more than %d bytes", handoverMax)
 	}
-	return parseEntries(b)
+	if rest, ok := bytes.CutPrefix(b, []byte(envMark)); ok {
+		return parseEntries(rest, true)
+	}
+	return parseEntries(b, false)
+}
+
+// sessionVar reports whether a session may be handed name in a hand-over
+// with --env: a variable name, but not PATH (where hjk-init finds the
+// command), the loader's, nor hjk-init's own.
+func sessionVar(name string) bool {
+	if name == "" || name == "PATH" || strings.HasPrefix(name, "LD_") || strings.HasPrefix(name, "HJK_") {
+		return false
+	}
+	for i, c := range name {
+		switch {
+		case c == '_', 'A' <= c && c <= 'Z', 'a' <= c && c <= 'z':
+		case '0' <= c && c <= '9' && i > 0:
+		default:
+			return false
+		}
+	}
+	return true
 }

@@ -62,21 +62,55 @@ func TestHandover(t *testing.T) {
 	}
 }
 
-// FuzzEntries: a hand-over holds credential variables only, each whole.
+// FuzzEntries: a hand-over holds credential variables only (with --env,
+// session variables too, never PATH, LD_* or HJK_*), each whole.
 func FuzzEntries(f *testing.F) {
 	f.Add([]byte("CLAUDE_CODE_OAUTH_TOKEN=sk-ant-oat01-x\x00"))
 	f.Add([]byte("PATH=/x\x00"))
 	f.Add([]byte("OPENAI_API_KEY=a\x00GEMINI_API_KEY"))
+	f.Add([]byte("HTTPS_PROXY=http://127.0.0.1:7800\x00HJK_USER=root\x00"))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		entries, err := parseEntries(b)
-		if err != nil {
-			return
-		}
-		for _, e := range entries {
-			name, _, ok := strings.Cut(e, "=")
-			if !ok || !credVar(name) || strings.ContainsRune(e, 0) {
-				t.Fatalf("parseEntries(%q) took %q", b, e)
+		for _, env := range []bool{false, true} {
+			entries, err := parseEntries(b, env)
+			if err != nil {
+				continue
+			}
+			for _, e := range entries {
+				name, _, ok := strings.Cut(e, "=")
+				if !ok || strings.ContainsRune(e, 0) || !credVar(name) && !(env && sessionVar(name)) ||
+					name == "PATH" || strings.HasPrefix(name, "LD_") || strings.HasPrefix(name, "HJK_") {
+					t.Fatalf("parseEntries(%q, %v) took %q", b, env, e)
+				}
 			}
 		}
 	})
+}
+
+// With --env a hand-over carries the session's variables too (kubectl exec
+// passes no environment), but never PATH, the loader's or hjk-init's own;
+// a hand-over made without it is still read as credentials only.
+func TestHandoverEnv(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "creds")
+	var out, errb bytes.Buffer
+	in := "HTTPS_PROXY=http://127.0.0.1:7800\x00OPENAI_API_KEY=sk-FAKE\x00"
+	if code := receive(dir, []string{"receive"}, strings.NewReader(in), &out, &errb); code != agent.ExitFailure {
+		t.Fatalf("receive without --env took a session variable: %d", code)
+	}
+	out.Reset()
+	if code := receive(dir, []string{"receive", "--env"}, strings.NewReader(in), &out, &errb); code != 0 {
+		t.Fatalf("receive --env: %d %s", code, errb.String())
+	}
+	entries, err := takeHandover(dir, strings.TrimSpace(out.String()))
+	if err != nil || len(entries) != 2 || entries[0] != "HTTPS_PROXY=http://127.0.0.1:7800" {
+		t.Fatalf("takeHandover = %q, %v", entries, err)
+	}
+	for _, bad := range []string{"PATH=/evil\x00", "LD_PRELOAD=/x.so\x00", "HJK_USER=root\x00", "1X=y\x00", "A-B=y\x00"} {
+		errb.Reset()
+		if code := receive(dir, []string{"receive", "--env"}, strings.NewReader(bad), &out, &errb); code != agent.ExitFailure || strings.Contains(errb.String(), "/evil") {
+			t.Errorf("receive --env %q: %d %q", bad, code, errb.String())
+		}
+	}
+	if code := receive(dir, []string{"receive", "--all"}, strings.NewReader(in), &out, &errb); code != agent.ExitFailure {
+		t.Errorf("receive --all: %d", code)
+	}
 }

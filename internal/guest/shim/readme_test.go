@@ -109,7 +109,7 @@ func codeVariables() []string {
 	vars = append(vars, agent.Gemini.GateLogin.PlaceholderVar, agent.GeminiGCAVar)
 	vars = append(vars, agent.GeminiTrustedFoldersVar, agent.GeminiKeychainVar, agent.WorkdirVar, agent.UserVar,
 		"HOME", "PATH", session.DirVar, session.RunVar, session.DetachVar,
-		layout.HostUIDVar, layout.HostGIDVar, layout.WorkspaceVar, layout.GateVar, layout.ReadyVar)
+		layout.HostUIDVar, layout.HostGIDVar, layout.WorkspaceVar, layout.GateVar, layout.GateUIDVar, layout.ReadyVar)
 	return vars
 }
 
@@ -145,6 +145,7 @@ func TestReadmeVariablesCoverTheCode(t *testing.T) {
 		"session.DirVar":     session.DirVar, "session.RunVar": session.RunVar, "session.DetachVar": session.DetachVar,
 		"layout.UserVar": layout.UserVar, "layout.HostUIDVar": layout.HostUIDVar, "layout.HostGIDVar": layout.HostGIDVar,
 		"layout.WorkspaceVar": layout.WorkspaceVar, "layout.GateVar": layout.GateVar, "layout.ReadyVar": layout.ReadyVar,
+		"layout.GateUIDVar": layout.GateUIDVar,
 
 		"claudeDirVar": agent.ClaudeConfigDirVar, "geminiHomeVar": agent.GeminiHomeVar, "codexHomeVar": agent.CodexHomeVar,
 	}

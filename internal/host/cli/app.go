@@ -30,6 +30,8 @@ type App struct {
 	// commands open by name and engine (tests plug in a fake that counts
 	// calls).
 	OpenRuntime func(name string, ep runtime.Endpoint) (runtime.Runtime, error)
+	// OpenKube, when set, replaces kubectl for instances on Kubernetes.
+	OpenKube func(c instance.Cluster) (instance.Kubectl, error)
 
 	// out is the global -q and -v (output.go).
 	out output

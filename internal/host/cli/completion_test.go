@@ -84,8 +84,8 @@ func TestComplete(t *testing.T) {
 		{[]string{"config", "run"}, []string{"runtime"}},
 		{[]string{"config", "agents.codex."}, []string{"agents.codex.args", "agents.codex.env."}},
 		{[]string{"config", "store", ""}, store.Names()},
-		{[]string{"rm", "--"}, []string{"--force", "--help", "--quiet", "--verbose"}},
-		{[]string{"rm", "-"}, []string{"--force", "--help", "--quiet", "--verbose", "-f", "-h", "-q", "-v"}},
+		{[]string{"rm", "--"}, []string{"--force", "--help", "--keep-volume", "--quiet", "--verbose"}},
+		{[]string{"rm", "-"}, []string{"--force", "--help", "--keep-volume", "--quiet", "--verbose", "-f", "-h", "-q", "-v"}},
 		{[]string{"nosuch", ""}, nil},
 	} {
 		want := slices.Sorted(slices.Values(tc.want))

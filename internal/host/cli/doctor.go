@@ -35,6 +35,8 @@ type DoctorOptions struct {
 	App     *App
 	JSON    bool
 	Runtime string
+	// Context and Namespace are the cluster's, with runtime kubernetes.
+	Context, Namespace string
 }
 
 // NewCmdDoctor is `hjk doctor`; runF, when set, replaces doctorRun.
@@ -60,7 +62,9 @@ func NewCmdDoctor(app *App, runF func(*DoctorOptions) error) *cobra.Command {
 		},
 	}
 	cmd.Flags().BoolVar(&opts.JSON, "json", false, "print the checks as JSON")
-	cmd.Flags().StringVar(&opts.Runtime, "runtime", "", "check this runtime, and engine: docker, podman or container, docker:CONTEXT, podman:CONNECTION, docker:ssh://HOST (env HJK_RUNTIME)")
+	cmd.Flags().StringVar(&opts.Runtime, "runtime", "", "check this runtime, and engine: docker, podman, container or kubernetes, docker:CONTEXT, podman:CONNECTION, docker:ssh://HOST (env HJK_RUNTIME)")
+	cmd.Flags().StringVar(&opts.Context, "context", "", "with kubernetes: check this kubeconfig context (default: kubernetes.context, else kubectl's current)")
+	cmd.Flags().StringVar(&opts.Namespace, "namespace", "", "with kubernetes: check this namespace (default: kubernetes.namespace, else the context's)")
 	completeFlag(cmd, "runtime", completeRuntimes)
 	return cmd
 }
@@ -114,6 +118,11 @@ func (app *App) doctor(o *DoctorOptions) []check {
 		add("config", "ok", "settings read", "")
 	}
 
+	if (runtime.Choice{Flag: o.Runtime, Env: app.Getenv("HJK_RUNTIME"), Config: cfg.Runtime}).Chosen() == runtime.Kubernetes {
+		checks = append(checks, app.kubeDoctor(ctx, cfg, o)...)
+		checks = append(checks, app.shimChecks()...)
+		return checks
+	}
 	rt, err := app.Runtime(o.Runtime)
 	var rtOK bool
 	switch {
@@ -186,6 +195,15 @@ func (app *App) doctor(o *DoctorOptions) []check {
 		add("gate", "ok", fmt.Sprintf("logins stay in the credential gate; the agent's only way out is the gate (network %s; the gate and keeper on %s)", cmp.Or(cfg.Network.Preset, "dev"), net), "")
 	}
 
+	return append(checks, app.shimChecks()...)
+}
+
+// shimChecks: the binaries hjk carries.
+func (app *App) shimChecks() []check {
+	var checks []check
+	add := func(name, status, detail, fix string) {
+		checks = append(checks, check{name, status, detail, fix})
+	}
 	if have := shimbin.Embedded(); len(have) == len(shimbin.Arches) {
 		add("hjk-init", "ok", "carried inside hjk for linux/"+strings.Join(have, ", linux/"), "")
 	} else {

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -17,6 +18,8 @@ import (
 	"github.com/hjk-dev/hjk/internal/host/runtime"
 	"github.com/hjk-dev/hjk/internal/host/shimbin"
 	"github.com/hjk-dev/hjk/internal/host/store"
+	"github.com/hjk-dev/hjk/internal/layout"
+	"github.com/hjk-dev/hjk/internal/version"
 )
 
 // DefaultImage is the image an instance gets when neither --image nor the
@@ -57,6 +60,12 @@ func (app *App) instances() (*instances, error) {
 			Remote:      cfg.Engine.Remote,
 			Resolve:     app.resolve,
 			Step:        app.Step,
+			Kube: instance.KubeSettings{
+				Open:    app.openKube,
+				Context: cfg.Kubernetes.Context, Namespace: cfg.Kubernetes.Namespace,
+				ShimImage:    cmp.Or(cfg.Kubernetes.ShimImage, DefaultShimImage),
+				StorageClass: cfg.Kubernetes.StorageClass, StorageSize: cfg.Kubernetes.StorageSize,
+			},
 		},
 	}
 	is.mgr.DefaultRuntime = func() (string, *runtime.Endpoint, error) {
@@ -86,6 +95,19 @@ func (app *App) runtimeNamed(name string, ep runtime.Endpoint) (runtime.Runtime,
 		return app.OpenRuntime(name, ep)
 	}
 	return runtime.Open(name, ep)
+}
+
+// DefaultShimImage is the image the init containers of a pod on
+// Kubernetes run (hjk-init and hjk-gate of this version: images/hjk-init,
+// as the release publishes it), unless kubernetes.shim_image names another.
+var DefaultShimImage = "ghcr.io/hjk-dev/hjk-init:" + version.Version
+
+// openKube aims kubectl at a cluster's context and namespace.
+func (app *App) openKube(c instance.Cluster) (instance.Kubectl, error) {
+	if app.OpenKube != nil {
+		return app.OpenKube(c)
+	}
+	return &runtime.Kube{Context: c.Context, Namespace: c.Namespace, Workdir: layout.Workdir}, nil
 }
 
 // repo is the repository of the current folder: inside an instance's
@@ -151,6 +173,8 @@ func result(err error) error {
 		return &UserError{Err: fmt.Errorf("%w: run '%s'", err, nc.Command())}
 	case errors.As(err, &ua):
 		return &UsageError{Err: err, Hint: "Run 'hjk run --help' for usage."}
+	case errors.As(err, &ni) && strings.HasPrefix(ni.Runtime, "cluster"):
+		return Hintf(err, "Push it where the cluster pulls from (or load it into the nodes), or choose another with --image.")
 	case errors.As(err, &ni):
 		return Hintf(err, "Build it ('make images'), or choose another with --image.")
 	case errors.As(err, &ri):

@@ -129,8 +129,11 @@ func printInstances(app *App, list []instance.Instance, all bool, cfg config.Con
 			ag += "@" + in.Account
 		}
 		ws := cmp.Or(in.Folder, "volume "+in.WorkVolume())
-		if in.Legacy() {
+		switch {
+		case in.Legacy():
 			ws = "worktree " + in.Worktree
+		case in.Cluster != nil:
+			ws = "claim " + in.Name + " in " + in.Cluster.String()
 		}
 		if in.Credentials == instance.CredentialsInject {
 			ag += " (inject)"

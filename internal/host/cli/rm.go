@@ -15,22 +15,24 @@ import (
 
 // RmOptions are hjk rm's.
 type RmOptions struct {
-	App    *App
-	Force  bool
-	Branch string
+	App        *App
+	Force      bool
+	KeepVolume bool
+	Branch     string
 }
 
 // NewCmdRm is `hjk rm`; runF, when set, replaces rmRun.
 func NewCmdRm(app *App, runF func(*RmOptions) error) *cobra.Command {
 	opts := &RmOptions{App: app}
 	cmd := &cobra.Command{
-		Use:   "rm <branch> [-f]",
+		Use:   "rm <branch> [-f] [--keep-volume]",
 		Short: "remove a branch's instance (its containers, volumes and files)",
 		Long: "Remove the instance of a branch: its containers, its volumes and its workspace. Its\n" +
 			"commits come to the branch first; the branch stays. On a terminal hjk asks first; an\n" +
 			"instance holding uncommitted changes (as its container says) is kept unless -f is given.\n" +
 			"With -f, an instance whose engine does not answer (a machine that is gone) is forgotten,\n" +
-			"and what it holds there left.",
+			"and what it holds there left. With --keep-volume its work stays (its volumes or folder;\n" +
+			"on Kubernetes its claim): a later 'hjk run' of the branch takes it up.",
 		Example:           "hjk rm fix-login",
 		Args:              argsRange(1, 1, "rm needs one branch"),
 		ValidArgsFunction: app.completeBranch,
@@ -43,6 +45,7 @@ func NewCmdRm(app *App, runF func(*RmOptions) error) *cobra.Command {
 		},
 	}
 	cmd.Flags().BoolVarP(&opts.Force, "force", "f", false, "do not ask, and discard uncommitted changes")
+	cmd.Flags().BoolVar(&opts.KeepVolume, "keep-volume", false, "keep the instance's work (volumes, folder, claim) for a later run")
 	return cmd
 }
 
@@ -54,8 +57,11 @@ func rmRun(opts *RmOptions) error {
 		return err
 	}
 	where := "its files in the volume " + in.WorkVolume()
-	if in.Folder != "" {
+	switch {
+	case in.Folder != "":
 		where = "its files in " + in.Folder
+	case in.Cluster != nil:
+		where = "its files in the claim " + in.Name + " in " + in.Cluster.String()
 	}
 	if !force && app.stdinTerminal() {
 		fmt.Fprintf(app.Stderr, "Remove the instance of %q (container %s, %s; its commits come to the branch first, and the branch stays)? [y/N] ", branch, in.Name, where)
@@ -64,7 +70,7 @@ func rmRun(opts *RmOptions) error {
 			return &UserError{Err: fmt.Errorf("not removed")}
 		}
 	}
-	err = app.runner(is).Remove(ctx, in, force)
+	err = app.runner(is).Remove(ctx, in, force, opts.KeepVolume)
 	var le *instance.LeftError
 	if errors.As(err, &le) {
 		app.Warnf("%s", textsafe.Text(le.Error(), 2000))

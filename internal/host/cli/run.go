@@ -3,6 +3,7 @@ package cli
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	goruntime "runtime"
 	"strings"
@@ -10,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/hjk-dev/hjk/internal/agent"
+	"github.com/hjk-dev/hjk/internal/host/instance"
 	"github.com/hjk-dev/hjk/internal/host/runner"
 	"github.com/hjk-dev/hjk/internal/host/runtime"
 )
@@ -20,13 +22,14 @@ type RunOptions struct {
 	App                            *App
 	Agent, Account, Image, Runtime string
 	// Context and Connection name the engine of a new instance (docker's
-	// context, podman's connection).
-	Context, Connection    string
-	Workspace, Credentials string
-	Detach                 bool
-	Name                   string // the session's
-	Branch, Prompt         string
-	AgentArgs              []string
+	// context, podman's connection); with kubernetes Context and
+	// Namespace name its cluster.
+	Context, Connection, Namespace string
+	Workspace, Credentials         string
+	Detach                         bool
+	Name                           string // the session's
+	Branch, Prompt                 string
+	AgentArgs                      []string
 }
 
 // NewCmdRun is `hjk run`; runF, when set, replaces runRun.
@@ -66,9 +69,10 @@ func NewCmdRun(app *App, runF func(*RunOptions) error) *cobra.Command {
 	f.StringVar(&opts.Agent, "agent", "", "agent to run: "+strings.Join(append(agent.Names(), ShellAgent), ", ")+" (default: the instance's, the config's agent, else claude)")
 	f.StringVar(&opts.Account, "account", "", "named account of the agent's credentials (default: the instance's; another one switches the instance to it)")
 	f.StringVar(&opts.Image, "image", "", "image of a new instance (default: the config's image, else "+DefaultImage+")")
-	f.StringVar(&opts.Runtime, "runtime", "", "container runtime of a new instance: docker, podman or container, and its engine: docker:CONTEXT, podman:CONNECTION, docker:ssh://HOST (env HJK_RUNTIME; default: the config's runtime, and the engine DOCKER_HOST, the current context or CONTAINER_HOST name)")
-	f.StringVar(&opts.Context, "context", "", "docker context of a new instance's engine")
+	f.StringVar(&opts.Runtime, "runtime", "", "container runtime of a new instance: docker, podman, container or kubernetes, and its engine: docker:CONTEXT, podman:CONNECTION, docker:ssh://HOST (env HJK_RUNTIME; default: the config's runtime, and the engine DOCKER_HOST, the current context or CONTAINER_HOST name)")
+	f.StringVar(&opts.Context, "context", "", "docker context of a new instance's engine; with kubernetes, its kubeconfig context (default: kubernetes.context, else kubectl's current)")
 	f.StringVar(&opts.Connection, "connection", "", "podman connection of a new instance's engine")
+	f.StringVar(&opts.Namespace, "namespace", "", "namespace of a new instance on kubernetes (default: kubernetes.namespace, else the context's); alone it means --runtime kubernetes")
 	f.BoolVarP(&opts.Detach, "detach", "d", false, "start the session detached ('hjk attach' shows it); on a terminal a session outlives hjk anyway")
 	f.StringVar(&opts.Name, "name", "", "name of the session (default: the agent's, numbered)")
 	f.StringVar(&opts.Workspace, "workspace", "", "where a new instance keeps its files: folder (under hjk's data folder) or volume (default: the config's workspace, else folder)")
@@ -103,14 +107,34 @@ func runRun(opts *RunOptions) error {
 		Prompt:      opts.Prompt, Args: opts.AgentArgs,
 		Session: opts.Name, Detach: opts.Detach, DetachKeys: keys,
 	}
-	if opts.Runtime != "" || opts.Context != "" || opts.Connection != "" {
+	if opts.Runtime != "" || opts.Context != "" || opts.Connection != "" || opts.Namespace != "" {
 		// Asked for on the command line: a new instance goes there, an
 		// existing one elsewhere is refused. (Otherwise an existing one
 		// stays where it is, and a new one goes where the settings and
 		// the engine's environment say.)
-		sel, err := runtime.Select(runtime.Choice{Flag: opts.Runtime, Env: app.Getenv("HJK_RUNTIME"), Config: is.cfg.Runtime,
-			Named: cmp.Or(opts.Context, opts.Connection), GOOS: goruntime.GOOS})
+		choice := runtime.Choice{Flag: opts.Runtime, Env: app.Getenv("HJK_RUNTIME"), Config: is.cfg.Runtime, GOOS: goruntime.GOOS}
+		if opts.Namespace != "" && opts.Runtime == "" {
+			choice.Flag = runtime.Kubernetes
+		}
+		sel, err := runtime.Select(choice)
 		if err != nil {
+			return &UsageError{Err: err, Hint: "Run 'hjk run --help' for usage."}
+		}
+		if sel.Name == runtime.Kubernetes {
+			if opts.Connection != "" {
+				return &UsageError{Err: errors.New("--connection names a podman connection, and the runtime is kubernetes"), Hint: "A cluster is named with --context and --namespace."}
+			}
+			req.Runtime = runtime.Kubernetes
+			if opts.Context != "" || opts.Namespace != "" {
+				req.Cluster = &instance.Cluster{Context: cmp.Or(opts.Context, is.cfg.Kubernetes.Context), Namespace: cmp.Or(opts.Namespace, is.cfg.Kubernetes.Namespace)}
+			}
+			return result(app.runner(is).Run(ctx, req))
+		}
+		if opts.Namespace != "" {
+			return &UsageError{Err: fmt.Errorf("--namespace names a Kubernetes namespace, and the runtime is %s", sel.Name), Hint: "Run 'hjk run --help' for usage."}
+		}
+		choice.Named = cmp.Or(opts.Context, opts.Connection)
+		if sel, err = runtime.Select(choice); err != nil {
 			return &UsageError{Err: err, Hint: "Run 'hjk run --help' for usage."}
 		}
 		switch {

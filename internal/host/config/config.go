@@ -18,9 +18,9 @@ import (
 type Config struct {
 	Agent string `toml:"agent,omitempty"` // default agent for hjk run
 	Image string `toml:"image,omitempty"` // default image
-	// Runtime is docker, podman or container, and may name the engine:
-	// "docker:CONTEXT", "podman:CONNECTION", "docker:ssh://HOST" (see
-	// runtime.ParseSpec).
+	// Runtime is docker, podman, container or kubernetes, and may name
+	// the engine: "docker:CONTEXT", "podman:CONNECTION",
+	// "docker:ssh://HOST" (see runtime.ParseSpec).
 	Runtime string `toml:"runtime,omitempty"`
 	Store   string `toml:"store,omitempty"` // keychain, secret-service or file
 	// Credentials is "gate" (the default) or "inject" for new instances.
@@ -33,6 +33,8 @@ type Config struct {
 	Gate Gate `toml:"gate,omitempty"`
 	// Engine says how hjk treats the engines it makes instances on.
 	Engine Engine `toml:"engine,omitempty"`
+	// Kubernetes is where instances on Kubernetes go (kube.go).
+	Kubernetes Kubernetes `toml:"kubernetes,omitempty"`
 	// Agents holds per-agent settings, keyed by agent name.
 	Agents map[string]AgentConfig `toml:"agents,omitempty"`
 }

@@ -20,7 +20,7 @@ import (
 )
 
 // Keys describes the settings `hjk config` knows, for help and errors.
-const Keys = `agent, image, runtime, store, credentials, workspace, network, network.allow, gate.network, engine.remote, agents.<agent>.env.<VAR>, agents.<agent>.args, agents.<agent>.upstream, agents.<agent>.ca_file, agents.<agent>.token_url`
+const Keys = `agent, image, runtime, store, credentials, workspace, network, network.allow, gate.network, engine.remote, kubernetes.context, kubernetes.namespace, kubernetes.storage_class, kubernetes.storage_size, kubernetes.shim_image, agents.<agent>.env.<VAR>, agents.<agent>.args, agents.<agent>.upstream, agents.<agent>.ca_file, agents.<agent>.token_url`
 
 // ErrUnset is returned by Get for a valid key that has no value.
 var ErrUnset = errors.New("not set")
@@ -54,6 +54,9 @@ func (c Config) Settings() []Setting {
 	}
 	add("gate.network", c.Gate.Network)
 	add("engine.remote", c.Engine.Remote)
+	for _, k := range kubeKeys {
+		add(k, *c.Kubernetes.field(k))
+	}
 	names := make([]string, 0, len(c.Agents))
 	for n := range c.Agents {
 		names = append(names, n)
@@ -101,7 +104,7 @@ var topKeys = []string{"agent", "image", "runtime", "store", "credentials", "wor
 var envName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
 func parseKey(k string) (key, error) {
-	if oneOf(k, topKeys) {
+	if oneOf(k, topKeys) || isKubeKey(k) {
 		return key{top: k}, nil
 	}
 	parts := strings.SplitN(k, ".", 4)
@@ -157,6 +160,8 @@ func (c Config) Get(k string) (string, error) {
 		v = c.Gate.Network
 	case pk.top == "engine.remote":
 		v = c.Engine.Remote
+	case isKubeKey(pk.top):
+		v = *c.Kubernetes.field(pk.top)
 	case pk.field != "":
 		v = c.Agents[pk.agent].field(pk.field)
 	case pk.args:
@@ -242,6 +247,8 @@ func (c *Config) Set(k, value string) error {
 			c.Network.Allow = nil
 		}
 		return nil
+	case "kubernetes.context", "kubernetes.namespace", "kubernetes.storage_class", "kubernetes.storage_size", "kubernetes.shim_image":
+		return c.Kubernetes.set(k, value)
 	case "gate.network":
 		if value == "" || strings.ContainsAny(value, " \t\n,") {
 			return fmt.Errorf("gate.network %q is not a network name", value)
@@ -320,6 +327,8 @@ func (c *Config) Unset(k string) error {
 		c.Gate.Network = ""
 	case "engine.remote":
 		c.Engine.Remote = ""
+	case "kubernetes.context", "kubernetes.namespace", "kubernetes.storage_class", "kubernetes.storage_size", "kubernetes.shim_image":
+		*c.Kubernetes.field(k) = ""
 	default:
 		a, ok := c.Agents[pk.agent]
 		if !ok {

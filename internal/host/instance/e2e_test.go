@@ -118,7 +118,7 @@ func testReal(t *testing.T, rt runtime.Runtime, shim func(string) (string, []byt
 	var in Instance
 	t.Cleanup(func() {
 		if in.Name != "" {
-			m.removeParts(context.Background(), rt, in)
+			m.removeParts(context.Background(), rt, in, false)
 		}
 		rt.Remove(context.Background(), m.Keeper())
 		rt.VolumeRemove(context.Background(), m.Keeper())

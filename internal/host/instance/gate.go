@@ -164,6 +164,9 @@ func (m *Manager) startGate(ctx context.Context, rt runtime.Runtime, in Instance
 // GateExec is the spec of `hjk-gate ARGS` in the instance's gate (or with
 // keeper, in the keeper).
 func (m *Manager) GateExec(in Instance, keeper bool, args ...string) runtime.ExecSpec {
+	if in.Runtime == runtime.Kubernetes {
+		return m.kubeGateExec(in, keeper, args...)
+	}
 	name := in.GateName()
 	if keeper {
 		name = m.keeper(in)

@@ -25,26 +25,21 @@ var ErrTooLarge = errors.New("larger than hjk takes")
 // guest runs `hjk-init ARGS...` in the instance's container, as its user,
 // with stdin and stdout as given. Its error output stays in the error
 // (runtime.ExitError), for the caller to show made safe.
-func (m *Manager) guest(ctx context.Context, rt runtime.Runtime, in Instance, stdin io.Reader, stdout io.Writer, args ...string) error {
+func (m *Manager) guest(ctx context.Context, rt runtime.Execer, in Instance, stdin io.Reader, stdout io.Writer, args ...string) error {
 	ctx, cancel := context.WithTimeout(ctx, guestTimeout)
 	defer cancel()
 	return rt.Exec(ctx, m.guestSpec(in, stdin, stdout, args...))
 }
 
 func (m *Manager) guestSpec(in Instance, stdin io.Reader, stdout io.Writer, args ...string) runtime.ExecSpec {
-	return runtime.ExecSpec{
-		Container: in.Name,
-		Cmd:       append([]string{layout.InitPath}, args...),
-		User:      in.User,
-		Workdir:   layout.Workdir,
-		Stdin:     stdin,
-		Stdout:    stdout,
-	}
+	s := in.Guest(args...)
+	s.Stdin, s.Stdout = stdin, stdout
+	return s
 }
 
 // guestJSON runs a guest command whose answer is one JSON value of at most
 // max bytes, and decodes it into v.
-func (m *Manager) guestJSON(ctx context.Context, rt runtime.Runtime, in Instance, max int64, v any, args ...string) error {
+func (m *Manager) guestJSON(ctx context.Context, rt runtime.Execer, in Instance, max int64, v any, args ...string) error {
 	var out bytes.Buffer
 	w := &capWriter{w: &out, max: max}
 	err := m.guest(ctx, rt, in, nil, w, args...)
@@ -62,7 +57,7 @@ func (m *Manager) guestJSON(ctx context.Context, rt runtime.Runtime, in Instance
 
 // repoStatus asks the container for its repository's state. Nothing in it
 // is trusted but as a claim: ids are checked before use.
-func (m *Manager) repoStatus(ctx context.Context, rt runtime.Runtime, in Instance) (layout.RepoStatus, error) {
+func (m *Manager) repoStatus(ctx context.Context, rt runtime.Execer, in Instance) (layout.RepoStatus, error) {
 	var st layout.RepoStatus
 	err := m.guestJSON(ctx, rt, in, 4<<10, &st, "repo", "status", "--branch", in.Branch)
 	if err == nil && st.Tip != "" && !isSHA(st.Tip) {

@@ -44,8 +44,9 @@ const (
 	LabelWorkMode = "dev.hjk.workspace"
 	LabelUser     = "dev.hjk.user" // the image's user
 	// LabelHost is, on an engine that shares no filesystem with this
-	// machine, the id of the hjk data folder that made the container or
-	// volume (HostID): other machines may use the same engine.
+	// machine and on Kubernetes, the id of the hjk data folder that made
+	// the container, volume or object (HostID): other machines may use
+	// the same engine or namespace, and each takes back only its own.
 	LabelHost = "dev.hjk.host"
 )
 
@@ -76,7 +77,7 @@ type Instance struct {
 	Agent     string `json:"agent"`   // agent of the last session
 	Account   string `json:"account"` // "" is the default account
 	Image     string `json:"image"`   //
-	Runtime   string `json:"runtime"` // docker, podman or container
+	Runtime   string `json:"runtime"` // docker, podman, container or kubernetes
 	// Engine is where its containers live: the runtime's default engine,
 	// an address, a docker context or a podman connection. Every command
 	// for the instance goes there, whatever the environment says later.
@@ -85,6 +86,9 @@ type Instance struct {
 	// workspace is a volume, its repository came as a bundle, and nothing
 	// of the host is mounted.
 	Remote bool `json:"remote,omitempty"`
+	// Cluster is where an instance on Kubernetes lives: the context and
+	// namespace it was made in, which every later command goes to.
+	Cluster *Cluster `json:"cluster,omitempty"`
 	// User is who every process hjk starts in the container runs as:
 	// uid:gid of the host user, or the image's user when hjk runs as root.
 	User string `json:"user"`

@@ -52,6 +52,8 @@ type Manager struct {
 	// GateNetwork is the gate's and the keeper's ("" the engine's
 	// default): they need a way to the agents' APIs.
 	GateNetwork string
+	// Kube is how instances on Kubernetes are made (kube.go).
+	Kube KubeSettings
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 	// Step, when set, is told of each slow step as it begins and returns
@@ -87,6 +89,9 @@ type Want struct {
 	// Credentials is "gate" or "inject" ("" keeps the instance's; a new
 	// one gets the gate where it runs).
 	Credentials string
+	// Cluster is the context and namespace asked for (runtime
+	// "kubernetes"; nil: the settings', else kubectl's own).
+	Cluster *Cluster
 }
 
 // Action says what Ensure had to do.
@@ -234,6 +239,9 @@ func (m *Manager) Ensure(ctx context.Context, w Want) (Instance, Action, error) 
 	if w.Agent != "" && w.Agent != in.Agent {
 		in.Agent, changed = w.Agent, true
 	}
+	if in.Runtime == runtime.Kubernetes {
+		return m.kubeEnsure(ctx, list, i, in, w, changed)
+	}
 	rt, err := m.RuntimeOf(in)
 	if err != nil {
 		return Instance{}, "", err
@@ -302,6 +310,9 @@ func (m *Manager) create(ctx context.Context, w Want) (Instance, error) {
 		if w.Endpoint == nil {
 			w.Endpoint = ep
 		}
+	}
+	if w.Runtime == runtime.Kubernetes {
+		return m.kubeCreate(ctx, w)
 	}
 	ep := runtime.Endpoint{Kind: runtime.EndpointDefault}
 	switch {
@@ -389,7 +400,7 @@ func (m *Manager) create(ctx context.Context, w Want) (Instance, error) {
 		}
 	}
 	if err := m.createContainer(ctx, rt, &in, im, w.Repo); err != nil {
-		m.removeParts(context.WithoutCancel(ctx), rt, in)
+		m.removeParts(context.WithoutCancel(ctx), rt, in, false)
 		return Instance{}, err
 	}
 	return in, nil
@@ -447,7 +458,7 @@ func (m *Manager) createContainer(ctx context.Context, rt runtime.Runtime, in *I
 // branch at the host branch's commit (made at HEAD when new), the objects
 // borrowed from the host repository, and the user's name and email for
 // the agent's commits.
-func (m *Manager) seed(ctx context.Context, rt runtime.Runtime, in *Instance, repo Repo) error {
+func (m *Manager) seed(ctx context.Context, rt runtime.Execer, in *Instance, repo Repo) error {
 	tip, err := repo.ensureBranch(ctx, in.Branch)
 	if err != nil {
 		return err
@@ -517,6 +528,13 @@ func (m *Manager) List(ctx context.Context, extra ...Target) (list []Instance, e
 	})
 	adopted := false
 	for _, n := range targets {
+		if n.Runtime == runtime.Kubernetes {
+			var kerrs []error
+			asked := slices.ContainsFunc(extra, func(t Target) bool { return t.Runtime == runtime.Kubernetes })
+			list, adopted, kerrs = m.kubeList(ctx, list, adopted, asked)
+			errs = append(errs, kerrs...)
+			continue
+		}
 		cs, err := m.listRuntime(ctx, n)
 		if err != nil {
 			errs = append(errs, err)
@@ -579,6 +597,9 @@ func (m *Manager) RuntimeOf(in Instance) (runtime.Runtime, error) {
 // Where is the instance's runtime and engine, as hjk shows them: "docker",
 // "docker (context=box)", "podman (ssh://me@box/run/podman/podman.sock)".
 func (in Instance) Where() string {
+	if in.Cluster != nil {
+		return in.Runtime + " (" + in.Cluster.String() + ")"
+	}
 	if in.Engine.IsDefault() {
 		return in.Runtime
 	}
@@ -643,6 +664,9 @@ func (m *Manager) adopt(c runtime.Container, rt string, ep runtime.Endpoint) (In
 // Stop stops the instance's containers. A container already gone is not
 // an error: there is nothing left to stop.
 func (m *Manager) Stop(ctx context.Context, in Instance) error {
+	if in.Runtime == runtime.Kubernetes {
+		return m.kubeStop(ctx, in)
+	}
 	rt, err := m.RuntimeOf(in)
 	if err != nil {
 		return err
@@ -678,12 +702,22 @@ func (e *DirtyError) Unwrap() error { return e.Err }
 // instance that cannot answer is kept too (*DirtyError). The caller brings
 // its commits home first (Pull) and ends its sessions.
 func (m *Manager) Remove(ctx context.Context, in Instance, force bool) error {
+	return m.RemoveKeep(ctx, in, force, false)
+}
+
+// RemoveKeep is Remove; with keep, the instance's work stays (its data
+// and work volumes, its folder; on Kubernetes its claim), for an instance
+// of the same branch made later to take up.
+func (m *Manager) RemoveKeep(ctx context.Context, in Instance, force, keep bool) error {
 	var left *LeftError
 	unlock, err := m.catalog().Lock()
 	if err != nil {
 		return err
 	}
 	defer unlock()
+	if in.Runtime == runtime.Kubernetes {
+		return m.kubeRemove(ctx, in, force, keep)
+	}
 	rt, err := m.RuntimeOf(in)
 	if err != nil {
 		return err
@@ -698,7 +732,7 @@ func (m *Manager) Remove(ctx context.Context, in Instance, force bool) error {
 				return err
 			}
 		}
-		if err := m.removeParts(ctx, rt, in); err != nil {
+		if err := m.removeParts(ctx, rt, in, keep); err != nil {
 			// With force, an engine that does not answer (a machine that
 			// is gone) lets the instance be forgotten: what it holds
 			// there is left, and comes back into the catalog should the
@@ -772,12 +806,16 @@ func (m *Manager) checkClean(ctx context.Context, rt runtime.Runtime, in Instanc
 }
 
 // removeParts removes everything of in on its engine and under the data
-// folder. What is already gone is no error.
-func (m *Manager) removeParts(ctx context.Context, rt runtime.Runtime, in Instance) error {
+// folder (with keep, not its data and work). What is already gone is no
+// error.
+func (m *Manager) removeParts(ctx context.Context, rt runtime.Runtime, in Instance, keep bool) error {
 	for _, n := range []string{in.GateName(), in.Name} {
 		if err := rt.Remove(ctx, n); err != nil && !errors.Is(err, runtime.ErrNoSuchContainer) {
 			return err
 		}
+	}
+	if keep {
+		return rt.VolumeRemove(ctx, in.GateVolume())
 	}
 	if err := rt.VolumeRemove(ctx, in.DataVolume(), in.WorkVolume(), in.GateVolume()); err != nil {
 		return err
@@ -819,6 +857,9 @@ func (m *Manager) Recreate(ctx context.Context, in Instance, image string, repo 
 	if in.Legacy() {
 		return in, &LegacyError{Branch: in.Branch}
 	}
+	if in.Runtime == runtime.Kubernetes {
+		return m.kubeRecreate(ctx, in, image, repo)
+	}
 	rt, err := m.RuntimeOf(in)
 	if err != nil {
 		return Instance{}, err
@@ -857,12 +898,27 @@ func (m *Manager) Recreate(ctx context.Context, in Instance, image string, repo 
 // execs cmd) in the workspace, as the instance's user. The caller adds
 // credentials and streams.
 func (in Instance) Exec(cmd []string) runtime.ExecSpec {
-	return runtime.ExecSpec{
-		Container: in.Name,
-		Cmd:       append([]string{layout.InitPath, "--"}, cmd...),
-		Workdir:   layout.Workdir,
-		User:      in.User,
+	return in.Guest(append([]string{"--"}, cmd...)...)
+}
+
+// Guest is the spec of `hjk-init ARGS` in the instance's agent container,
+// as its user, in the workspace: on Kubernetes the pod's agent container,
+// whose user and folder the pod spec set (kubectl exec takes neither).
+func (in Instance) Guest(args ...string) runtime.ExecSpec {
+	cmd := append([]string{layout.InitPath}, args...)
+	if in.Runtime == runtime.Kubernetes {
+		return runtime.ExecSpec{Pod: in.Name, Container: kubeAgent, Cmd: cmd}
 	}
+	return runtime.ExecSpec{Container: in.Name, Cmd: cmd, Workdir: layout.Workdir, User: in.User}
+}
+
+// Execer opens what runs processes in the instance: its engine's CLI, or
+// kubectl aimed at its cluster.
+func (m *Manager) Execer(in Instance) (runtime.Execer, error) {
+	if in.Runtime == runtime.Kubernetes {
+		return m.kubectl(in.Cluster)
+	}
+	return m.RuntimeOf(in)
 }
 
 func sortList(list []Instance) {

@@ -180,12 +180,12 @@ func (m *Manager) bundle(ctx context.Context, repo Repo, branch string, not ...s
 }
 
 // sendBundle runs `hjk-init ARGS...` with a bundle on its stdin.
-func (m *Manager) sendBundle(ctx context.Context, rt runtime.Runtime, in Instance, f *os.File, size int64, stdout io.Writer, args ...string) error {
+func (m *Manager) sendBundle(ctx context.Context, rt runtime.Execer, in Instance, f *os.File, size int64, stdout io.Writer, args ...string) error {
 	ctx, cancel := context.WithTimeout(ctx, transferTimeout(size))
 	defer cancel()
 	spec := m.guestSpec(in, f, stdout, args...)
 	spec.Interactive = true
-	done := m.step("sending %s of the branch's history to the engine %s", byteSize(size), rt.Endpoint())
+	done := m.step("sending %s of the branch's history to %s", byteSize(size), in.Where())
 	defer done()
 	return rt.Exec(ctx, spec)
 }
@@ -193,7 +193,7 @@ func (m *Manager) sendBundle(ctx context.Context, rt runtime.Runtime, in Instanc
 // seedBundle makes the repository of a remote instance from a bundle of
 // the branch's history, unless its volume has one already (a container
 // made anew keeps it): the bundle is made only when it is needed.
-func (m *Manager) seedBundle(ctx context.Context, rt runtime.Runtime, in Instance, repo Repo, args []string) (layout.RepoStatus, error) {
+func (m *Manager) seedBundle(ctx context.Context, rt runtime.Execer, in Instance, repo Repo, args []string) (layout.RepoStatus, error) {
 	if st, err := m.repoStatus(ctx, rt, in); err == nil {
 		return st, nil
 	}

@@ -20,7 +20,7 @@ const MaxSessionsList = 1 << 20
 // Sessions returns the sessions of the instance, as its container lists
 // them, the most recently used first; each name is checked.
 func (m *Manager) Sessions(ctx context.Context, in Instance) ([]session.State, error) {
-	rt, err := m.RuntimeOf(in)
+	rt, err := m.Execer(in)
 	if err != nil {
 		return nil, err
 	}
@@ -44,7 +44,7 @@ func (m *Manager) Log(ctx context.Context, in Instance, name string, tail int, f
 	if err := session.CheckName(name); err != nil {
 		return err
 	}
-	rt, err := m.RuntimeOf(in)
+	rt, err := m.Execer(in)
 	if err != nil {
 		return err
 	}

@@ -50,7 +50,7 @@ type PullResult struct {
 // Pull brings the commits of the instance's branch to the host.
 func (m *Manager) Pull(ctx context.Context, in Instance, repo Repo) (PullResult, error) {
 	var res PullResult
-	rt, err := m.RuntimeOf(in)
+	rt, err := m.Execer(in)
 	if err != nil {
 		return res, err
 	}
@@ -287,7 +287,7 @@ type PushResult struct {
 // (its branch was rewritten there), after its tip.
 func (m *Manager) Push(ctx context.Context, in Instance, repo Repo) (PushResult, error) {
 	var res PushResult
-	rt, err := m.RuntimeOf(in)
+	rt, err := m.Execer(in)
 	if err != nil {
 		return res, err
 	}
@@ -317,7 +317,7 @@ func (m *Manager) Push(ctx context.Context, in Instance, repo Repo) (PushResult,
 	}
 	res.From = from
 	args := []string{"repo", "update", "--branch", in.Branch, "--to", host}
-	if in.Remote {
+	if in.Remote || in.Runtime == runtime.Kubernetes {
 		// No alternates there: the commits go as a bundle of what the
 		// instance lacks.
 		err = m.pushBundle(ctx, rt, in, repo, from, args)
@@ -361,7 +361,7 @@ func (m *Manager) maxBundle() int64 { return DefaultMaxBundle }
 // pushFrom asks the instance for its branch's commit, the base of a
 // push; ahead when the host lacks that commit, or it is not an ancestor of
 // host: the instance has commits of its own to pull first.
-func (m *Manager) pushFrom(ctx context.Context, rt runtime.Runtime, in Instance, repo Repo, host string) (tip string, ahead bool, err error) {
+func (m *Manager) pushFrom(ctx context.Context, rt runtime.Execer, in Instance, repo Repo, host string) (tip string, ahead bool, err error) {
 	st, err := m.repoStatus(ctx, rt, in)
 	if err != nil || st.Tip == "" || st.Tip == host {
 		return st.Tip, false, err
@@ -375,7 +375,7 @@ func (m *Manager) pushFrom(ctx context.Context, rt runtime.Runtime, in Instance,
 
 // pushBundle sends the host branch's commits the instance lacks (those
 // after its tip, when it has one) with `repo update ... --bundle`.
-func (m *Manager) pushBundle(ctx context.Context, rt runtime.Runtime, in Instance, repo Repo, tip string, args []string) error {
+func (m *Manager) pushBundle(ctx context.Context, rt runtime.Execer, in Instance, repo Repo, tip string, args []string) error {
 	f, size, err := m.bundle(ctx, repo, in.Branch, uniq(tip)...)
 	if err != nil {
 		return err

@@ -55,7 +55,7 @@ func (r *Runner) handed(item string) (gateconf.Handed, error) {
 // sessions were handed, l among them) and the hosts it lets through, and
 // hands the keeper l's real login, on stdin. It returns the instance with
 // l recorded as handed.
-func (r *Runner) prepareGate(ctx context.Context, rt runtime.Runtime, in instance.Instance, l login) (instance.Instance, error) {
+func (r *Runner) prepareGate(ctx context.Context, rt runtime.Execer, in instance.Instance, l login) (instance.Instance, error) {
 	items := slices.Clone(in.Handed)
 	if !slices.Contains(items, l.item()) {
 		items = append(items, l.item())
@@ -78,6 +78,15 @@ func (r *Runner) prepareGate(ctx context.Context, rt runtime.Runtime, in instanc
 		if it == l.item() {
 			p.Logins = append(p.Logins, gateconf.Login(h, l.cred))
 		}
+	}
+	if in.Runtime == runtime.Kubernetes {
+		// Pods share no socket: the gate reaches the keeper over TLS on
+		// its pod's address, with its token and its certificate's pin.
+		peer, err := r.Mgr.KeeperPeer(ctx, in)
+		if err != nil {
+			return in, err
+		}
+		p.Keeper = &peer
 	}
 	b, err := json.Marshal(p)
 	if err != nil {
@@ -127,7 +136,7 @@ func gateSession(in instance.Instance, spec runtime.ExecSpec, l login, h gatecon
 // place a rotated token comes from with the gate (never the agent's
 // container). Each is checked as one read back from a container is.
 func (r *Runner) takeFromKeeper(ctx context.Context, in instance.Instance) {
-	rt, err := r.Mgr.RuntimeOf(in)
+	rt, err := r.Mgr.Execer(in)
 	if err != nil {
 		return
 	}

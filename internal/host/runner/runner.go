@@ -74,6 +74,8 @@ type Request struct {
 	// environment say; an existing one stays where it is).
 	Runtime  string
 	Endpoint *runtime.Endpoint
+	// Cluster is the context and namespace asked for on Kubernetes.
+	Cluster *instance.Cluster
 	// Workspace is "folder" or "volume" (DefaultWorkspace the setting's),
 	// Credentials "gate" or "inject", for a new instance.
 	Workspace, DefaultWorkspace, Credentials string
@@ -112,7 +114,7 @@ func (r *Runner) Run(ctx context.Context, req Request) error {
 	want := instance.Want{
 		Repo: req.Repo, Branch: req.Branch, Agent: req.Agent, Account: req.Account,
 		Image: cmp.Or(req.Image, r.Config.Image, DefaultImage), Runtime: req.Runtime, Endpoint: req.Endpoint,
-		Workspace: req.Workspace, DefaultWorkspace: req.DefaultWorkspace, Credentials: req.Credentials,
+		Workspace: req.Workspace, DefaultWorkspace: req.DefaultWorkspace, Credentials: req.Credentials, Cluster: req.Cluster,
 	}
 	// A known instance goes straight to its session (see session.go); a
 	// new one, or one to change, takes the slow path under the catalog's
@@ -136,7 +138,7 @@ func (r *Runner) Run(ctx context.Context, req Request) error {
 		r.emit(Switched{Branch: req.Branch, From: in.Account, To: req.Account})
 	}
 	fresh := false
-	elsewhere := req.Runtime != "" && req.Runtime != in.Runtime || req.Endpoint != nil && !req.Endpoint.Same(in.Engine)
+	elsewhere := req.Runtime != "" && req.Runtime != in.Runtime || req.Endpoint != nil && !req.Endpoint.Same(in.Engine) || req.Cluster != nil
 	if isNew || elsewhere || req.Account != "" && req.Account != in.Account || req.Agent != "" && req.Agent != in.Agent {
 		want.Agent = name
 		var act instance.Action
@@ -156,7 +158,7 @@ func (r *Runner) Run(ctx context.Context, req Request) error {
 	var handed []string
 	if lg != nil {
 		if in.Credentials == instance.CredentialsGate {
-			rt, err := r.Mgr.RuntimeOf(in)
+			rt, err := r.Mgr.Execer(in)
 			if err != nil {
 				return err
 			}

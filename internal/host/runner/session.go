@@ -23,7 +23,7 @@ import (
 // agent's.
 func (r *Runner) runSession(ctx context.Context, in instance.Instance, spec runtime.ExecSpec, handed []string, agentName string, req Request, fresh bool, ensure ensureFunc) error {
 	base := in.Exec(spec.Cmd)
-	spec.Container, spec.Cmd, spec.Workdir, spec.User = base.Container, base.Cmd, base.Workdir, base.User
+	spec.Pod, spec.Container, spec.Cmd, spec.Workdir, spec.User = base.Pod, base.Container, base.Cmd, base.Workdir, base.User
 	if !req.Detach && req.Session == "" && !r.IO.TTY {
 		return r.session(ctx, in, spec, handed, fresh, ensure)
 	}
@@ -34,6 +34,17 @@ func (r *Runner) runSession(ctx context.Context, in instance.Instance, spec runt
 		}
 	} else {
 		list, err := r.Mgr.Sessions(ctx, in)
+		if runtime.NotRunning(in.Runtime, err) && !fresh && ensure != nil {
+			// Stopped: its sessions (on its volume) are known once it
+			// runs again; a name picked now could be one of theirs.
+			in2, act, eerr := ensure()
+			if eerr != nil {
+				return eerr
+			}
+			r.emit(Acted{Instance: in2, Action: act})
+			in, fresh = in2, true
+			list, err = r.Mgr.Sessions(ctx, in)
+		}
 		if err != nil && !runtime.NotRunning(in.Runtime, err) {
 			return err
 		}
@@ -84,16 +95,24 @@ type ensureFunc func() (instance.Instance, instance.Action, error)
 // back, ensure brings the container back, and the session starts again.
 // fresh says ensure has just run, so a failure is the session's own.
 func (r *Runner) session(ctx context.Context, in instance.Instance, spec runtime.ExecSpec, handed []string, fresh bool, ensure ensureFunc) error {
-	rt, err := r.Mgr.RuntimeOf(in)
+	rt, err := r.Mgr.Execer(in)
 	if err != nil {
 		return err
 	}
-	spec.Container = in.Name
+	base := in.Guest()
+	spec.Pod, spec.Container = base.Pod, base.Container
 	spec.Stdin, spec.Stdout = r.IO.Stdin, r.IO.Stdout
 	spec.Interactive = true
 	spec.TTY = r.IO.TTY
+	// kubectl exec passes no environment: the session's variables go
+	// with the hand-over, on stdin, never on the command line.
+	env := in.Runtime == runtime.Kubernetes && len(spec.Values) > 0
+	if env {
+		handed = append(slices.Clone(handed), spec.Values...)
+		spec.Env, spec.Values = nil, nil
+	}
 	if len(handed) > 0 {
-		id, err := r.handOver(ctx, rt, in, handed)
+		id, err := r.handOver(ctx, rt, in, handed, env)
 		if runtime.NotRunning(rt.Name(), err) && !fresh && ensure != nil {
 			in2, act, eerr := ensure()
 			if eerr != nil {
@@ -101,7 +120,7 @@ func (r *Runner) session(ctx context.Context, in instance.Instance, spec runtime
 			}
 			r.emit(Acted{Instance: in2, Action: act})
 			in, fresh = in2, true
-			id, err = r.handOver(ctx, rt, in, handed)
+			id, err = r.handOver(ctx, rt, in, handed, env)
 		}
 		if err != nil {
 			return err
@@ -139,7 +158,9 @@ func (r *Runner) session(ctx context.Context, in instance.Instance, spec runtime
 	}
 	hold.drop()
 	r.emit(Acted{Instance: in2, Action: act})
-	spec.Container = in2.Name
+	if in2.Runtime != runtime.Kubernetes {
+		spec.Container = in2.Name
+	}
 	spec.Stdout, spec.Stderr = r.IO.Stdout, r.IO.Stderr
 	return exitStatus(rt.Exec(ctx, spec))
 }

@@ -13,25 +13,28 @@ import (
 	"github.com/hjk-dev/hjk/internal/host/instance"
 	"github.com/hjk-dev/hjk/internal/host/refresh"
 	"github.com/hjk-dev/hjk/internal/host/runtime"
-	"github.com/hjk-dev/hjk/internal/layout"
 	"github.com/hjk-dev/hjk/internal/session"
 )
 
 // handOver gives the container the credentials for one session on the
 // exec's stdin (`hjk-init creds receive`) and returns the id the session
 // takes them by: never in the exec's environment, which podman records.
-func (r *Runner) handOver(ctx context.Context, rt runtime.Runtime, in instance.Instance, entries []string) (string, error) {
+//
+// With env (Kubernetes: kubectl exec passes no environment) the entries
+// may be the session's other variables too (`creds receive --env`).
+func (r *Runner) handOver(ctx context.Context, rt runtime.Execer, in instance.Instance, entries []string, env bool) (string, error) {
 	var in0 bytes.Buffer
 	for _, e := range entries {
 		in0.WriteString(e)
 		in0.WriteByte(0)
 	}
 	var out bytes.Buffer
-	spec := runtime.ExecSpec{
-		Container: in.Name, User: in.User, Workdir: layout.Workdir, Interactive: true,
-		Cmd:   []string{layout.InitPath, "creds", "receive"},
-		Stdin: &in0, Stdout: &capped{w: &out, max: 128},
+	args := []string{"creds", "receive"}
+	if env {
+		args = append(args, "--env")
 	}
+	spec := in.Guest(args...)
+	spec.Interactive, spec.Stdin, spec.Stdout = true, &in0, &capped{w: &out, max: 128}
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	if err := rt.Exec(ctx, spec); err != nil {
@@ -174,7 +177,7 @@ func (r *Runner) take(ctx context.Context, in instance.Instance, a agent.Agent, 
 	if err != nil {
 		return true
 	}
-	rt, err := r.Mgr.RuntimeOf(in)
+	rt, err := r.Mgr.Execer(in)
 	if err != nil {
 		return true
 	}
@@ -183,8 +186,8 @@ func (r *Runner) take(ctx context.Context, in instance.Instance, a agent.Agent, 
 		ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 		defer cancel()
 		var out bytes.Buffer
-		spec := runtime.ExecSpec{Container: in.Name, User: in.User, Workdir: layout.Workdir,
-			Cmd: []string{layout.InitPath, "export", a.Name}, Stdout: &capped{w: &out, max: exportMax}}
+		spec := in.Guest("export", a.Name)
+		spec.Stdout = &capped{w: &out, max: exportMax}
 		err := rt.Exec(ctx, spec)
 		if code, ok := runtime.ExitCode(err); ok && code == refresh.ExitNothing {
 			return nil, refresh.ErrNothing
@@ -217,16 +220,16 @@ func (r *Runner) Stop(ctx context.Context, in instance.Instance) error {
 
 // Remove takes back the instance's work, ends its sessions, and removes
 // it (see instance.Manager.Remove for what force discards).
-func (r *Runner) Remove(ctx context.Context, in instance.Instance, force bool) error {
+func (r *Runner) Remove(ctx context.Context, in instance.Instance, force, keep bool) error {
 	if !in.Legacy() {
 		r.takeBackAll(ctx, in)
-		if rt, err := r.Mgr.RuntimeOf(in); err == nil {
+		if rt, err := r.Mgr.Execer(in); err == nil {
 			ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
-			rt.Exec(ctx, runtime.ExecSpec{Container: in.Name, User: in.User, Cmd: []string{layout.InitPath, "session", "kill", "--all", "--signal", "15"}})
+			rt.Exec(ctx, in.Guest("session", "kill", "--all", "--signal", "15"))
 			cancel()
 		}
 	}
-	return r.Mgr.Remove(ctx, in, force)
+	return r.Mgr.RemoveKeep(ctx, in, force, keep)
 }
 
 // Recreate takes back the instance's work, then gives it a new container.
@@ -239,17 +242,14 @@ func (r *Runner) Recreate(ctx context.Context, in instance.Instance, image strin
 // takes back what it may have changed. It returns the session's status
 // when it ended, nil on detach.
 func (r *Runner) Attach(ctx context.Context, in instance.Instance, name, keys string) error {
-	rt, err := r.Mgr.RuntimeOf(in)
+	rt, err := r.Mgr.Execer(in)
 	if err != nil {
 		return err
 	}
 	r.record(in, name)
-	spec := runtime.ExecSpec{
-		Container: in.Name, User: in.User, Workdir: layout.Workdir,
-		Cmd:   []string{layout.InitPath, "session", "attach", "--detach-keys", keys, name},
-		Stdin: r.IO.Stdin, Stdout: r.IO.Stdout, Stderr: r.IO.Stderr,
-		Interactive: true, TTY: r.IO.TTY,
-	}
+	spec := in.Guest("session", "attach", "--detach-keys", keys, name)
+	spec.Stdin, spec.Stdout, spec.Stderr = r.IO.Stdin, r.IO.Stdout, r.IO.Stderr
+	spec.Interactive, spec.TTY = true, r.IO.TTY
 	err = exitStatus(rt.Exec(ctx, spec))
 	r.takeBackAll(ctx, in)
 	return err
@@ -258,15 +258,17 @@ func (r *Runner) Attach(ctx context.Context, in instance.Instance, name, keys st
 // Kill ends session name (HUP, or TERM with term, escalating), waits for
 // it, and takes back what it may have changed.
 func (r *Runner) Kill(ctx context.Context, in instance.Instance, name string, term bool) error {
-	rt, err := r.Mgr.RuntimeOf(in)
+	rt, err := r.Mgr.Execer(in)
 	if err != nil {
 		return err
 	}
-	cmd := []string{layout.InitPath, "session", "kill", name}
+	args := []string{"session", "kill", name}
 	if term {
-		cmd = []string{layout.InitPath, "session", "kill", "--signal", "15", name}
+		args = []string{"session", "kill", "--signal", "15", name}
 	}
-	err = rt.Exec(ctx, runtime.ExecSpec{Container: in.Name, User: in.User, Cmd: cmd, Stdout: io.Discard})
+	spec := in.Guest(args...)
+	spec.Stdout = io.Discard
+	err = rt.Exec(ctx, spec)
 	r.takeBackAll(ctx, in)
 	return err
 }

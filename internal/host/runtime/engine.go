@@ -290,8 +290,8 @@ func (e *engine) execArgs(spec ExecSpec) ([]string, error) {
 var varName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
 func execFlags(spec ExecSpec) ([]string, error) {
-	if spec.Container == "" || len(spec.Cmd) == 0 {
-		return nil, errors.New("exec needs a container and a command")
+	if spec.Container == "" || len(spec.Cmd) == 0 || spec.Pod != "" {
+		return nil, errors.New("exec needs a container (not a pod) and a command")
 	}
 	var args []string
 	if spec.Interactive {

@@ -1,6 +1,9 @@
 package runtime
 
-import "strings"
+import (
+	"slices"
+	"strings"
+)
 
 // refusals are how the engines refuse an exec in a container that is not
 // running or not there.
@@ -9,6 +12,16 @@ var refusals = []string{
 	"no such container",            // docker, podman
 	"container state improper",     // podman
 	"no container with name or id", // podman
+}
+
+// kubeRefusals are how kubectl refuses an exec in a pod that is not there
+// or a container that is not running: the whole start of the first line.
+var kubeRefusals = []string{
+	"Error from server (NotFound): pods ",
+	"error: unable to upgrade connection: container not found",
+	"error: unable to upgrade connection: pod does not exist",
+	"error: cannot exec into a container in a completed pod",
+	"error: Internal error occurred: unable to upgrade connection: container not found",
 }
 
 // Refused reports whether an exec's failure err, with an error stream that
@@ -24,6 +37,9 @@ func Refused(engine string, err error, head string) bool {
 		return false
 	}
 	switch engine {
+	case Kubernetes:
+		line, _, _ := strings.Cut(head, "\n")
+		return code == 1 && slices.ContainsFunc(kubeRefusals, func(p string) bool { return strings.HasPrefix(line, p) })
 	case "docker":
 		ok = code == 1 && strings.HasPrefix(head, "Error response from daemon: ")
 	case "podman":

@@ -132,6 +132,8 @@ type Mount struct {
 
 // ExecSpec describes a process to run in a container.
 type ExecSpec struct {
+	// Pod is the pod the container is in (Kubernetes; "" elsewhere).
+	Pod       string
 	Container string
 	Cmd       []string
 	Workdir   string

@@ -1,13 +1,14 @@
 package runtime
 
 import (
+	"errors"
 	"fmt"
 	"os/exec"
 	"strings"
 )
 
 // Names lists the runtimes hjk drives, as users name them.
-var Names = []string{"docker", "podman", "container"}
+var Names = []string{"docker", "podman", "container", Kubernetes}
 
 // New returns the driver for a runtime named by the user, going where the
 // environment points its CLI.
@@ -19,6 +20,8 @@ func New(name string) (Runtime, error) {
 		return Podman(), nil
 	case "container":
 		return Apple(), nil
+	case Kubernetes:
+		return nil, errors.New("kubernetes is no container engine: hjk reaches it with kubectl (runtime.Kube)")
 	}
 	return nil, fmt.Errorf("unknown runtime %q: choose one of %s", name, strings.Join(Names, ", "))
 }
@@ -106,4 +109,16 @@ func (c Choice) pick() (Selection, error) {
 	}
 	return Selection{}, &UnavailableError{Fix: "no container runtime found: install Docker (https://docs.docker.com/get-docker/) or Podman (https://podman.io/docs/installation)" +
 		map[bool]string{true: ", or Apple's container (https://github.com/apple/container/releases)", false: ""}[c.GOOS == "darwin"]}
+}
+
+// Chosen is the runtime spec Select would take from Flag, Env or Config
+// ("" when none is set): how a caller tells "kubernetes", which is no
+// engine, before it asks for one.
+func (c Choice) Chosen() string {
+	for _, n := range []string{c.Flag, c.Env, c.Config} {
+		if n != "" {
+			return n
+		}
+	}
+	return ""
 }
