@@ -37,12 +37,14 @@ func NewCmdPs(app *App, runF func(*PsOptions) error) *cobra.Command {
 			"agent says its container holds the login itself rather than the gate. ENGINE is\n" +
 			"the engine it lives on (every command for it goes there, whatever DOCKER_HOST says\n" +
 			"later): default (the runtime's own), an address, context=NAME or connection=NAME,\n" +
-			"with '(remote)' when that engine shares no filesystem with this machine. Every\n" +
+			"with '(remote)' when that engine shares no filesystem with this machine; on\n" +
+			"Kubernetes the CONTEXT/NAMESPACE, its WORKSPACE the instance's claim. Every\n" +
 			"engine the instances live on is asked, once each.\n" +
 			"--json prints an array of objects with the fields name, repo, git_dir, branch,\n" +
 			"workspace, folder, agent, account, image, runtime, engine ({kind: default, host,\n" +
 			"context or connection, value}), user, credentials, created and state (and, when\n" +
-			"set, remote, base, handed, session, attached, sessions, worktree).\n" +
+			"set, remote, cluster ({context, namespace}), base, handed, session, attached,\n" +
+			"sessions, worktree).\n" +
 			"With a branch, list its instance's sessions instead: name, state (running, exited\n" +
 			"with its code, or lost), start and command; --json fields name, command, pid, state,\n" +
 			"exit_code, started, ended, attached.",
@@ -133,13 +135,16 @@ func printInstances(app *App, list []instance.Instance, all bool, cfg config.Con
 		case in.Legacy():
 			ws = "worktree " + in.Worktree
 		case in.Cluster != nil:
-			ws = "claim " + in.Name + " in " + in.Cluster.String()
+			ws = "claim " + in.Name
 		}
 		if in.Credentials == instance.CredentialsInject {
 			ag += " (inject)"
 		}
 		eng := in.Engine.String()
-		if in.Remote {
+		switch {
+		case in.Cluster != nil:
+			eng = in.Cluster.String()
+		case in.Remote:
 			eng += " (remote)"
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", textsafe.Field(in.Branch, 200), in.State, ag,
