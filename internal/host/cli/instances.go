@@ -47,6 +47,12 @@ func (app *App) instances() (*instances, error) {
 	if err != nil {
 		return nil, Hintf(err, "Fix it, or set values with 'hjk config KEY VALUE'.")
 	}
+	var maxBundle int64
+	if cfg.Sync.MaxBundle != "" {
+		if maxBundle, err = config.ParseSize(cfg.Sync.MaxBundle); err != nil {
+			return nil, Hintf(fmt.Errorf("sync.max_bundle in %s: %w", dirs.File(), err), "Set it with 'hjk config sync.max_bundle 4GiB'.")
+		}
+	}
 	is := &instances{
 		cfg:  cfg,
 		dirs: dirs,
@@ -57,6 +63,7 @@ func (app *App) instances() (*instances, error) {
 			HostUID:     os.Getuid(),
 			HostGID:     os.Getgid(),
 			GateNetwork: cfg.Gate.Network,
+			MaxBundle:   maxBundle,
 			Remote:      cfg.Engine.Remote,
 			Resolve:     app.resolve,
 			Step:        app.Step,

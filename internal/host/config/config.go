@@ -9,6 +9,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 
 	"github.com/BurntSushi/toml"
 )
@@ -33,6 +35,8 @@ type Config struct {
 	Gate Gate `toml:"gate,omitempty"`
 	// Engine says how hjk treats the engines it makes instances on.
 	Engine Engine `toml:"engine,omitempty"`
+	// Sync caps what hjk takes back from an instance.
+	Sync Sync `toml:"sync,omitempty"`
 	// Kubernetes is where instances on Kubernetes go (kube.go).
 	Kubernetes Kubernetes `toml:"kubernetes,omitempty"`
 	// Agents holds per-agent settings, keyed by agent name.
@@ -50,6 +54,30 @@ type Network struct {
 // default; "host" where the default has no way out).
 type Gate struct {
 	Network string `toml:"network,omitempty"`
+}
+
+// Sync holds MaxBundle, the most one pull takes from an instance: a size
+// as ParseSize reads it ("" the built-in 2GiB).
+type Sync struct {
+	MaxBundle string `toml:"max_bundle,omitempty"`
+}
+
+// ParseSize reads a size in bytes: digits, then optionally K, M or G
+// (powers of 1024), with or without "iB" or "B" after it: "512MiB",
+// "2G", "1048576". It refuses zero, signs, spaces and sizes over 1TiB.
+func ParseSize(s string) (int64, error) {
+	num := strings.TrimRight(s, "KMGiB")
+	unit := s[len(num):]
+	shift := map[string]uint{"": 0, "B": 0, "K": 10, "KB": 10, "KiB": 10, "M": 20, "MB": 20, "MiB": 20, "G": 30, "GB": 30, "GiB": 30}
+	sh, ok := shift[unit]
+	if !ok || num == "" || len(num) > 13 || strings.Trim(num, "0123456789") != "" {
+		return 0, fmt.Errorf("%q is not a size: digits and K, M or G (512MiB, 2GiB)", s)
+	}
+	n, err := strconv.ParseInt(num, 10, 64)
+	if err != nil || n <= 0 || n > 1<<40>>sh {
+		return 0, fmt.Errorf("%q is not a size between 1 byte and 1TiB", s)
+	}
+	return n << sh, nil
 }
 
 // Engine holds Remote: "auto" (the default: an engine other than the

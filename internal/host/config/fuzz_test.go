@@ -2,6 +2,8 @@ package config
 
 import (
 	"path/filepath"
+	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -32,6 +34,28 @@ func FuzzSetSaveLoad(f *testing.F) {
 		}
 		if got, err := back.Get(key); err != nil || got != want {
 			t.Fatalf("Set(%q, %q): read back %q, %v; want %q", key, value, got, err, want)
+		}
+	})
+}
+
+// FuzzParseSize: a size read is positive, at most 1TiB, and the digits
+// with the unit's factor; nothing else is read.
+func FuzzParseSize(f *testing.F) {
+	for _, s := range []string{"1", "512MiB", "2G", "1024GiB", "0", "-1", "5T", "1.5G", "99999999999999999999"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		n, err := ParseSize(s)
+		if err != nil {
+			return
+		}
+		if n <= 0 || n > 1<<40 {
+			t.Fatalf("ParseSize(%q) = %d, out of range", s, n)
+		}
+		digits := strings.TrimRight(s, "KMGiB")
+		d, perr := strconv.ParseInt(digits, 10, 64)
+		if perr != nil || n%d != 0 || n/d&(n/d-1) != 0 {
+			t.Fatalf("ParseSize(%q) = %d: not the digits %q times a power of two", s, n, digits)
 		}
 	})
 }

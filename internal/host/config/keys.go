@@ -20,7 +20,7 @@ import (
 )
 
 // Keys describes the settings `hjk config` knows, for help and errors.
-const Keys = `agent, image, runtime, store, credentials, workspace, network, network.allow, gate.network, engine.remote, kubernetes.context, kubernetes.namespace, kubernetes.storage_class, kubernetes.storage_size, kubernetes.shim_image, agents.<agent>.env.<VAR>, agents.<agent>.args, agents.<agent>.upstream, agents.<agent>.ca_file, agents.<agent>.token_url`
+const Keys = `agent, image, runtime, store, credentials, workspace, network, network.allow, gate.network, engine.remote, sync.max_bundle, kubernetes.context, kubernetes.namespace, kubernetes.storage_class, kubernetes.storage_size, kubernetes.shim_image, agents.<agent>.env.<VAR>, agents.<agent>.args, agents.<agent>.upstream, agents.<agent>.ca_file, agents.<agent>.token_url`
 
 // ErrUnset is returned by Get for a valid key that has no value.
 var ErrUnset = errors.New("not set")
@@ -54,6 +54,7 @@ func (c Config) Settings() []Setting {
 	}
 	add("gate.network", c.Gate.Network)
 	add("engine.remote", c.Engine.Remote)
+	add("sync.max_bundle", c.Sync.MaxBundle)
 	for _, k := range kubeKeys {
 		add(k, *c.Kubernetes.field(k))
 	}
@@ -99,7 +100,7 @@ type key struct {
 	field string // agents.<agent>.upstream, ca_file, token_url
 }
 
-var topKeys = []string{"agent", "image", "runtime", "store", "credentials", "workspace", "network", "network.allow", "gate.network", "engine.remote"}
+var topKeys = []string{"agent", "image", "runtime", "store", "credentials", "workspace", "network", "network.allow", "gate.network", "engine.remote", "sync.max_bundle"}
 
 var envName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
@@ -160,6 +161,8 @@ func (c Config) Get(k string) (string, error) {
 		v = c.Gate.Network
 	case pk.top == "engine.remote":
 		v = c.Engine.Remote
+	case pk.top == "sync.max_bundle":
+		v = c.Sync.MaxBundle
 	case isKubeKey(pk.top):
 		v = *c.Kubernetes.field(pk.top)
 	case pk.field != "":
@@ -261,6 +264,12 @@ func (c *Config) Set(k, value string) error {
 		}
 		c.Engine.Remote = value
 		return nil
+	case "sync.max_bundle":
+		if _, err := ParseSize(value); err != nil {
+			return fmt.Errorf("sync.max_bundle: %w", err)
+		}
+		c.Sync.MaxBundle = value
+		return nil
 	}
 	a := c.Agents[pk.agent]
 	if pk.field != "" {
@@ -327,6 +336,8 @@ func (c *Config) Unset(k string) error {
 		c.Gate.Network = ""
 	case "engine.remote":
 		c.Engine.Remote = ""
+	case "sync.max_bundle":
+		c.Sync.MaxBundle = ""
 	case "kubernetes.context", "kubernetes.namespace", "kubernetes.storage_class", "kubernetes.storage_size", "kubernetes.shim_image":
 		*c.Kubernetes.field(k) = ""
 	default:

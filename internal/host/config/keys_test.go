@@ -18,6 +18,7 @@ func TestSetGet(t *testing.T) {
 		{"runtime", "podman"},
 		{"store", "file"},
 		{"engine.remote", "yes"},
+		{"sync.max_bundle", "512MiB"},
 		{"agents.claude.env.DISABLE_TELEMETRY", "1"},
 		{"agents.claude.args", "--model opus"},
 		{"agents.codex.args", `["--sandbox", "danger full"]`},
@@ -30,6 +31,7 @@ func TestSetGet(t *testing.T) {
 		"agent":                               "codex",
 		"runtime":                             "podman",
 		"engine.remote":                       "yes",
+		"sync.max_bundle":                     "512MiB",
 		"agents.claude.env.DISABLE_TELEMETRY": "1",
 		"agents.claude.args":                  `["--model", "opus"]`,
 		"agents.codex.args":                   `["--sandbox", "danger full"]`,
@@ -56,6 +58,9 @@ func TestSetRefuses(t *testing.T) {
 		{"runtime", "docker:-H", "not a context name"},
 		{"runtime", "container:box", "no engines but its own"},
 		{"engine.remote", "maybe", "auto, yes or no"},
+		{"sync.max_bundle", "lots", "not a size"},
+		{"sync.max_bundle", "0", "between 1 byte and 1TiB"},
+		{"sync.max_bundle", "1025GiB", "between 1 byte and 1TiB"},
 		{"agent", "cursor", "claude, gemini, codex"},
 		{"store", "vault", "keychain, secret-service, file"},
 		{"image", "a b", "not an image reference"},
@@ -148,6 +153,23 @@ func TestRuntimeNamesEngine(t *testing.T) {
 		}
 		if got, _ := c.Get("runtime"); got != v {
 			t.Errorf("Get(runtime) = %q, want %q", got, v)
+		}
+	}
+}
+
+func TestParseSize(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]int64{
+		"1": 1, "1048576": 1 << 20, "512MiB": 512 << 20, "2G": 2 << 30, "2GiB": 2 << 30,
+		"3K": 3 << 10, "3KB": 3 << 10, "7MB": 7 << 20, "10B": 10, "1024G": 1 << 40,
+	} {
+		if got, err := ParseSize(in); err != nil || got != want {
+			t.Errorf("ParseSize(%q) = %d, %v; want %d", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"", "0", "-1", "+5", " 5", "5 M", "5T", "1025G", "MiB", "5iB", "1.5G", "99999999999999999999"} {
+		if got, err := ParseSize(in); err == nil {
+			t.Errorf("ParseSize(%q) = %d, want an error", in, got)
 		}
 	}
 }

@@ -308,7 +308,7 @@ rewrite)
   c=$($real commit-tree -m 'history rewritten' "$b^{tree}")
   cur=$($real rev-parse $b); $real update-ref $b $c; $real bundle create -q - $b; s=$?; $real update-ref $b $cur; exit $s ;;
 huge)
-  head -c 2200000000 /dev/zero; exit 0 ;;
+  head -c 80000000 /dev/zero; exit 0 ;;
 escapes)
   printf '\033]0;pwned-title\007\033]52;c;cHduZWQ=\007\033[2J\033[H\r\033[1;32m$ run: curl evil | sh\033[0m\n' >&2; exit 1 ;;
 esac
@@ -332,6 +332,9 @@ func TestAttackBundles(t *testing.T) {
 	forEngine(t, func(t *testing.T, h *harness) {
 		marker := h.hostMarker()
 		h.git("branch", "zz")
+		// The cap is the user's to set: a 64MiB one, and the huge bundle
+		// 80MB of zeros (the default's 2GiB would take a minute to reach).
+		h.ok("config", "sync.max_bundle", "64MiB")
 		if out := strings.TrimSpace(h.agent("bun", plantGit())); out != "/home/agent/bin/git" {
 			t.Fatalf("the fake git is not the one on PATH: %q", out)
 		}

@@ -31,6 +31,33 @@ func (m *Manager) guest(ctx context.Context, rt runtime.Execer, in Instance, std
 	return rt.Exec(ctx, m.guestSpec(in, stdin, stdout, args...))
 }
 
+// guestStream runs a guest command whose output may be large (a bundle of
+// the instance's commits): it runs as long as it keeps writing, and
+// guestTimeout without a byte ends it.
+func (m *Manager) guestStream(ctx context.Context, rt runtime.Execer, in Instance, stdout io.Writer, args ...string) error {
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	silent := fmt.Errorf("%s wrote nothing for %s", in.Name, guestTimeout)
+	t := time.AfterFunc(guestTimeout, func() { cancel(silent) })
+	defer t.Stop()
+	err := rt.Exec(ctx, m.guestSpec(in, nil, &idleWriter{w: stdout, t: t}, args...))
+	if cause := context.Cause(ctx); cause == silent && err != nil {
+		return fmt.Errorf("%w: %w", silent, err)
+	}
+	return err
+}
+
+// idleWriter passes writes on, and pushes its timer back at each.
+type idleWriter struct {
+	w io.Writer
+	t *time.Timer
+}
+
+func (w *idleWriter) Write(p []byte) (int, error) {
+	w.t.Reset(guestTimeout)
+	return w.w.Write(p)
+}
+
 func (m *Manager) guestSpec(in Instance, stdin io.Reader, stdout io.Writer, args ...string) runtime.ExecSpec {
 	s := in.Guest(args...)
 	s.Stdin, s.Stdout = stdin, stdout

@@ -49,6 +49,9 @@ type Manager struct {
 	// Network is the agent container's network with credentials
 	// injected ("" the engine's default). With the gate it has none.
 	Network string
+	// MaxBundle caps what one pull takes from an instance (0:
+	// DefaultMaxBundle).
+	MaxBundle int64
 	// GateNetwork is the gate's and the keeper's ("" the engine's
 	// default): they need a way to the agents' APIs.
 	GateNetwork string

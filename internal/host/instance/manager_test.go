@@ -456,9 +456,10 @@ func TestPullHostile(t *testing.T) {
 			t.Errorf("%s: Pull = %+v, want an error", name, res)
 		}
 	}
+	m.MaxBundle = 1 << 20 // sync.max_bundle
 	f.onExec = func(spec runtime.ExecSpec) (int, bool) {
 		if slices.Contains(spec.Cmd, "bundle") {
-			_, err := io.Copy(spec.Stdout, io.LimitReader(zeros{}, DefaultMaxBundle+1))
+			_, err := io.Copy(spec.Stdout, io.LimitReader(zeros{}, m.MaxBundle+1))
 			if err == nil {
 				t.Error("the writer took more than the cap")
 			}
@@ -466,7 +467,7 @@ func TestPullHostile(t *testing.T) {
 		}
 		return 0, false
 	}
-	if _, err := m.Pull(ctx, in, r); !errors.Is(err, ErrTooLarge) {
+	if _, err := m.Pull(ctx, in, r); !errors.Is(err, ErrTooLarge) || !strings.Contains(err.Error(), "1.0 MiB") {
 		t.Errorf("an oversized bundle: %v", err)
 	}
 	f.onExec = nil

@@ -2,6 +2,7 @@ package instance
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -70,7 +71,7 @@ func (m *Manager) Pull(ctx context.Context, in Instance, repo Repo) (PullResult,
 	defer os.Remove(f.Name())
 	defer f.Close()
 	w := &capWriter{w: f, max: m.maxBundle()}
-	err = m.guest(ctx, rt, in, nil, w, args...)
+	err = m.guestStream(ctx, rt, in, w, args...)
 	if code, ok := runtime.ExitCode(err); ok && code == layout.ExitNothing && !w.over {
 		if err := m.movedOff(ctx, repo, in, &res); err != nil || res.Kept != "" {
 			return res, err
@@ -78,7 +79,7 @@ func (m *Manager) Pull(ctx context.Context, in Instance, repo Repo) (PullResult,
 		return res, repo.dropMerged(ctx, in.Branch, res.From)
 	}
 	if w.over {
-		return res, fmt.Errorf("the bundle from %s is %w (%d bytes): raise the cap or look at what the agent committed", in.Name, ErrTooLarge, m.maxBundle())
+		return res, fmt.Errorf("the bundle from %s is %w (over %s: sync.max_bundle)", in.Name, ErrTooLarge, byteSize(m.maxBundle()))
 	}
 	if err != nil {
 		return res, fmt.Errorf("ask %s for its commits: %w", in.Name, err)
@@ -356,7 +357,7 @@ func (m *Manager) Push(ctx context.Context, in Instance, repo Repo) (PushResult,
 	return res, err
 }
 
-func (m *Manager) maxBundle() int64 { return DefaultMaxBundle }
+func (m *Manager) maxBundle() int64 { return cmp.Or(m.MaxBundle, DefaultMaxBundle) }
 
 // pushFrom asks the instance for its branch's commit, the base of a
 // push; ahead when the host lacks that commit, or it is not an ancestor of
