@@ -5,6 +5,30 @@
 //
 // It holds no OS code (no files, no processes, no keyrings), so both sides can
 // import it and hjk-init stays small and static.
+//
+// # Adding an agent
+//
+// Everything that is data about an agent (its variables, store items,
+// prompt flag, home, npm package, minimum node, the JSON paths of its
+// login's account, tokens and expiry, whether it rotates, its refresh
+// client, its gate routes and placeholders) is its row, an Agent in a file
+// of its own with its payload's validation; behaviour lives in one host
+// file and one guest file. The files a new agent touches:
+//
+//	internal/agent/<name>.go              new: the row (and ParseX of its payload)
+//	internal/agent/agent.go               one entry in All
+//	internal/host/capture/<name>.go       new: taking its login on the host
+//	internal/host/capture/capture.go      one entry in captures
+//	internal/guest/creds/<name>.go        new: its files in the container, export
+//	internal/guest/creds/creds.go         one entry in guests
+//	internal/guest/creds/files.go         its files in Files (the docs' table)
+//	images/agents/Dockerfile              the npm package and its pinned version
+//
+// and README.md's tables, and the generated docs. Tests hold the tables to
+// All (capture's TestEveryAgentCaptured, creds' TestEveryAgentWritten) and
+// every row to being filled in (TestRowsComplete). No switch elsewhere
+// names the agents: the gate's keeper, hjk's refresh, runner, doctor and
+// gateconf read the row.
 package agent
 
 import (
