@@ -26,9 +26,11 @@
 //
 // and README.md's tables, and the generated docs. Tests hold the tables to
 // All (capture's TestEveryAgentCaptured, creds' TestEveryAgentWritten) and
-// every row to being filled in (TestRowsComplete). No switch elsewhere
-// names the agents: the gate's keeper, hjk's refresh, runner, doctor and
-// gateconf read the row.
+// every row to being filled in (TestRowsComplete). Nothing else lists the
+// agents: the gate's keeper, hjk's refresh, runner, doctor and gateconf
+// read the row. Two special cases of one agent remain outside its files:
+// gate/wire refuses claude's claudeAiOauth login, gateconf builds codex's
+// placeholder auth.json.
 package agent
 
 import (
