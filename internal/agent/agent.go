@@ -5,11 +5,38 @@
 //
 // It holds no OS code (no files, no processes, no keyrings), so both sides can
 // import it and hjk-init stays small and static.
+//
+// # Adding an agent
+//
+// Everything that is data about an agent (its variables, store items,
+// prompt flag, home, npm package, minimum node, the JSON paths of its
+// login's account, tokens and expiry, whether it rotates, its refresh
+// client, its gate routes and placeholders) is its row, an Agent in a file
+// of its own with its payload's validation; behaviour lives in one host
+// file and one guest file. The files a new agent touches:
+//
+//	internal/agent/<name>.go              new: the row (and ParseX of its payload)
+//	internal/agent/agent.go               one entry in All
+//	internal/host/capture/<name>.go       new: taking its login on the host
+//	internal/host/capture/capture.go      one entry in captures
+//	internal/guest/creds/<name>.go        new: its files in the container, export
+//	internal/guest/creds/creds.go         one entry in guests
+//	internal/guest/creds/files.go         its files in Files (the docs' table)
+//	images/agents/Dockerfile              the npm package and its pinned version
+//
+// and README.md's tables, and the generated docs. Tests hold the tables to
+// All (capture's TestEveryAgentCaptured, creds' TestEveryAgentWritten) and
+// every row to being filled in (TestRowsComplete). Nothing else lists the
+// agents: the gate's keeper, hjk's refresh, runner, doctor and gateconf
+// read the row. Two special cases of one agent remain outside its files:
+// gate/wire refuses claude's claudeAiOauth login, gateconf builds codex's
+// placeholder auth.json.
 package agent
 
 import (
 	"fmt"
 	"strings"
+	"time"
 )
 
 // Kind says how an agent authenticates.
@@ -22,7 +49,10 @@ const (
 	APIKey Kind = "api-key"
 )
 
-// Agent describes one agent CLI on both sides of the boundary.
+// Agent describes one agent CLI on both sides of the boundary: everything
+// that is data about it. Its behaviour (capturing a login on the host,
+// writing its files in the container) lives in one host file and one guest
+// file of its own (see the package doc).
 type Agent struct {
 	Name    string // "claude", "gemini", "codex": what users type
 	Command string // the CLI started in the container
@@ -42,84 +72,93 @@ type Agent struct {
 	// agent reads itself stay.
 	Scrub []string
 
+	// PromptFlag comes before a first prompt that starts an interactive
+	// session ("": the prompt is the last argument by itself).
+	PromptFlag string
+
+	// Home is where the agent keeps its files.
+	Home Home
+
+	// Package is the npm package of the CLI; MinNode the oldest node
+	// major it runs on (0: the CLI is no node script, or needs none).
+	Package string
+	MinNode int
+
+	// Login is the shape of the subscription login's payload.
+	Login Login
+
 	// GateLogin and GateKey are how its subscription login and its API
 	// key reach the API through the credential gate (gate.go).
 	GateLogin, GateKey GateRoute
+
+	// Placeholder and KeyPlaceholder start the placeholders the gate
+	// hands the agent for its login and its API key ("": the generic
+	// "hjk-placeholder-"), so they look like what the CLI expects.
+	Placeholder, KeyPlaceholder string
 }
 
-// The agents, in the order they are listed to users. An explicit table, no
-// registration at init time: adding an agent means adding a row here, a
-// capture on the host and a writer in the guest.
-var (
-	Claude = Agent{
-		Name:             "claude",
-		Command:          "claude",
-		SubscriptionVar:  "CLAUDE_CODE_OAUTH_TOKEN",
-		APIKeyVar:        "ANTHROPIC_API_KEY",
-		SubscriptionItem: "claude-oidc-token",
-		APIKeyItem:       "claude-api-key",
-		GateLogin: GateRoute{Name: "claude", Port: 7801, Upstream: "https://api.anthropic.com",
-			Header: "Authorization", Scheme: "Bearer", PlaceholderVar: "CLAUDE_CODE_OAUTH_TOKEN", Env: claudeEnv},
-		GateKey: GateRoute{Name: "claude-api", Port: 7802, Upstream: "https://api.anthropic.com",
-			Header: "x-api-key", PlaceholderVar: "ANTHROPIC_API_KEY", Env: claudeEnv},
-	}
-	Gemini = Agent{
-		Name:             "gemini",
-		Command:          "gemini",
-		SubscriptionVar:  "GEMINI_OAUTH_CREDS",
-		APIKeyVar:        "GEMINI_API_KEY",
-		SubscriptionItem: "gemini-oauth-creds",
-		APIKeyItem:       "gemini-api-key",
-		Scrub:            []string{"GEMINI_OAUTH_CREDS"},
-		// A Google login as an access token the CLI takes as it is, sent to
-		// the Code Assist endpoint: gemini then never refreshes by itself.
-		// (Interactive gemini also needs settings.json to select that
-		// login: hjk-init writes it when both variables are set.)
-		GateLogin: GateRoute{Name: "gemini", Port: 7805, Upstream: "https://cloudcode-pa.googleapis.com",
-			Header: "Authorization", Scheme: "Bearer", PlaceholderVar: "GOOGLE_CLOUD_ACCESS_TOKEN",
-			TokenURL: "https://oauth2.googleapis.com/token",
-			Env:      map[string]string{GeminiGCAVar: "true", "CODE_ASSIST_ENDPOINT": "{url}", "GEMINI_CLI_TRUST_WORKSPACE": "true"}},
-		GateKey: GateRoute{Name: "gemini-api", Port: 7806, Upstream: "https://generativelanguage.googleapis.com",
-			Header: "x-goog-api-key", PlaceholderVar: "GEMINI_API_KEY",
-			Env: map[string]string{"GOOGLE_GEMINI_BASE_URL": "{url}", "GEMINI_CLI_TRUST_WORKSPACE": "true"}},
-	}
-	Codex = Agent{
-		Name:             "codex",
-		Command:          "codex",
-		SubscriptionVar:  "CODEX_AUTH_JSON",
-		APIKeyVar:        "OPENAI_API_KEY",
-		SubscriptionItem: "codex-oauth-creds",
-		APIKeyItem:       "codex-api-key",
-		Scrub:            []string{"CODEX_AUTH_JSON"},
-		// A ChatGPT login: interactive codex reads the account from
-		// chatgpt_base_url and takes only an https origin there, so the
-		// route is TLS, with the gate's CA. Turns go to a provider of its
-		// own that requires OpenAI auth (the built-in one would follow the
-		// backend's workspace routing, around the route). Its refresh goes
-		// to the gate, which answers with placeholders.
-		GateLogin: GateRoute{Name: "codex", Port: 7803, Upstream: "https://chatgpt.com", TLS: true,
-			Header: "Authorization", Scheme: "Bearer", PlaceholderVar: "CODEX_AUTH_JSON",
-			TokenURL: "https://auth.openai.com/oauth/token",
-			Env:      map[string]string{"CODEX_REFRESH_TOKEN_URL_OVERRIDE": "{url}/oauth/token", "CODEX_CA_CERTIFICATE": "{ca}"},
-			Args: append([]string{
-				"-c", `model_providers.hjk={name="hjk",base_url="{url}/backend-api/codex",wire_api="responses",requires_openai_auth=true,supports_websockets=true}`,
-				"-c", "model_provider=hjk", "-c", "chatgpt_base_url={url}/backend-api/"}, codexQuiet...)},
-		GateKey: GateRoute{Name: "codex-api", Port: 7804, Upstream: "https://api.openai.com",
-			Header: "Authorization", Scheme: "Bearer", PlaceholderVar: "OPENAI_API_KEY",
-			Args: append([]string{"-c", "openai_base_url={url}/v1"}, codexQuiet...)},
-	}
-)
+// Home is an agent's folder, as its CLI finds it: $Var/Sub when Var is
+// set, else ~/Dir ("" is the home itself).
+type Home struct {
+	Var, Sub, Dir string
+}
 
-// claudeEnv points claude at the gate, and keeps it from reaching
-// api.anthropic.com by itself for feature flags and event logging.
-var claudeEnv = map[string]string{"ANTHROPIC_BASE_URL": "{url}", "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1"}
+// Login describes an agent's subscription payload (the transport format
+// of SubscriptionVar) by its JSON paths ("": the payload has none), and how
+// the login is refreshed. A zero Login is an opaque token that never
+// changes.
+type Login struct {
+	// Validate checks a payload; errors name what is wrong, never the
+	// value. Every agent has one.
+	Validate func(secret string) error
 
-// codexQuiet keeps codex from syncing plugins and sending analytics to
-// hosts of its own.
-var codexQuiet = []string{"-c", "features.plugins=false", "-c", "features.apps=false",
-	"-c", "features.remote_plugin=false", "-c", "analytics.enabled=false"}
+	// Lifetime is how long a login that tells no expiry is good for from
+	// its capture (claude's setup-token).
+	Lifetime time.Duration
 
-// All returns every agent, in a stable order.
+	// Access is the access token the gate hands out ("": the payload is
+	// the token); Refresh the refresh token; Key an API key some payloads
+	// hold instead of a login.
+	Access, Refresh, Key string
+	// Expiry holds the access token's expiry in Unix milliseconds;
+	// ExpiryJWT a JWT whose exp is the login's expiry. The access token's
+	// own exp, when it is a JWT, tells the gate when it runs out.
+	Expiry, ExpiryJWT string
+	// Refreshed holds an RFC 3339 time of the last refresh; RefreshAge is
+	// how old that may be when the access token tells no expiry.
+	Refreshed  string
+	RefreshAge time.Duration
+	// Account names the account (compared before a login read back from
+	// a container is stored); IDToken is a JWT whose email claim stands
+	// for it when Account is absent.
+	Account, IDToken string
+
+	// Rotates says the login can change inside a container (the agent
+	// refreshes it), so hjk reads it back after a session.
+	Rotates bool
+	// SingleUse says a refresh token works once: the gate never sends one
+	// twice.
+	SingleUse bool
+	// MaxLife is the longest a refresh makes a login live ("": no limit):
+	// a copy read back that expires later is refused.
+	MaxLife time.Duration
+
+	// The refresh request the gate sends to GateLogin.TokenURL: the CLI's
+	// own public OAuth client, as a form (else JSON), with the reason
+	// (refresh_reason) when SendReason.
+	ClientID, ClientSecret string
+	Form, SendReason       bool
+	// Answer lists the fields of the token endpoint's answer copied into
+	// the payload beside the access token, under the object Tokens;
+	// JWTFields must be JWTs to be taken.
+	Tokens    string
+	Answer    []string
+	JWTFields []string
+}
+
+// All returns every agent, in the order they are listed to users: the
+// explicit table of agents (no registration at init time), and the first
+// is the default.
 func All() []Agent { return []Agent{Claude, Gemini, Codex} }
 
 // Names returns the agents' names, for usage text and completion.

@@ -55,3 +55,57 @@ func TestCheckAccount(t *testing.T) {
 		}
 	}
 }
+
+// TestRowsComplete holds the claim of the package doc: an agent is its
+// row, so every row must be filled in, and unlike the others where it
+// names something.
+func TestRowsComplete(t *testing.T) {
+	seen := map[string]string{}
+	unique := func(a, what, v string) {
+		t.Helper()
+		if v == "" {
+			t.Errorf("%s: %s is empty", a, what)
+			return
+		}
+		if prev, ok := seen[what+"\x00"+v]; ok {
+			t.Errorf("%s: %s %q is %s's too", a, what, v, prev)
+		}
+		seen[what+"\x00"+v] = a
+	}
+	ports := map[int]string{ProxyPort: "the proxy"}
+	for _, a := range All() {
+		unique(a.Name, "name", a.Name)
+		unique(a.Name, "subscription variable", a.SubscriptionVar)
+		unique(a.Name, "API key variable", a.APIKeyVar)
+		unique(a.Name, "subscription item", a.SubscriptionItem)
+		unique(a.Name, "API key item", a.APIKeyItem)
+		unique(a.Name, "home variable", a.Home.Var)
+		unique(a.Name, "npm package", a.Package)
+		if a.Command == "" {
+			t.Errorf("%s: no command", a.Name)
+		}
+		if a.Login.Validate == nil {
+			t.Errorf("%s: no Login.Validate", a.Name)
+		}
+		l := a.Login
+		if l.Rotates && (l.Refresh == "" || l.Account == "" || l.Expiry == "" && l.ExpiryJWT == "") {
+			t.Errorf("%s: a login that rotates needs its refresh token, account and expiry paths", a.Name)
+		}
+		if l.ClientID != "" && (a.GateLogin.TokenURL == "" || l.Tokens == "" || l.Access == "") {
+			t.Errorf("%s: a refresh client needs GateLogin.TokenURL, Login.Tokens and Login.Access", a.Name)
+		}
+		if l.Rotates != (l.ClientID != "") {
+			t.Errorf("%s: a login the agent refreshes must be one the gate can refresh, and the other way round", a.Name)
+		}
+		for _, r := range []GateRoute{a.GateLogin, a.GateKey} {
+			unique(a.Name, "gate route", r.Name)
+			if prev, ok := ports[r.Port]; ok || r.Port == 0 {
+				t.Errorf("%s: route %s port %d is %s's too", a.Name, r.Name, r.Port, prev)
+			}
+			ports[r.Port] = r.Name
+			if r.Upstream == "" || r.Header == "" || r.PlaceholderVar == "" {
+				t.Errorf("%s: route %s lacks an upstream, header or placeholder variable", a.Name, r.Name)
+			}
+		}
+	}
+}

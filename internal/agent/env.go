@@ -9,21 +9,3 @@ const (
 	// runs as root, before it writes files and execs the command.
 	UserVar = "HJK_USER"
 )
-
-// Homes each agent's CLI reads before falling back to ~.
-const (
-	ClaudeConfigDirVar = "CLAUDE_CONFIG_DIR"
-	GeminiHomeVar      = "GEMINI_CLI_HOME"
-	CodexHomeVar       = "CODEX_HOME"
-)
-
-// Other variables of gemini's that hjk-init heeds: where its folder trust
-// lives instead of .gemini/trustedFolders.json, the switch that makes it
-// move oauth_creds.json into a keychain (hjk-init warns of it), and the one
-// that makes it take a Google login as the access token in
-// Gemini.GateLogin.PlaceholderVar (the gate's form of that login).
-const (
-	GeminiTrustedFoldersVar = "GEMINI_CLI_TRUSTED_FOLDERS_PATH"
-	GeminiKeychainVar       = "GEMINI_FORCE_ENCRYPTED_FILE_STORAGE"
-	GeminiGCAVar            = "GOOGLE_GENAI_USE_GCA"
-)

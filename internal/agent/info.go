@@ -16,39 +16,50 @@ type Info struct {
 	Renews bool
 }
 
-// ClaudeTokenLifetime is how long a `claude setup-token` token is good for.
-// The token tells nothing itself, so its capture time stands for its issue.
-const ClaudeTokenLifetime = 365 * 24 * time.Hour
-
-// Describe reads Info from a credential's secret. It never fails: a payload
-// it cannot read simply tells nothing.
+// Describe reads Info from a credential's secret, by the paths of the
+// agent's Login. It never fails: a payload it cannot read simply tells
+// nothing.
 func Describe(a Agent, c Credential) Info {
 	if c.Kind != Subscription {
 		return Info{}
 	}
+	l, s := a.Login, c.Secret
 	var in Info
-	switch a.Name {
-	case Claude.Name:
-		if !c.CapturedAt.IsZero() {
-			in.Expires = c.CapturedAt.Add(ClaudeTokenLifetime).UTC()
-		}
-	case Gemini.Name:
-		in.Renews = gjson.Get(c.Secret, "oauth_creds.refresh_token").String() != ""
-		if ms := gjson.Get(c.Secret, "oauth_creds.expiry_date"); ms.Type == gjson.Number {
+	if l.Lifetime > 0 && !c.CapturedAt.IsZero() {
+		in.Expires = c.CapturedAt.Add(l.Lifetime).UTC()
+	}
+	if l.Refresh != "" {
+		in.Renews = gjson.Get(s, l.Refresh).String() != ""
+	}
+	if l.Expiry != "" {
+		if ms := gjson.Get(s, l.Expiry); ms.Type == gjson.Number {
 			in.Expires = time.UnixMilli(ms.Int()).UTC()
 		}
-	case Codex.Name:
-		in.Renews = gjson.Get(c.Secret, "tokens.refresh_token").String() != ""
-		if claims, err := jwtClaims(gjson.Get(c.Secret, "tokens.id_token").String()); err == nil {
-			if exp := claims.Get("exp"); exp.Type == gjson.Number {
-				in.Expires = time.Unix(exp.Int(), 0).UTC()
-			}
+	}
+	if l.ExpiryJWT != "" {
+		if exp, ok := jwtExp(gjson.Get(s, l.ExpiryJWT).String()); ok {
+			in.Expires = exp.UTC()
 		}
-		if t, err := time.Parse(time.RFC3339Nano, gjson.Get(c.Secret, "last_refresh").String()); err == nil {
+	}
+	if l.Refreshed != "" {
+		if t, err := time.Parse(time.RFC3339Nano, gjson.Get(s, l.Refreshed).String()); err == nil {
 			in.Refreshed = t.UTC()
 		}
 	}
 	return in
+}
+
+// jwtExp is the exp claim of a JWT.
+func jwtExp(tok string) (time.Time, bool) {
+	claims, err := jwtClaims(tok)
+	if err != nil {
+		return time.Time{}, false
+	}
+	exp := claims.Get("exp")
+	if exp.Type != gjson.Number {
+		return time.Time{}, false
+	}
+	return time.Unix(exp.Int(), 0), true
 }
 
 // Newer reports whether candidate, read back from a container, is a fresher
@@ -56,22 +67,20 @@ func Describe(a Agent, c Credential) Info {
 // store must take it or the next session starts from a dead refresh token.
 // A candidate of another kind, or one that tells no time, is never newer: a
 // login the user renewed on the host must not be overwritten by an old copy.
+// Only a login that rotates is ever newer.
 func Newer(a Agent, stored, candidate Credential) bool {
-	if stored.Kind != Subscription || candidate.Kind != Subscription || stored.Secret == candidate.Secret {
+	if !a.Login.Rotates || stored.Kind != Subscription || candidate.Kind != Subscription || stored.Secret == candidate.Secret {
 		return false
 	}
-	switch a.Name {
-	case Codex.Name:
-		s, c := Describe(a, stored), Describe(a, candidate)
-		if c.Refreshed.After(s.Refreshed) {
-			return true
-		}
-		// Same refresh time but a rotated refresh token: codex wrote it
-		// after the last refresh we know of.
-		return !c.Refreshed.IsZero() && c.Refreshed.Equal(s.Refreshed) &&
-			gjson.Get(candidate.Secret, "tokens.refresh_token").String() != gjson.Get(stored.Secret, "tokens.refresh_token").String()
-	case Gemini.Name:
-		return Describe(a, candidate).Expires.After(Describe(a, stored).Expires)
+	s, c := Describe(a, stored), Describe(a, candidate)
+	if a.Login.Refreshed == "" {
+		return c.Expires.After(s.Expires)
 	}
-	return false
+	if c.Refreshed.After(s.Refreshed) {
+		return true
+	}
+	// Same refresh time but a rotated refresh token: the agent wrote it
+	// after the last refresh we know of.
+	return !c.Refreshed.IsZero() && c.Refreshed.Equal(s.Refreshed) && a.Login.Refresh != "" &&
+		gjson.Get(candidate.Secret, a.Login.Refresh).String() != gjson.Get(stored.Secret, a.Login.Refresh).String()
 }

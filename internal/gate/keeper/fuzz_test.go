@@ -23,11 +23,11 @@ func FuzzMergeAnswer(f *testing.F) {
 		if secret == "" || !gjson.Valid(answer) || !gjson.Parse(answer).IsObject() {
 			return
 		}
-		out, hasAccess, err := updated(agentName, secret, gjson.Parse(answer), now)
+		a, _ := agent.Lookup(agentName)
+		out, hasAccess, err := updated(a.Login, secret, gjson.Parse(answer), now)
 		if err != nil {
 			return
 		}
-		a, _ := agent.Lookup(agentName)
 		if err := agent.Validate(a, agent.Subscription, out); err != nil {
 			t.Fatalf("merging %q made an invalid %s login: %v", answer, agentName, err)
 		}

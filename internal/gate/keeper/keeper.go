@@ -33,9 +33,6 @@ const (
 	// refreshed before it is handed out (the gate keeps a value until a
 	// minute before it expires).
 	refreshAhead = 5 * time.Minute
-	// codexRefreshAge is how old codex's last_refresh may be when its
-	// access token tells no expiry, as codex itself judges it.
-	codexRefreshAge = 8 * 24 * time.Hour
 	// staleAgain: a value refreshed this recently is not refreshed again
 	// because an upstream refused it; a new token would fare no better,
 	// and a looping 401 must not burn a refresh per request.
@@ -246,49 +243,45 @@ type cred struct {
 	due     bool      // it should be refreshed before use
 }
 
-// current reads what a login hands out at now.
+// current reads what a login hands out at now, by the paths of its
+// agent's Login.
 func current(l wire.Login, now time.Time) (cred, error) {
 	if l.Kind == agent.APIKey {
 		return cred{value: l.Secret}, nil
 	}
-	switch l.Agent {
-	case agent.Claude.Name:
+	a, err := agent.Lookup(l.Agent)
+	if err != nil {
+		return cred{}, err
+	}
+	p := a.Login
+	if p.Access == "" {
 		return cred{value: l.Secret}, nil
-	case agent.Codex.Name:
-		p, err := agent.ParseCodex(l.Secret)
-		if err != nil {
-			return cred{}, err
-		}
-		root := gjson.Parse(p.Raw)
-		if p.APIKey {
-			return cred{value: root.Get("OPENAI_API_KEY").String()}, nil
-		}
-		c := cred{value: root.Get("tokens.access_token").String(), renews: root.Get("tokens.refresh_token").String() != ""}
-		if claims, err := agent.JWTClaims(c.value); err == nil {
-			if exp := claims.Get("exp"); exp.Type == gjson.Number {
-				c.expires = time.Unix(exp.Int(), 0)
-			}
-		}
-		if c.expires.IsZero() {
-			last, err := time.Parse(time.RFC3339Nano, root.Get("last_refresh").String())
-			c.due = err != nil || now.Sub(last) > codexRefreshAge
-		} else {
-			c.due = c.expires.Sub(now) < refreshAhead
-		}
-		return c, nil
-	case agent.Gemini.Name:
-		if _, err := agent.ParseGemini(l.Secret); err != nil {
-			return cred{}, err
-		}
-		oc := gjson.Get(l.Secret, "oauth_creds")
-		c := cred{value: oc.Get("access_token").String(), renews: oc.Get("refresh_token").String() != ""}
-		if ms := oc.Get("expiry_date"); ms.Type == gjson.Number {
+	}
+	if err := agent.Validate(a, l.Kind, l.Secret); err != nil {
+		return cred{}, err
+	}
+	root := gjson.Parse(l.Secret)
+	if key := root.Get(p.Key).String(); p.Key != "" && key != "" && !root.Get(p.Access).Exists() {
+		return cred{value: key}, nil // codex's API-key form
+	}
+	c := cred{value: root.Get(p.Access).String(), renews: root.Get(p.Refresh).String() != ""}
+	if p.Expiry != "" {
+		if ms := root.Get(p.Expiry); ms.Type == gjson.Number {
 			c.expires = time.UnixMilli(ms.Int())
 		}
-		c.due = c.value == "" || !c.expires.IsZero() && c.expires.Sub(now) < refreshAhead
-		return c, nil
+	} else if claims, err := agent.JWTClaims(c.value); err == nil {
+		if exp := claims.Get("exp"); exp.Type == gjson.Number {
+			c.expires = time.Unix(exp.Int(), 0)
+		}
 	}
-	return cred{}, fmt.Errorf("unknown agent %q", l.Agent)
+	switch {
+	case c.expires.IsZero() && p.Refreshed != "":
+		last, err := time.Parse(time.RFC3339Nano, root.Get(p.Refreshed).String())
+		c.due = err != nil || now.Sub(last) > p.RefreshAge
+	default:
+		c.due = c.value == "" || !c.expires.IsZero() && c.expires.Sub(now) < refreshAhead
+	}
+	return c, nil
 }
 
 // sameAccount reports whether two logins are of one account, as far as
@@ -300,11 +293,11 @@ func sameAccount(a agent.Agent, x, y wire.Login) bool {
 
 func account(a agent.Agent, secret string) string {
 	var id, idToken string
-	switch a.Name {
-	case agent.Codex.Name:
-		id, idToken = gjson.Get(secret, "tokens.account_id").String(), gjson.Get(secret, "tokens.id_token").String()
-	case agent.Gemini.Name:
-		id, idToken = gjson.Get(secret, "google_accounts.active").String(), gjson.Get(secret, "oauth_creds.id_token").String()
+	if p := a.Login; p.Account != "" {
+		id = gjson.Get(secret, p.Account).String()
+	}
+	if p := a.Login; p.IDToken != "" {
+		idToken = gjson.Get(secret, p.IDToken).String()
 	}
 	if id != "" {
 		return id

@@ -173,7 +173,7 @@ func TestConcurrentRefreshSpendsEachTokenOnce(t *testing.T) {
 		}
 	}
 	for _, b := range ts.bodies {
-		if b["client_id"] != codexClientID || b["grant_type"] != "refresh_token" || b["refresh_reason"] != "proactive_expiry" || len(b) != 4 {
+		if b["client_id"] != "app_EMoamEEZ73f0CkXaXp7hrann" || b["grant_type"] != "refresh_token" || b["refresh_reason"] != "proactive_expiry" || len(b) != 4 {
 			t.Errorf("codex refresh request has %d keys, want client_id, grant_type, refresh_reason (proactive_expiry), refresh_token", len(b))
 		}
 	}
@@ -325,7 +325,7 @@ func TestGeminiRefresh(t *testing.T) {
 	if err != nil || a.Value == "ya29.FAKE-old" {
 		t.Fatalf("Token = %+v, %v; want a refreshed access token (expiry within 5 min)", a, err)
 	}
-	want := url.Values{"grant_type": {"refresh_token"}, "refresh_token": {"1//FAKE-gemini-rt"}, "client_id": {geminiClientID}, "client_secret": {geminiClientSecret}}
+	want := url.Values{"grant_type": {"refresh_token"}, "refresh_token": {"1//FAKE-gemini-rt"}, "client_id": {"681255809395-oo8ft2oprdrnp9e3aqf6av3hmdib135j.apps.googleusercontent.com"}, "client_secret": {"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"}}
 	if len(ts.forms) != 1 || ts.forms[0].Encode() != want.Encode() {
 		t.Fatalf("gemini refresh form has keys %v", keys(ts.forms))
 	}
@@ -530,7 +530,7 @@ func TestGeminiScopeWithSpaces(t *testing.T) {
 	secret := `{"oauth_creds":{"access_token":"ya29.old","refresh_token":"1//r","expiry_date":1},"google_accounts":{"active":"a@example.com"}}`
 	scope := "https://www.googleapis.com/auth/cloud-platform https://www.googleapis.com/auth/userinfo.email openid"
 	answer := gjson.Parse(`{"access_token":"ya29.new","expires_in":3599,"token_type":"Bearer","scope":"` + scope + `"}`)
-	out, hasAccess, err := updated("gemini", secret, answer, time.Date(2026, 11, 27, 0, 0, 0, 0, time.UTC))
+	out, hasAccess, err := updated(agent.Gemini.Login, secret, answer, time.Date(2026, 11, 27, 0, 0, 0, 0, time.UTC))
 	if err != nil || !hasAccess {
 		t.Fatalf("updated = %v, %v", hasAccess, err)
 	}
@@ -538,7 +538,7 @@ func TestGeminiScopeWithSpaces(t *testing.T) {
 		t.Errorf("scope = %q", got)
 	}
 	// A token with a space is still refused: it goes in a header.
-	if _, _, err := updated("gemini", secret, gjson.Parse(`{"access_token":"ya29 new","expires_in":3599}`), time.Now()); err == nil {
+	if _, _, err := updated(agent.Gemini.Login, secret, gjson.Parse(`{"access_token":"ya29 new","expires_in":3599}`), time.Now()); err == nil {
 		t.Error("an access token with a space was taken")
 	}
 }

@@ -10,27 +10,13 @@ import (
 	"net/http"
 	"net/http/httptrace"
 	"net/url"
+	"slices"
 	"sync/atomic"
 	"time"
 
 	"github.com/hjk-dev/hjk/internal/agent"
 	"github.com/tidwall/gjson"
 	"github.com/tidwall/sjson"
-)
-
-// The agents' own public OAuth clients and token endpoints, as their CLIs
-// send them (codex 0.171.0: codex-rs/login/src/auth/manager.rs, and its
-// refresh request seen against a fake endpoint: JSON with client_id,
-// grant_type, refresh_token and refresh_reason, no scope; gemini-cli
-// 0.61.0: packages/core/src/code_assist/oauth2.ts, an installed app whose
-// client secret is public by design, refreshed by google-auth-library as a
-// form).
-const (
-	codexClientID      = "app_EMoamEEZ73f0CkXaXp7hrann"
-	codexTokenURL      = "https://auth.openai.com/oauth/token"
-	geminiClientID     = "681255809395-oo8ft2oprdrnp9e3aqf6av3hmdib135j.apps.googleusercontent.com"
-	geminiClientSecret = "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"
-	geminiTokenURL     = "https://oauth2.googleapis.com/token"
 )
 
 // maxAnswer caps a token endpoint's answer.
@@ -42,8 +28,9 @@ const (
 	reasonUnauthorized = "unauthorized_recovery" // an upstream refused it
 )
 
-// refresh renews h's login at its token endpoint. The caller holds h.mu.
-// A codex refresh token is single-use: once the connection that carries it
+// refresh renews h's login at its token endpoint, as the agent's row says
+// (its Login's client and GateLogin.TokenURL). The caller holds h.mu. A
+// single-use refresh token (codex's): once the connection that carries it
 // was made, it counts as sent and is never sent again, whatever came back.
 func (k *Keeper) refresh(ctx context.Context, h *held, reason string) error {
 	now := k.now()
@@ -51,27 +38,17 @@ func (k *Keeper) refresh(ctx context.Context, h *held, reason string) error {
 		return h.failed
 	}
 	l := h.login
-	var (
-		rt, endpoint string
-		body         []byte
-		contentType  string
-	)
-	switch l.Agent {
-	case agent.Codex.Name:
-		rt, endpoint = gjson.Get(l.Secret, "tokens.refresh_token").String(), codexTokenURL
-		body, _ = json.Marshal(map[string]string{"client_id": codexClientID, "grant_type": "refresh_token", "refresh_reason": reason, "refresh_token": rt})
-		contentType = "application/json"
-	case agent.Gemini.Name:
-		rt, endpoint = gjson.Get(l.Secret, "oauth_creds.refresh_token").String(), geminiTokenURL
-		body = []byte(url.Values{"grant_type": {"refresh_token"}, "refresh_token": {rt}, "client_id": {geminiClientID}, "client_secret": {geminiClientSecret}}.Encode())
-		contentType = "application/x-www-form-urlencoded"
-	default:
+	ag := mustAgent(l.Agent)
+	c := ag.Login
+	if c.ClientID == "" || ag.GateLogin.TokenURL == "" {
 		return k.fail(h, "this login cannot be refreshed")
 	}
+	rt, endpoint := gjson.Get(l.Secret, c.Refresh).String(), ag.GateLogin.TokenURL
 	if rt == "" {
 		return k.fail(h, "the login has no refresh token")
 	}
-	rotates := l.Agent == agent.Codex.Name
+	body, contentType := request(c, rt, reason)
+	rotates := c.SingleUse
 	if rotates && h.spent[rt] {
 		return k.fail(h, "its refresh token was already used")
 	}
@@ -113,11 +90,11 @@ func (k *Keeper) refresh(ctx context.Context, h *held, reason string) error {
 	if !gjson.ValidBytes(answer) || !a.IsObject() {
 		return k.fail(h, "the token endpoint's answer is not a JSON object")
 	}
-	secret, hasAccess, err := updated(l.Agent, l.Secret, a, k.now())
+	secret, hasAccess, err := updated(c, l.Secret, a, k.now())
 	if err != nil {
 		return k.fail(h, err.Error())
 	}
-	if err := agent.Validate(mustAgent(l.Agent), l.Kind, secret); err != nil {
+	if err := agent.Validate(ag, l.Kind, secret); err != nil {
 		return k.fail(h, "the token endpoint's answer did not make a valid login")
 	}
 	// Kept even without an access token: a rotated refresh token must
@@ -143,10 +120,33 @@ func mustAgent(name string) agent.Agent {
 	return a
 }
 
-// updated returns secret with what a token endpoint answered: codex gets
-// the tokens that came and last_refresh = now (as codex does); gemini the
-// access token, its expiry_date (ms) and whatever else came.
-func updated(agentName, secret string, a gjson.Result, now time.Time) (string, bool, error) {
+// request is the body of a refresh of token rt with login c's client: a
+// form or JSON, with codex's refresh_reason when c sends one.
+func request(c agent.Login, rt, reason string) ([]byte, string) {
+	f := map[string]string{"client_id": c.ClientID, "grant_type": "refresh_token", "refresh_token": rt}
+	if c.ClientSecret != "" {
+		f["client_secret"] = c.ClientSecret
+	}
+	if c.SendReason {
+		f["refresh_reason"] = reason
+	}
+	if c.Form {
+		v := url.Values{}
+		for k, x := range f {
+			v.Set(k, x)
+		}
+		return []byte(v.Encode()), "application/x-www-form-urlencoded"
+	}
+	b, _ := json.Marshal(f)
+	return b, "application/json"
+}
+
+// updated returns secret with what a token endpoint answered, as login c
+// says: the access token and c.Answer's fields that came, under c.Tokens;
+// the expiry (ms) from expires_in, or none, when the payload keeps one;
+// the refresh time = now when it keeps one (codex: last_refresh, as codex
+// does).
+func updated(c agent.Login, secret string, a gjson.Result, now time.Time) (string, bool, error) {
 	var err error
 	// A value that goes in a header must be printable ASCII without
 	// spaces; an answer with anything else in a token is refused whole.
@@ -176,36 +176,30 @@ func updated(agentName, secret string, a gjson.Result, now time.Time) (string, b
 		}
 	}
 	access, hasAccess := str("access_token")
-	switch agentName {
-	case agent.Codex.Name:
-		if hasAccess {
-			set("tokens.access_token", access)
-		}
-		if v, ok := str("id_token"); ok {
-			if _, jerr := agent.JWTClaims(v); jerr == nil {
-				set("tokens.id_token", v)
-			}
-		}
-		if v, ok := str("refresh_token"); ok {
-			set("tokens.refresh_token", v)
-		}
-		set("last_refresh", now.UTC().Format(time.RFC3339Nano))
-	case agent.Gemini.Name:
-		if hasAccess {
-			set("oauth_creds.access_token", access)
+	if hasAccess {
+		set(c.Access, access)
+		if c.Expiry != "" {
 			if in := a.Get("expires_in"); in.Type == gjson.Number && in.Int() > 0 {
-				set("oauth_creds.expiry_date", now.Add(time.Duration(in.Int())*time.Second).UnixMilli())
+				set(c.Expiry, now.Add(time.Duration(in.Int())*time.Second).UnixMilli())
 			} else if err == nil {
-				if secret, err = sjson.Delete(secret, "oauth_creds.expiry_date"); err != nil {
+				if secret, err = sjson.Delete(secret, c.Expiry); err != nil {
 					err = errors.New("the token endpoint's answer could not be merged into the login")
 				}
 			}
 		}
-		for _, k := range []string{"refresh_token", "id_token", "scope", "token_type"} {
-			if v, ok := str(k); ok {
-				set("oauth_creds."+k, v)
+	}
+	for _, k := range c.Answer {
+		if v, ok := str(k); ok {
+			if slices.Contains(c.JWTFields, k) {
+				if _, jerr := agent.JWTClaims(v); jerr != nil {
+					continue
+				}
 			}
+			set(c.Tokens+"."+k, v)
 		}
+	}
+	if c.Refreshed != "" {
+		set(c.Refreshed, now.UTC().Format(time.RFC3339Nano))
 	}
 	if err != nil {
 		return "", false, err

@@ -1,12 +1,17 @@
 package creds
 
 import (
+	"fmt"
+
 	"github.com/hjk-dev/hjk/internal/agent"
 )
 
 // claude merges what lets claude start straight at its prompt into
 // .claude.json. Claude reads the token or key from its environment itself.
 func (p *planner) claude(token, key string) error {
+	if token == "" && key == "" {
+		return nil
+	}
 	path := ClaudeConfig(p.env, p.home)
 	edits := []jsonEdit{{path: []string{"hasCompletedOnboarding"}, value: true}}
 	for _, wd := range p.workdirs {
@@ -29,4 +34,11 @@ func keyTail(key string) string {
 		return key
 	}
 	return key[len(key)-20:]
+}
+
+// exportClaude has nothing to give back: hjk hands claude the setup-token
+// (CLAUDE_CODE_OAUTH_TOKEN), which never rotates and is never written to
+// disk; a normal login's .credentials.json has no transport variable.
+func exportClaude(env []string, home, dir string) (string, error) {
+	return "", fmt.Errorf("%w: claude's setup-token (%s) is not kept in files and never rotates", ErrNothing, agent.Claude.SubscriptionVar)
 }

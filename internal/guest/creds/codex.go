@@ -2,7 +2,9 @@ package creds
 
 import (
 	"encoding/json"
+	"fmt"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/tidwall/gjson"
@@ -14,6 +16,9 @@ import (
 // (any other store may move it into a keyring and delete it) and trust the
 // work folder.
 func (p *planner) codex(payload, key string) error {
+	if payload == "" && key == "" {
+		return nil
+	}
 	dir := CodexDir(p.env, p.home)
 	auth := filepath.Join(dir, codexAuth)
 	varName := agent.Codex.SubscriptionVar
@@ -78,4 +83,23 @@ func (p *planner) newerCodexLogin(path, payload string) (bool, error) {
 	}
 	a := account(payload)
 	return a != "" && account(string(old)) == a && refreshed(string(old)).After(refreshed(payload)), nil
+}
+
+// exportCodex gives back the whole of auth.json (CODEX_AUTH_JSON); not the
+// API-key form: the key came from the host and never changes here.
+func exportCodex(env []string, home, dir string) (string, error) {
+	path := filepath.Join(dir, "auth.json")
+	b, ok, err := readBack(env, home, path)
+	if err != nil || !ok {
+		return "", err
+	}
+	s := strings.TrimSpace(string(b))
+	p, err := agent.ParseCodex(s)
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", path, err)
+	}
+	if p.APIKey {
+		return "", fmt.Errorf("%w: %s holds an API key, not a login", ErrNothing, path)
+	}
+	return s, nil
 }

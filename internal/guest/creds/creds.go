@@ -215,14 +215,9 @@ func (p *planner) validate() error {
 			p.creds[name] = v
 		}
 	}
-	// The gate's Google login: an access token gemini takes as it is.
-	if name := agent.Gemini.GateLogin.PlaceholderVar; environ.Get(p.env, agent.GeminiGCAVar) == "true" {
-		if v := environ.Get(p.env, name); v != "" {
-			if err := agent.Validate(agent.Gemini, agent.APIKey, v); err != nil {
-				errs = append(errs, name+": "+strings.TrimPrefix(err.Error(), "API key "))
-			} else {
-				p.creds[name] = v
-			}
+	for _, a := range agent.All() {
+		if g := guests[a.Name]; g.validate != nil {
+			errs = append(errs, g.validate(p)...)
 		}
 	}
 	if len(errs) > 0 {
@@ -285,22 +280,33 @@ func (p *planner) resolve(o Options) error {
 }
 
 func (p *planner) plan(a agent.Agent) error {
-	sub, key := p.creds[a.SubscriptionVar], p.creds[a.APIKeyVar]
-	if a.Name == agent.Gemini.Name && sub == "" && key == "" && p.creds[a.GateLogin.PlaceholderVar] != "" {
-		return p.geminiGate()
-	}
-	if sub == "" && key == "" {
+	g, ok := guests[a.Name]
+	if !ok {
 		return nil
 	}
-	switch a.Name {
-	case agent.Claude.Name:
-		return p.claude(sub, key)
-	case agent.Gemini.Name:
-		return p.gemini(sub, key)
-	case agent.Codex.Name:
-		return p.codex(sub, key)
-	}
-	return nil
+	return g.write(p, p.creds[a.SubscriptionVar], p.creds[a.APIKeyVar])
+}
+
+// guest is an agent's behaviour in the container, in a file of its own
+// (claude.go, gemini.go, codex.go).
+type guest struct {
+	// write plans the agent's files from its login (sub) and its API key
+	// (key), both validated, either or both "" (then usually nothing).
+	write func(p *planner, sub, key string) error
+	// validate checks variables of the agent's other than its two, into
+	// p.creds, and returns what is wrong with them (nil: none to check).
+	validate func(p *planner) []string
+	// export reads the agent's login back from its folder dir, in the
+	// transport format (ErrNothing: none there).
+	export func(env []string, home, dir string) (string, error)
+}
+
+// guests is the container's table of agents: one entry per agent of
+// agent.All() (a test holds it to that).
+var guests = map[string]guest{
+	agent.Claude.Name: {write: (*planner).claude, export: exportClaude},
+	agent.Gemini.Name: {write: (*planner).gemini, validate: (*planner).validateGemini, export: exportGemini},
+	agent.Codex.Name:  {write: (*planner).codex, export: exportCodex},
 }
 
 // mergeJSON plans a merge of edits into the JSON file at path.

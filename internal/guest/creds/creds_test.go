@@ -15,8 +15,9 @@ import (
 
 	"github.com/BurntSushi/toml"
 
-	"github.com/hjk-dev/hjk/internal/agent"
 	"github.com/tidwall/gjson"
+
+	"github.com/hjk-dev/hjk/internal/agent"
 )
 
 func TestApplyFreshHome(t *testing.T) {

@@ -10,6 +10,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/hjk-dev/hjk/internal/agent"
 	"github.com/hjk-dev/hjk/internal/guest/safefs"
 )
 
@@ -64,9 +65,7 @@ type File struct {
 // Files lists every file Apply may write, in the order the package doc
 // and hjk-init's README list them.
 func Files() []File {
-	claude := "$" + claudeDirVar + " (else ~)"
-	gemini := "$" + geminiHomeVar + "/.gemini (else ~/.gemini)"
-	codex := "$" + codexHomeVar + " (else ~/.codex)"
+	claude, gemini, codex := folderWords(agent.Claude), folderWords(agent.Gemini), folderWords(agent.Codex)
 	return []File{
 		{"claude", claude, claudeConfig, false},
 		{"gemini", gemini, geminiCreds, true},
@@ -76,6 +75,11 @@ func Files() []File {
 		{"codex", codex, codexAuth, true},
 		{"codex", codex, codexConfigF, false},
 	}
+}
+
+// folderWords is a's folder as the docs name it: "$VAR/sub (else ~/dir)".
+func folderWords(a agent.Agent) string {
+	return "$" + filepath.Join(a.Home.Var, a.Home.Sub) + " (else " + filepath.Join("~", a.Home.Dir) + ")"
 }
 
 // write is one file Apply means to write, fully decided before anything is

@@ -1,7 +1,12 @@
 package creds
 
 import (
+	"errors"
+	"fmt"
 	"path/filepath"
+	"strings"
+
+	"github.com/tidwall/gjson"
 
 	"github.com/hjk-dev/hjk/internal/agent"
 	"github.com/hjk-dev/hjk/internal/guest/environ"
@@ -12,6 +17,12 @@ import (
 // strips comments from settings.json and trustedFolders.json, so ours keep
 // them.
 func (p *planner) gemini(creds, key string) error {
+	if creds == "" && key == "" {
+		if p.creds[agent.Gemini.GateLogin.PlaceholderVar] != "" {
+			return p.geminiGate()
+		}
+		return nil
+	}
 	dir := GeminiDir(p.env, p.home)
 	varName, authType := agent.Gemini.APIKeyVar, "gemini-api-key"
 	if creds != "" {
@@ -68,4 +79,58 @@ func withNewline(s string) []byte {
 		b = append(b, '\n')
 	}
 	return b
+}
+
+// validateGemini takes the gate's Google login: an access token gemini
+// takes as it is, in GOOGLE_CLOUD_ACCESS_TOKEN with GOOGLE_GENAI_USE_GCA=true.
+func (p *planner) validateGemini() []string {
+	name := agent.Gemini.GateLogin.PlaceholderVar
+	if environ.Get(p.env, agent.GeminiGCAVar) != "true" {
+		return nil
+	}
+	v := environ.Get(p.env, name)
+	if v == "" {
+		return nil
+	}
+	if err := agent.Validate(agent.Gemini, agent.APIKey, v); err != nil {
+		return []string{name + ": " + strings.TrimPrefix(err.Error(), "API key ")}
+	}
+	p.creds[name] = v
+	return nil
+}
+
+// exportGemini gives back {"oauth_creds": <oauth_creds.json>,
+// "google_accounts": <google_accounts.json>} (GEMINI_OAUTH_CREDS), without
+// google_accounts when its file is missing.
+func exportGemini(env []string, home, dir string) (string, error) {
+	credsPath := filepath.Join(dir, "oauth_creds.json")
+	oc, ok, err := readBack(env, home, credsPath)
+	if err != nil || !ok {
+		return "", err
+	}
+	if !gjson.ValidBytes(oc) || !gjson.ParseBytes(oc).IsObject() {
+		return "", fmt.Errorf("%s is not a JSON object", credsPath)
+	}
+	var b strings.Builder
+	b.WriteString(`{"oauth_creds":`)
+	b.WriteString(strings.TrimSpace(string(oc)))
+	accPath := filepath.Join(dir, "google_accounts.json")
+	acc, ok, err := readBack(env, home, accPath)
+	switch {
+	case errors.Is(err, ErrNothing):
+	case err != nil:
+		return "", err
+	case ok && len(strings.TrimSpace(string(acc))) > 0:
+		if !gjson.ValidBytes(acc) || !gjson.ParseBytes(acc).IsObject() {
+			return "", fmt.Errorf("%s is not a JSON object", accPath)
+		}
+		b.WriteString(`,"google_accounts":`)
+		b.WriteString(strings.TrimSpace(string(acc)))
+	}
+	b.WriteString("}")
+	s := b.String()
+	if _, err := agent.ParseGemini(s); err != nil {
+		return "", fmt.Errorf("%s: %w", credsPath, err)
+	}
+	return s, nil
 }

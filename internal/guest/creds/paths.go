@@ -11,13 +11,6 @@ import (
 // resolves them, else under home. hjk-init export reads back from the same
 // places, so the two can never disagree.
 
-// The variables that move each agent's folder.
-const (
-	claudeDirVar  = agent.ClaudeConfigDirVar
-	geminiHomeVar = agent.GeminiHomeVar
-	codexHomeVar  = agent.CodexHomeVar
-)
-
 // Folder is the folder an agent keeps its files in, as the agent finds
 // it: Var names it when set, else it is a folder of the home.
 type Folder struct {
@@ -25,13 +18,18 @@ type Folder struct {
 }
 
 // Folders lists each agent's folder for env and home: the one place where
-// they are worked out, for Apply, export and doctor.
+// they are worked out (from each agent's Home), for Apply, export and
+// doctor.
 func Folders(env []string, home string) []Folder {
-	return []Folder{
-		{agent.Claude.Name, claudeDirVar, envDir(env, claudeDirVar, home)},
-		{agent.Gemini.Name, geminiHomeVar, filepath.Join(envDir(env, geminiHomeVar, home), ".gemini")},
-		{agent.Codex.Name, codexHomeVar, envDir(env, codexHomeVar, filepath.Join(home, ".codex"))},
+	var fs []Folder
+	for _, a := range agent.All() {
+		path := filepath.Join(home, a.Home.Dir)
+		if d := envDir(env, a.Home.Var, ""); d != "" {
+			path = filepath.Join(d, a.Home.Sub)
+		}
+		fs = append(fs, Folder{a.Name, a.Home.Var, path})
 	}
+	return fs
 }
 
 func folderOf(env []string, home, name string) string {

@@ -26,7 +26,7 @@ func cliCheck(ctx context.Context, a agent.Agent, path string, o Options) cli {
 	p, err := environ.LookPath(a.Command, path)
 	if err != nil {
 		c := Check{Name: a.Name, Status: Warn, Detail: "not on PATH",
-			Fix: fmt.Sprintf("install it (npm install -g %s) or use hjk's default image", packages[a.Name])}
+			Fix: fmt.Sprintf("install it (npm install -g %s) or use hjk's default image", a.Package)}
 		for _, r := range o.Require {
 			if r == a.Name {
 				c.Status = Fail
@@ -37,7 +37,7 @@ func cliCheck(ctx context.Context, a agent.Agent, path string, o Options) cli {
 	r := cli{found: true, script: isNodeScript(p)}
 	v, err := version(ctx, o, p, "--version")
 	if err != nil {
-		fix := fmt.Sprintf("reinstall it: npm install -g %s", packages[a.Name])
+		fix := fmt.Sprintf("reinstall it: npm install -g %s", a.Package)
 		if r.script {
 			fix = "it runs on node: see the node line; else " + fix
 		}
@@ -85,7 +85,7 @@ func nodeCheck(clis []cli, all []agent.Agent, n nodeFound) (Check, bool) {
 	for i, c := range clis {
 		if c.found && c.script {
 			users = append(users, all[i].Name)
-			need = max(need, minNode[all[i].Name])
+			need = max(need, all[i].MinNode)
 		}
 	}
 	if len(users) == 0 {

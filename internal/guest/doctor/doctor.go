@@ -61,19 +61,6 @@ type Options struct {
 	Require  []string      // agents whose absence is a failure, not a warning
 }
 
-// packages names the npm package of each agent's CLI, for the fix line.
-var packages = map[string]string{
-	agent.Claude.Name: "@anthropic-ai/claude-code",
-	agent.Gemini.Name: "@google/gemini-cli",
-	agent.Codex.Name:  "@openai/codex",
-}
-
-// minNode is the oldest node each node-script CLI runs on.
-var minNode = map[string]int{
-	agent.Gemini.Name: 20,
-	agent.Codex.Name:  16,
-}
-
 const usage = `usage: hjk-init doctor [--json] [--timeout DURATION] [AGENT...]
 
 Checks that an agent session can work in this container: the user, a
@@ -235,7 +222,7 @@ func Run(ctx context.Context, o Options) []Check {
 		}
 		checks = append(checks, Check{Name: "agents", Status: Fail,
 			Detail: "no agent CLI on PATH (PATH is " + path + ")",
-			Fix:    "use an image with the agents (hjk's default image) or install one: npm install -g " + packages[agent.Claude.Name]})
+			Fix:    "use an image with the agents (hjk's default image) or install one: npm install -g " + agent.All()[0].Package})
 	}
 	return append(checks, credentialsCheck(o.Env))
 }

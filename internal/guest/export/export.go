@@ -49,12 +49,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
-	"path/filepath"
 	"strings"
-
-	"github.com/tidwall/gjson"
 
 	"github.com/hjk-dev/hjk/internal/agent"
 	"github.com/hjk-dev/hjk/internal/guest/creds"
@@ -63,7 +59,7 @@ import (
 )
 
 // ErrNothing says the agent's files hold no login to export.
-var ErrNothing = errors.New("nothing to export")
+var ErrNothing = creds.ErrNothing
 
 // Main is the subcommand: args are the arguments after "export".
 func Main(args []string, stdout, stderr io.Writer) int {
@@ -107,77 +103,5 @@ func Read(a agent.Agent, home string, env []string) (string, error) {
 	if home == "" {
 		home = "/"
 	}
-	switch a.Name {
-	case agent.Codex.Name:
-		return codex(env, home, creds.CodexDir(env, home))
-	case agent.Gemini.Name:
-		return gemini(env, home, creds.GeminiDir(env, home))
-	case agent.Claude.Name:
-		return "", fmt.Errorf("%w: claude's setup-token (%s) is not kept in files and never rotates", ErrNothing, agent.Claude.SubscriptionVar)
-	}
-	return "", fmt.Errorf("%w: no files known for %s", ErrNothing, a.Name)
-}
-
-func codex(env []string, home, dir string) (string, error) {
-	path := filepath.Join(dir, "auth.json")
-	b, ok, err := readFile(env, home, path)
-	if err != nil || !ok {
-		return "", err
-	}
-	s := strings.TrimSpace(string(b))
-	p, err := agent.ParseCodex(s)
-	if err != nil {
-		return "", fmt.Errorf("%s: %w", path, err)
-	}
-	if p.APIKey {
-		return "", fmt.Errorf("%w: %s holds an API key, not a login", ErrNothing, path)
-	}
-	return s, nil
-}
-
-func gemini(env []string, home, dir string) (string, error) {
-	credsPath := filepath.Join(dir, "oauth_creds.json")
-	creds, ok, err := readFile(env, home, credsPath)
-	if err != nil || !ok {
-		return "", err
-	}
-	if !gjson.ValidBytes(creds) || !gjson.ParseBytes(creds).IsObject() {
-		return "", fmt.Errorf("%s is not a JSON object", credsPath)
-	}
-	var b strings.Builder
-	b.WriteString(`{"oauth_creds":`)
-	b.WriteString(strings.TrimSpace(string(creds)))
-	accPath := filepath.Join(dir, "google_accounts.json")
-	acc, ok, err := readFile(env, home, accPath)
-	switch {
-	case errors.Is(err, ErrNothing):
-	case err != nil:
-		return "", err
-	case ok && len(strings.TrimSpace(string(acc))) > 0:
-		if !gjson.ValidBytes(acc) || !gjson.ParseBytes(acc).IsObject() {
-			return "", fmt.Errorf("%s is not a JSON object", accPath)
-		}
-		b.WriteString(`,"google_accounts":`)
-		b.WriteString(strings.TrimSpace(string(acc)))
-	}
-	b.WriteString("}")
-	s := b.String()
-	if _, err := agent.ParseGemini(s); err != nil {
-		return "", fmt.Errorf("%s: %w", credsPath, err)
-	}
-	return s, nil
-}
-
-// readFile reads the login file at path as creds.ReadLogin does (never
-// through a link, never blocking on a FIFO, a regular file of at most
-// creds.MaxLoginFile bytes); a missing file is ErrNothing.
-func readFile(env []string, home, path string) ([]byte, bool, error) {
-	b, err := creds.ReadLogin(env, home, path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, false, fmt.Errorf("%w: no %s", ErrNothing, path)
-	}
-	if err != nil {
-		return nil, false, err
-	}
-	return b, true, nil
+	return creds.Export(a, env, home)
 }

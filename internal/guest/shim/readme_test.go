@@ -146,13 +146,11 @@ func TestReadmeVariablesCoverTheCode(t *testing.T) {
 		"layout.UserVar": layout.UserVar, "layout.HostUIDVar": layout.HostUIDVar, "layout.HostGIDVar": layout.HostGIDVar,
 		"layout.WorkspaceVar": layout.WorkspaceVar, "layout.GateVar": layout.GateVar, "layout.ReadyVar": layout.ReadyVar,
 		"layout.GateUIDVar": layout.GateUIDVar,
-
-		"claudeDirVar": agent.ClaudeConfigDirVar, "geminiHomeVar": agent.GeminiHomeVar, "codexHomeVar": agent.CodexHomeVar,
 	}
 	// Names that vary, each drawn from a list codeVariables covers: the
 	// agent table (creds' validate, doctor's credentials), creds.Folders
 	// (envDir's parameter, doctor's folders).
-	dynamic := []string{"name", "v", "f.Var", "v.name"}
+	dynamic := []string{"name", "v", "f.Var", "v.name", "a.Home.Var"}
 	call := regexp.MustCompile(`(?:environ\.Get|envDir)\([^,()]+,\s*([^,()]+)[,)]`)
 	other := regexp.MustCompile(`os\.Getenv|os\.LookupEnv|syscall\.Getenv`)
 	comment := regexp.MustCompile(`(?m)^\s*//.*$`)

@@ -42,8 +42,8 @@ func NewCmdAuthLogin(app *App, a agent.Agent, runF func(*AuthLoginOptions) error
 			if err := agent.CheckAccount(opts.Account); err != nil {
 				return &UsageError{Err: err}
 			}
-			if len(opts.Args) > 0 && (opts.APIKey || a.Name == agent.Gemini.Name) {
-				return &UsageError{Err: fmt.Errorf("auth %s: unexpected arguments (%d given)", a.Name, len(opts.Args)), Hint: "Only a login that hjk runs (claude, codex) takes arguments, after --."}
+			if c, _ := capture.For(a); len(opts.Args) > 0 && (opts.APIKey || !c.TakesArgs) {
+				return &UsageError{Err: fmt.Errorf("auth %s: unexpected arguments (%d given)", a.Name, len(opts.Args)), Hint: "Only a login that hjk runs (" + strings.Join(loginsWithArgs(), ", ") + ") takes arguments, after --."}
 			}
 			if runF != nil {
 				return runF(opts)
@@ -74,12 +74,18 @@ func authLoginRun(opts *AuthLoginOptions) error {
 	case o.APIKey:
 		c.Kind = agent.APIKey
 		c.Secret, err = app.readAPIKey(a)
-	case a.Name == agent.Claude.Name:
-		c.Secret, err = app.captureClaude(o)
-	case a.Name == agent.Codex.Name:
-		c.Secret, err = app.captureCodex(o)
-	case a.Name == agent.Gemini.Name:
-		c.Secret, err = capture.Gemini(app.Getenv)
+	default:
+		capt, ok := capture.For(a)
+		if !ok {
+			return fmt.Errorf("no login capture for %s", a.Name)
+		}
+		c.Secret, err = capt.Login(capture.Env{Getenv: app.Getenv, Args: o.Args, Run: func(args ...string) (capture.Result, error) {
+			path, err := app.loginProgram(a, "HJK_"+strings.ToUpper(a.Name))
+			if err != nil {
+				return capture.Result{}, err
+			}
+			return app.runLogin(path, args)
+		}})
 	}
 	if err != nil {
 		var le *capture.LoginError
@@ -159,35 +165,15 @@ func (app *App) runLogin(path string, args []string) (capture.Result, error) {
 	return res, nil
 }
 
-func (app *App) captureClaude(o *AuthLoginOptions) (string, error) {
-	path, err := app.loginProgram(agent.Claude, "HJK_CLAUDE")
-	if err != nil {
-		return "", err
+// loginsWithArgs names the agents whose login hjk runs, for a hint.
+func loginsWithArgs() []string {
+	var n []string
+	for _, a := range agent.All() {
+		if c, _ := capture.For(a); c.TakesArgs {
+			n = append(n, a.Name)
+		}
 	}
-	res, err := app.runLogin(path, append([]string{"setup-token"}, o.Args...))
-	if err != nil {
-		return "", err
-	}
-	tok, ok := capture.ClaudeToken(res.Output, res.Width)
-	if !ok {
-		return "", &UserError{Err: errors.New("found no token (sk-ant-oat01-...) in the output of 'claude setup-token': nothing was stored"),
-			Hint: "Finish the login in the browser and paste the code when claude asks, then try again."}
-	}
-	return tok, nil
-}
-
-func (app *App) captureCodex(o *AuthLoginOptions) (string, error) {
-	if err := capture.CheckCodexStore(app.Getenv); err != nil {
-		return "", err
-	}
-	path, err := app.loginProgram(agent.Codex, "HJK_CODEX")
-	if err != nil {
-		return "", err
-	}
-	if _, err := app.runLogin(path, append([]string{"login"}, o.Args...)); err != nil {
-		return "", err
-	}
-	return capture.CodexAuth(app.Getenv)
+	return n
 }
 
 func kindWords(k agent.Kind) string {

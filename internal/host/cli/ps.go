@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/hjk-dev/hjk/internal/agent"
 	"github.com/hjk-dev/hjk/internal/host/config"
 	"github.com/hjk-dev/hjk/internal/host/instance"
 	"github.com/hjk-dev/hjk/internal/textsafe"
@@ -126,7 +127,7 @@ func printInstances(app *App, list []instance.Instance, all bool, cfg config.Con
 		if all {
 			fmt.Fprintf(tw, "%s\t", textsafe.Field(in.Repo, 200))
 		}
-		ag := cmp.Or(in.Agent, cfg.Agent, "claude")
+		ag := cmp.Or(in.Agent, cfg.Agent, agent.All()[0].Name)
 		if in.Account != "" {
 			ag += "@" + in.Account
 		}

@@ -9,6 +9,7 @@
 package gateconf
 
 import (
+	"cmp"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
@@ -44,15 +45,11 @@ type Handed struct {
 func Placeholder(instance, item string, a agent.Agent, k agent.Kind) string {
 	sum := sha256.Sum256([]byte("hjk placeholder\x00" + instance + "\x00" + item))
 	h := hex.EncodeToString(sum[:16])
-	switch {
-	case a.Name == agent.Claude.Name && k == agent.Subscription:
-		return agent.ClaudeTokenPrefix + "hjk-placeholder-" + h
-	case k == agent.APIKey && a.Name == agent.Codex.Name:
-		return "sk-hjk-placeholder-" + h
-	case k == agent.APIKey && a.Name == agent.Claude.Name:
-		return "sk-ant-api03-hjk-placeholder-" + h
+	prefix := a.Placeholder
+	if k == agent.APIKey {
+		prefix = a.KeyPlaceholder
 	}
-	return "hjk-placeholder-" + h
+	return cmp.Or(prefix, "hjk-placeholder-") + h
 }
 
 // URL is a route's loopback URL in the agent's container.

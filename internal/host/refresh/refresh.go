@@ -52,9 +52,10 @@ const (
 )
 
 // Rotates reports whether a's subscription login can change inside a
-// container, which is when reading it back is worth an exec. Claude's
-// setup-token never rotates and is not written to disk.
-func Rotates(a agent.Agent) bool { return a.Name == agent.Codex.Name || a.Name == agent.Gemini.Name }
+// container, which is when reading it back is worth an exec (the row's
+// Login.Rotates). Claude's setup-token never rotates and is not written to
+// disk.
+func Rotates(a agent.Agent) bool { return a.Login.Rotates }
 
 // Take reads agent a's login back through export and stores it for account
 // when it is newer than the stored one. It runs export only when the store
@@ -145,25 +146,19 @@ func Check(a agent.Agent, stored, cand agent.Credential, now time.Time) error {
 	if !in.Refreshed.IsZero() && in.Refreshed.After(late) {
 		return fmt.Errorf("the %s login read back from the container says it was refreshed in the future (%s): not taken", a.Name, in.Refreshed.Format(time.RFC3339))
 	}
-	if a.Name == agent.Gemini.Name && in.Expires.After(late.Add(time.Hour)) {
-		// Google's access tokens live an hour from their refresh.
+	if max := a.Login.MaxLife; max > 0 && in.Expires.After(late.Add(max)) {
 		return fmt.Errorf("the %s login read back from the container expires later than a refresh can make it (%s): not taken", a.Name, in.Expires.Format(time.RFC3339))
 	}
 	return nil
 }
 
 // SameLogin reports whether candidate is the same login as stored: the
-// same codex account_id, the same active gemini account, both present. A
-// container can hold another account's files, or forge its own, and those
-// must never land under this account.
+// same account (the row's Login.Account: codex's account_id, gemini's
+// active account), both present. A container can hold another account's
+// files, or forge its own, and those must never land under this account.
 func SameLogin(a agent.Agent, stored, candidate agent.Credential) bool {
-	path := ""
-	switch a.Name {
-	case agent.Codex.Name:
-		path = "tokens.account_id"
-	case agent.Gemini.Name:
-		path = "google_accounts.active"
-	default:
+	path := a.Login.Account
+	if path == "" {
 		return false
 	}
 	s, c := gjson.Get(stored.Secret, path).String(), gjson.Get(candidate.Secret, path).String()

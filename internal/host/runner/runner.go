@@ -125,7 +125,7 @@ func (r *Runner) Run(ctx context.Context, req Request) error {
 	if err != nil && !isNew {
 		return err
 	}
-	name := cmp.Or(req.Agent, in.Agent, r.Config.Agent, agent.Claude.Name)
+	name := cmp.Or(req.Agent, in.Agent, r.Config.Agent, agent.All()[0].Name)
 	account := cmp.Or(req.Account, in.Account)
 	spec, lg, err := r.agentSpec(name, account, req)
 	if err != nil {
@@ -269,10 +269,10 @@ func (e *UnknownAgentError) Error() string {
 }
 
 // promptArgs starts an interactive session with a first prompt, as each
-// agent's CLI takes one.
+// agent's CLI takes one (the row's PromptFlag).
 func promptArgs(a agent.Agent, prompt string) []string {
-	if a.Name == agent.Gemini.Name {
-		return []string{"--prompt-interactive", prompt}
+	if a.PromptFlag != "" {
+		return []string{a.PromptFlag, prompt}
 	}
 	return []string{prompt}
 }

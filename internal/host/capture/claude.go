@@ -1,17 +1,27 @@
-// Package capture gets an agent's credentials out of its own login on the
-// host: it runs the agent's interactive login under a pseudo-terminal,
-// passing the user's terminal through, and reads the token from its output
-// (claude) or the files it leaves (codex, gemini). It touches the user's
-// terminal, child processes and the agents' folders under HOME, read-only;
-// storing is the store package's job.
 package capture
 
 import (
+	"errors"
 	"strings"
 	"unicode/utf8"
 
 	"github.com/hjk-dev/hjk/internal/agent"
 )
+
+// claude runs `claude setup-token` (the arguments after -- go to it) and
+// takes the token it prints.
+func claude(e Env) (string, error) {
+	res, err := e.Run(append([]string{"setup-token"}, e.Args...)...)
+	if err != nil {
+		return "", err
+	}
+	tok, ok := ClaudeToken(res.Output, res.Width)
+	if !ok {
+		return "", &LoginError{Err: errors.New("found no token (sk-ant-oat01-...) in the output of 'claude setup-token': nothing was stored"),
+			Hint: "Finish the login in the browser and paste the code when claude asks, then try again."}
+	}
+	return tok, nil
+}
 
 // minTokenBody is the least a token must hold after its prefix to be taken
 // for one: shorter matches are mentions in help text or torn frames.
