@@ -108,6 +108,10 @@ func TestRealEngines(t *testing.T) {
 func testReal(t *testing.T, rt runtime.Runtime, shim func(string) (string, []byte, error), uid int) {
 	ctx := context.Background()
 	r := newRepo(t)
+	// The user's identity goes to the instance's repository (CI's HOME
+	// has no global one): the commit inside is made with it.
+	run(t, r.Dir, "git", "config", "user.name", "Host User")
+	run(t, r.Dir, "git", "config", "user.email", "host@example.com")
 	m := &Manager{
 		Data:    filepath.Join(t.TempDir(), "hjk"),
 		Runtime: func(string, runtime.Endpoint) (runtime.Runtime, error) { return rt, nil },
@@ -165,7 +169,7 @@ func testReal(t *testing.T, rt runtime.Runtime, shim func(string) (string, []byt
 	if err != nil || !res.Moved {
 		t.Fatalf("Pull = %+v, %v", res, err)
 	}
-	if got := run(t, r.Dir, "git", "log", "-1", "--format=%s", "e2e"); got != "made inside" {
+	if got := run(t, r.Dir, "git", "log", "-1", "--format=%s %an", "e2e"); got != "made inside Host User" {
 		t.Errorf("host branch at %q", got)
 	}
 	run(t, r.Dir, "git", "fsck", "--strict")
