@@ -79,9 +79,12 @@ type Agent struct {
 	// Home is where the agent keeps its files.
 	Home Home
 
-	// Package is the npm package of the CLI; MinNode the oldest node
-	// major it runs on (0: the CLI is no node script, or needs none).
+	// Package is the npm package of the CLI, Version the version hjk's
+	// image pins (images/agents/agents.txt is made from these); MinNode
+	// the oldest node major it runs on (0: the CLI is no node script, or
+	// needs none).
 	Package string
+	Version string
 	MinNode int
 
 	// Login is the shape of the subscription login's payload.
