@@ -154,6 +154,40 @@ func TestAgentImageUser(t *testing.T) {
 	})
 }
 
+// TestAgentImageList checks the image holds the CLIs agents.txt lists,
+// and keeps that list (no AGENT_VERSIONS here) for whoever asks.
+func TestAgentImageList(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("agents", "agents.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want []string
+	for _, l := range strings.Split(string(b), "\n") {
+		if l != "" && !strings.HasPrefix(l, "#") {
+			want = append(want, l)
+		}
+	}
+	each(t, func(t *testing.T, e string) {
+		out, code := run(t, e, nil, "run", "--rm", agentsImage, "cat", "/opt/hjk-agents/agents.txt")
+		var got []string
+		for _, l := range strings.Split(out, "\n") {
+			if l != "" && !strings.HasPrefix(l, "#") {
+				got = append(got, l)
+			}
+		}
+		if code != 0 || strings.Join(got, "\n") != strings.Join(want, "\n") {
+			t.Fatalf("/opt/hjk-agents/agents.txt: exit %d:\n%s\nwant the lines of agents/agents.txt:\n%s", code, out, strings.Join(want, "\n"))
+		}
+		for _, l := range want {
+			f := strings.Fields(l)
+			out, code := run(t, e, nil, "run", "--rm", agentsImage, f[1], "--version")
+			if code != 0 || !strings.Contains(out, f[3]) {
+				t.Errorf("%s --version: exit %d: %q, want %s", f[1], code, out, f[3])
+			}
+		}
+	})
+}
+
 func TestAgentImageDoctor(t *testing.T) {
 	each(t, func(t *testing.T, e string) {
 		out, code := run(t, e, nil, "run", "--rm", agentsImage, "hjk-init", "doctor", "claude", "codex", "gemini")

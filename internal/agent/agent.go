@@ -9,11 +9,11 @@
 // # Adding an agent
 //
 // Everything that is data about an agent (its variables, store items,
-// prompt flag, home, npm package, minimum node, the JSON paths of its
-// login's account, tokens and expiry, whether it rotates, its refresh
-// client, its gate routes and placeholders) is its row, an Agent in a file
-// of its own with its payload's validation; behaviour lives in one host
-// file and one guest file. The files a new agent touches:
+// prompt flag, home, npm package and pinned version, minimum node, the JSON
+// paths of its login's account, tokens and expiry, whether it rotates, its
+// refresh client, its gate routes and placeholders) is its row, an Agent in
+// a file of its own with its payload's validation; behaviour lives in one
+// host file and one guest file. The files a new agent touches:
 //
 //	internal/agent/<name>.go              new: the row (and ParseX of its payload)
 //	internal/agent/agent.go               one entry in All
@@ -21,16 +21,21 @@
 //	internal/host/capture/capture.go      one entry in captures
 //	internal/guest/creds/<name>.go        new: its files in the container, export
 //	internal/guest/creds/creds.go         one entry in guests
-//	internal/guest/creds/files.go         its files in Files (the docs' table)
-//	images/agents/Dockerfile              the npm package and its pinned version
 //
-// and README.md's tables, and the generated docs. Tests hold the tables to
-// All (capture's TestEveryAgentCaptured, creds' TestEveryAgentWritten) and
-// every row to being filled in (TestRowsComplete). Nothing else lists the
-// agents: the gate's keeper, hjk's refresh, runner, doctor and gateconf
-// read the row. Two special cases of one agent remain outside its files:
-// gate/wire refuses claude's claudeAiOauth login, gateconf builds codex's
-// placeholder auth.json.
+// and the tables of agents in README.md, images/README.md and
+// internal/guest/shim/README.md (a test holds the last to creds.Files),
+// and the generated files: the docs (docs/cli,
+// docs/man) and images/agents/agents.txt, the list of CLIs that the agent
+// image's Dockerfile, .ci/install and scripts/test-images read (`go run
+// ./cmd/hjk __docs --agents images/agents/agents.txt`). Tests hold the
+// tables to All (capture's TestEveryAgentCaptured, creds'
+// TestEveryAgentWritten), every row to being filled in (TestRowsComplete)
+// and the generated files to the rows (cli's TestDocsCurrent,
+// TestAgentListCurrent). Nothing else lists the agents: the gate's keeper,
+// hjk's refresh, runner, doctor and gateconf read the row, hjk-init's
+// Files and IsLogin the guests' files. Two special cases of one agent
+// remain outside its files: gate/wire refuses claude's claudeAiOauth
+// login, gateconf builds codex's placeholder auth.json.
 package agent
 
 import (
@@ -79,9 +84,12 @@ type Agent struct {
 	// Home is where the agent keeps its files.
 	Home Home
 
-	// Package is the npm package of the CLI; MinNode the oldest node
-	// major it runs on (0: the CLI is no node script, or needs none).
+	// Package is the npm package of the CLI, Version the version hjk's
+	// image pins (images/agents/agents.txt is made from these); MinNode
+	// the oldest node major it runs on (0: the CLI is no node script, or
+	// needs none).
 	Package string
+	Version string
 	MinNode int
 
 	// Login is the shape of the subscription login's payload.

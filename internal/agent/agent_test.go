@@ -3,6 +3,7 @@ package agent
 import (
 	"strings"
 	"testing"
+	"unicode"
 )
 
 func TestItemRoundTrip(t *testing.T) {
@@ -81,8 +82,14 @@ func TestRowsComplete(t *testing.T) {
 		unique(a.Name, "API key item", a.APIKeyItem)
 		unique(a.Name, "home variable", a.Home.Var)
 		unique(a.Name, "npm package", a.Package)
-		if a.Command == "" {
-			t.Errorf("%s: no command", a.Name)
+		if a.Command == "" || a.Version == "" {
+			t.Errorf("%s: no command or no version", a.Name)
+		}
+		// images/agents/agents.txt has them as words of a line.
+		for _, w := range []string{a.Name, a.Command, a.Package, a.Version} {
+			if strings.ContainsFunc(w, unicode.IsSpace) || strings.HasPrefix(w, "#") || strings.ContainsAny(w, "=\"'$`") {
+				t.Errorf("%s: %q cannot be a word in agents.txt (no spaces, quotes, '$', '=' or a leading '#')", a.Name, w)
+			}
 		}
 		if a.Login.Validate == nil {
 			t.Errorf("%s: no Login.Validate", a.Name)

@@ -18,6 +18,7 @@ var Claude = Agent{
 	APIKeyItem:       "claude-api-key",
 	Home:             Home{Var: ClaudeConfigDirVar},
 	Package:          "@anthropic-ai/claude-code",
+	Version:          "2.1.332",
 	Login:            Login{Validate: validateClaudeToken, Lifetime: ClaudeTokenLifetime},
 	GateLogin: GateRoute{Name: "claude", Port: 7801, Upstream: "https://api.anthropic.com",
 		Header: "Authorization", Scheme: "Bearer", PlaceholderVar: "CLAUDE_CODE_OAUTH_TOKEN", Env: claudeEnv},

@@ -21,6 +21,7 @@ var Codex = Agent{
 	Scrub:            []string{"CODEX_AUTH_JSON"},
 	Home:             Home{Var: CodexHomeVar, Dir: ".codex"},
 	Package:          "@openai/codex",
+	Version:          "0.171.0",
 	MinNode:          16,
 	Login: Login{
 		Validate: func(s string) error { _, err := ParseCodex(s); return err },

@@ -21,6 +21,7 @@ var Gemini = Agent{
 	PromptFlag:       "--prompt-interactive",
 	Home:             Home{Var: GeminiHomeVar, Sub: ".gemini", Dir: ".gemini"},
 	Package:          "@google/gemini-cli",
+	Version:          "0.61.0",
 	MinNode:          20,
 	Login: Login{
 		Validate: func(s string) error { _, err := ParseGemini(s); return err },

@@ -6,6 +6,16 @@ import (
 	"github.com/hjk-dev/hjk/internal/agent"
 )
 
+// claude's files in its folder.
+const (
+	claudeConfig = ".claude.json"
+	// claude's own login after a normal `claude` login; hjk-init never
+	// writes it, but it is a login all the same.
+	claudeCredentials = ".credentials.json"
+)
+
+var claudeFiles = []file{{name: claudeConfig}, {name: claudeCredentials, login: true, agentOnly: true}}
+
 // claude merges what lets claude start straight at its prompt into
 // .claude.json. Claude reads the token or key from its environment itself.
 func (p *planner) claude(token, key string) error {

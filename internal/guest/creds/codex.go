@@ -12,6 +12,14 @@ import (
 	"github.com/hjk-dev/hjk/internal/agent"
 )
 
+// codex's files in its folder.
+const (
+	codexAuth    = "auth.json"
+	codexConfigF = "config.toml"
+)
+
+var codexFiles = []file{{name: codexAuth, login: true}, {name: codexConfigF}}
+
 // codex writes auth.json, and makes config.toml keep the login in that file
 // (any other store may move it into a keyring and delete it) and trust the
 // work folder.

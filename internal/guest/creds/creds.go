@@ -216,7 +216,7 @@ func (p *planner) validate() error {
 		}
 	}
 	for _, a := range agent.All() {
-		if g := guests[a.Name]; g.validate != nil {
+		if g := guests()[a.Name]; g.validate != nil {
 			errs = append(errs, g.validate(p)...)
 		}
 	}
@@ -280,7 +280,7 @@ func (p *planner) resolve(o Options) error {
 }
 
 func (p *planner) plan(a agent.Agent) error {
-	g, ok := guests[a.Name]
+	g, ok := guests()[a.Name]
 	if !ok {
 		return nil
 	}
@@ -299,14 +299,31 @@ type guest struct {
 	// export reads the agent's login back from its folder dir, in the
 	// transport format (ErrNothing: none there).
 	export func(env []string, home, dir string) (string, error)
+	// files are the files of the agent's folder that hjk-init knows, in
+	// the order the docs list them (Files, IsLogin).
+	files []file
+}
+
+// file is one file in an agent's folder, by name.
+type file struct {
+	name string
+	// login says the file holds the login itself: never read or written
+	// through a symbolic link (IsLogin).
+	login bool
+	// agentOnly says only the agent writes it, never hjk-init (it is not
+	// in Files), but hjk-init still minds it, as a login.
+	agentOnly bool
 }
 
 // guests is the container's table of agents: one entry per agent of
-// agent.All() (a test holds it to that).
-var guests = map[string]guest{
-	agent.Claude.Name: {write: (*planner).claude, export: exportClaude},
-	agent.Gemini.Name: {write: (*planner).gemini, validate: (*planner).validateGemini, export: exportGemini},
-	agent.Codex.Name:  {write: (*planner).codex, export: exportCodex},
+// agent.All() (a test holds it to that). It is a function, not a
+// variable, because the writers it names reach IsLogin, which reads it.
+func guests() map[string]guest {
+	return map[string]guest{
+		agent.Claude.Name: {write: (*planner).claude, export: exportClaude, files: claudeFiles},
+		agent.Gemini.Name: {write: (*planner).gemini, validate: (*planner).validateGemini, export: exportGemini, files: geminiFiles},
+		agent.Codex.Name:  {write: (*planner).codex, export: exportCodex, files: codexFiles},
+	}
 }
 
 // mergeJSON plans a merge of edits into the JSON file at path.

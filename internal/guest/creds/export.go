@@ -16,7 +16,7 @@ var ErrNothing = errors.New("nothing to export")
 // for hjk-init export. A login that is absent gives ErrNothing; errors
 // name files, never their content.
 func Export(a agent.Agent, env []string, home string) (string, error) {
-	g, ok := guests[a.Name]
+	g, ok := guests()[a.Name]
 	if !ok || g.export == nil {
 		return "", fmt.Errorf("%w: no files known for %s", ErrNothing, a.Name)
 	}

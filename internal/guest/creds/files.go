@@ -30,26 +30,16 @@ const (
 	MaxLoginFile    = 64 << 10
 )
 
-// The files Apply writes, by name in their agent's folder (see Files).
-const (
-	claudeConfig   = ".claude.json"
-	geminiCreds    = "oauth_creds.json"
-	geminiAccounts = "google_accounts.json"
-	geminiSettings = "settings.json"
-	geminiTrust    = "trustedFolders.json"
-	codexAuth      = "auth.json"
-	codexConfigF   = "config.toml"
-	// claude's own login after a normal `claude` login; hjk-init never
-	// writes it, but it is a login all the same.
-	claudeCredentials = ".credentials.json"
-)
-
 // IsLogin reports whether a file of that name holds a login itself: such a
-// file is never read or written through a symbolic link.
+// file is never read or written through a symbolic link. The guests' files
+// say which do.
 func IsLogin(name string) bool {
-	switch name {
-	case codexAuth, geminiCreds, geminiAccounts, claudeCredentials:
-		return true
+	for _, g := range guests() {
+		for _, f := range g.files {
+			if f.name == name && f.login {
+				return true
+			}
+		}
 	}
 	return false
 }
@@ -63,18 +53,19 @@ type File struct {
 }
 
 // Files lists every file Apply may write, in the order the package doc
-// and hjk-init's README list them.
+// and hjk-init's README list them: by agent as agent.All() orders them,
+// then as each guest lists its files.
 func Files() []File {
-	claude, gemini, codex := folderWords(agent.Claude), folderWords(agent.Gemini), folderWords(agent.Codex)
-	return []File{
-		{"claude", claude, claudeConfig, false},
-		{"gemini", gemini, geminiCreds, true},
-		{"gemini", gemini, geminiAccounts, true},
-		{"gemini", gemini, geminiSettings, false},
-		{"gemini", gemini, geminiTrust, false},
-		{"codex", codex, codexAuth, true},
-		{"codex", codex, codexConfigF, false},
+	var fs []File
+	gs := guests()
+	for _, a := range agent.All() {
+		for _, f := range gs[a.Name].files {
+			if !f.agentOnly {
+				fs = append(fs, File{a.Name, folderWords(a), f.name, f.login})
+			}
+		}
 	}
+	return fs
 }
 
 // folderWords is a's folder as the docs name it: "$VAR/sub (else ~/dir)".

@@ -12,6 +12,16 @@ import (
 	"github.com/hjk-dev/hjk/internal/guest/environ"
 )
 
+// gemini's files in its folder.
+const (
+	geminiCreds    = "oauth_creds.json"
+	geminiAccounts = "google_accounts.json"
+	geminiSettings = "settings.json"
+	geminiTrust    = "trustedFolders.json"
+)
+
+var geminiFiles = []file{{name: geminiCreds, login: true}, {name: geminiAccounts, login: true}, {name: geminiSettings}, {name: geminiTrust}}
+
 // gemini writes the OAuth files from GEMINI_OAUTH_CREDS and merges the
 // matching auth type and the folder trust into gemini's settings. Gemini
 // strips comments from settings.json and trustedFolders.json, so ours keep

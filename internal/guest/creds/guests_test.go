@@ -1,6 +1,7 @@
 package creds
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/hjk-dev/hjk/internal/agent"
@@ -10,12 +11,51 @@ import (
 // the contract without a writer here, or an entry left for an agent that
 // is gone, fails.
 func TestEveryAgentWritten(t *testing.T) {
+	gs := guests()
 	for _, a := range agent.All() {
-		if g, ok := guests[a.Name]; !ok || g.write == nil || g.export == nil {
+		if g, ok := gs[a.Name]; !ok || g.write == nil || g.export == nil {
 			t.Errorf("%s has no writer or export in the container", a.Name)
 		}
+		var written int
+		for _, f := range gs[a.Name].files {
+			if !f.agentOnly {
+				written++
+			}
+		}
+		if written == 0 {
+			t.Errorf("%s lists no file it writes", a.Name)
+		}
 	}
-	if len(guests) != len(agent.All()) {
-		t.Errorf("%d guests for %d agents", len(guests), len(agent.All()))
+	if len(gs) != len(agent.All()) {
+		t.Errorf("%d guests for %d agents", len(gs), len(agent.All()))
+	}
+}
+
+// TestFileNames holds the guests' files to what IsLogin can tell by name
+// alone: a name is a login for every agent or for none, and listed once
+// per agent.
+func TestFileNames(t *testing.T) {
+	login := map[string]bool{}
+	for name, g := range guests() {
+		seen := map[string]bool{}
+		for _, f := range g.files {
+			if f.name == "" || strings.Contains(f.name, "/") {
+				t.Errorf("%s: file name %q is not a name in its folder", name, f.name)
+			}
+			if seen[f.name] {
+				t.Errorf("%s lists %s twice", name, f.name)
+			}
+			seen[f.name] = true
+			if l, ok := login[f.name]; ok && l != f.login {
+				t.Errorf("%s is a login for one agent and not for another: IsLogin cannot tell them apart", f.name)
+			}
+			login[f.name] = f.login
+			if IsLogin(f.name) != f.login {
+				t.Errorf("IsLogin(%s) = %v, want %v", f.name, !f.login, f.login)
+			}
+		}
+	}
+	if IsLogin("notes.txt") {
+		t.Error("IsLogin of a name no guest lists is true")
 	}
 }

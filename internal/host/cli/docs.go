@@ -11,31 +11,38 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/cobra/doc"
 	"github.com/spf13/pflag"
+
+	"github.com/hjk-dev/hjk/internal/agent"
 )
 
 // DocsOptions are hjk __docs's.
 type DocsOptions struct {
-	App *App
-	Man bool
-	Dir string
+	App    *App
+	Man    bool
+	Agents bool
+	Dir    string // with Agents, the file
 }
 
 // NewCmdDocs is `hjk __docs [--man] DIR` (hidden): it writes the docs
 // folder, a Markdown page per command made by cobra/doc from the command's
 // help, and the index hjk.md; with --man, the man pages (hjk.1,
 // hjk-<command>.1) instead. docs/cli and docs/man are made with it, and a
-// test fails when they are stale. runF, when set, replaces docsRun.
+// test fails when they are stale. `hjk __docs --agents FILE` writes the
+// agent image's list of CLIs (images/agents/agents.txt) from the agents'
+// rows, for the Dockerfile and the scripts, which cannot read Go. runF,
+// when set, replaces docsRun.
 func NewCmdDocs(app *App, runF func(*DocsOptions) error) *cobra.Command {
 	opts := &DocsOptions{App: app}
 	cmd := &cobra.Command{
-		Use:     "__docs [--man] <dir>",
-		Short:   "write the Markdown pages (or man pages) of every command",
-		Long:    "Write the Markdown pages of every command into <dir> (docs/cli); with --man, the man pages (docs/man).",
+		Use:   "__docs [--man] <dir> | __docs --agents <file>",
+		Short: "write the Markdown pages (or man pages) of every command, or the image's list of agents",
+		Long: "Write the Markdown pages of every command into <dir> (docs/cli); with --man, the man pages (docs/man); " +
+			"with --agents, the agent image's list of CLIs into <file> (images/agents/agents.txt).",
 		Example: "hjk __docs docs/cli",
 		Hidden:  true,
 		Args: func(_ *cobra.Command, args []string) error {
-			if len(args) != 1 {
-				return &UsageError{Err: fmt.Errorf("usage: hjk __docs [--man] DIR")}
+			if len(args) != 1 || opts.Man && opts.Agents {
+				return &UsageError{Err: fmt.Errorf("usage: hjk __docs [--man] DIR, or hjk __docs --agents FILE")}
 			}
 			return nil
 		},
@@ -48,10 +55,17 @@ func NewCmdDocs(app *App, runF func(*DocsOptions) error) *cobra.Command {
 		},
 	}
 	cmd.Flags().BoolVar(&opts.Man, "man", false, "write man pages (section 1) instead of Markdown")
+	cmd.Flags().BoolVar(&opts.Agents, "agents", false, "write the agent image's list of CLIs (images/agents/agents.txt) instead")
 	return cmd
 }
 
 func docsRun(opts *DocsOptions) error {
+	if opts.Agents {
+		if err := os.WriteFile(opts.Dir, agentList(), 0o644); err != nil {
+			return fmt.Errorf("write the list of agents: %w", err)
+		}
+		return nil
+	}
 	gen := docPages
 	if opts.Man {
 		gen = manPages
@@ -69,6 +83,24 @@ func docsRun(opts *DocsOptions) error {
 		}
 	}
 	return nil
+}
+
+// agentList is images/agents/agents.txt: a line per agent of
+// agent.All(), its name, command, npm package and pinned version,
+// separated by a space, for the agent image's Dockerfile, .ci/install and
+// scripts/test-images to read with sh and awk (agent's TestRowsComplete
+// keeps the words free of spaces and quotes).
+func agentList() []byte {
+	var b bytes.Buffer
+	b.WriteString("# Made by 'go run ./cmd/hjk __docs --agents images/agents/agents.txt' from the agents'\n" +
+		"# rows (internal/agent): edit those, not this. The agent image installs these\n" +
+		"# CLIs (its ARG AGENT_VERSIONS overrides a version, see images/README.md).\n" +
+		"#\n" +
+		"# name command package version\n")
+	for _, a := range agent.All() {
+		fmt.Fprintf(&b, "%s %s %s %s\n", a.Name, a.Command, a.Package, a.Version)
+	}
+	return b.Bytes()
 }
 
 // documented are the commands that have a page: root and every command it

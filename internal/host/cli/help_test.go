@@ -7,9 +7,12 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/hjk-dev/hjk/internal/agent"
 )
 
 // TestHelp walks the command tree: every command and subcommand answers
@@ -88,6 +91,41 @@ func docsCurrent(t *testing.T, folder string, gen func(*App) (map[string][]byte,
 	}
 }
 
+// TestAgentListCurrent fails when images/agents/agents.txt is not what
+// the agents' rows make: a new agent, package or version in internal/agent
+// has to reach the image.
+func TestAgentListCurrent(t *testing.T) {
+	t.Parallel()
+	got, err := os.ReadFile(filepath.Join("..", "..", "..", "images", "agents", "agents.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := agentList(); !bytes.Equal(got, want) {
+		t.Errorf("images/agents/agents.txt is stale: regenerate with: go run ./cmd/hjk __docs --agents images/agents/agents.txt\n got:\n%s\nwant:\n%s", got, want)
+	}
+}
+
+// TestAgentList reads the list the way the scripts do: a line per agent
+// of agent.All(), in order, with its four words.
+func TestAgentList(t *testing.T) {
+	t.Parallel()
+	var rows [][]string
+	for _, l := range strings.Split(string(agentList()), "\n") {
+		if l != "" && !strings.HasPrefix(l, "#") {
+			rows = append(rows, strings.Fields(l))
+		}
+	}
+	all := agent.All()
+	if len(rows) != len(all) {
+		t.Fatalf("%d lines for %d agents:\n%s", len(rows), len(all), agentList())
+	}
+	for i, a := range all {
+		if want := []string{a.Name, a.Command, a.Package, a.Version}; !slices.Equal(rows[i], want) {
+			t.Errorf("line %d is %q, want %q", i+1, rows[i], want)
+		}
+	}
+}
+
 // TestDocsCommand writes the folder the way a user of __docs gets it.
 func TestDocsCommand(t *testing.T) {
 	t.Parallel()
@@ -122,6 +160,16 @@ func TestDocsCommand(t *testing.T) {
 	man, err := os.ReadFile(filepath.Join(dir, "hjk-auth-status.1"))
 	if err != nil || !bytes.Contains(man, []byte(`.TH "HJK-AUTH-STATUS" "1" "" "hjk" "hjk manual"`)) {
 		t.Errorf("hjk-auth-status.1 (%v):\n%s", err, man)
+	}
+	list := filepath.Join(dir, "agents.txt")
+	if code := NewApp(strings.NewReader(""), &out, &errb, func(string) string { return "" }).Run([]string{"__docs", "--agents", list}); code != 0 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	if b, err := os.ReadFile(list); err != nil || !bytes.Equal(b, agentList()) {
+		t.Errorf("__docs --agents wrote (%v):\n%s", err, b)
+	}
+	if code := NewApp(strings.NewReader(""), &out, &errb, func(string) string { return "" }).Run([]string{"__docs", "--agents", "--man", list}); code == 0 {
+		t.Error("__docs --agents --man: exit 0, want a usage error")
 	}
 }
 
