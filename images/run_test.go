@@ -9,12 +9,14 @@ import (
 	"os/exec"
 	"path/filepath"
 	goruntime "runtime"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/hjk-dev/hjk/internal/agent"
+	"github.com/hjk-dev/hjk/internal/host/instance"
 	"github.com/hjk-dev/hjk/internal/host/store"
 )
 
@@ -112,11 +114,20 @@ func newUser(t *testing.T, e string) *user {
 		}
 	}
 	gitDir, _ := filepath.EvalSymlinks(filepath.Join(u.repo, ".git"))
+	data := filepath.Join(home, ".local", "share", "hjk")
 	t.Cleanup(func() {
-		out, _ := exec.Command(e, "ps", "-aq", "--filter", "label=dev.hjk.repo="+gitDir).Output()
-		if ids := strings.Fields(string(out)); len(ids) > 0 {
-			exec.Command(e, append([]string{"rm", "-f"}, ids...)...).Run()
+		// The instances' containers, their gates (labelled with the
+		// container they belong to) and this data folder's keeper.
+		out, _ := exec.Command(e, "ps", "-a", "--filter", "label=dev.hjk.repo="+gitDir, "--format", "{{.Names}}").Output()
+		names := strings.Fields(string(out))
+		for _, n := range slices.Clone(names) {
+			gates, _ := exec.Command(e, "ps", "-a", "--filter", "label=dev.hjk.of="+n, "--format", "{{.Names}}").Output()
+			names = append(names, strings.Fields(string(gates))...)
 		}
+		for _, n := range append(names, instance.KeeperName(data)) {
+			exec.Command(e, "rm", "-f", "-v", n).Run()
+		}
+		exec.Command(e, "volume", "rm", "-f", instance.KeeperName(data)).Run()
 	})
 	return u
 }
