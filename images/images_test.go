@@ -14,6 +14,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	goruntime "runtime"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -255,8 +256,9 @@ func TestAgentImageLogins(t *testing.T) {
 	})
 }
 
-// TestShimImage: the shim image holds hjk-init and nothing else, and the
-// two lines of images/README.md put it into any image.
+// TestShimImage: the shim image holds hjk-init and hjk-gate (the init
+// containers of hjk's pods on Kubernetes run both) and nothing else, and
+// the two lines of images/README.md put hjk-init into any image.
 func TestShimImage(t *testing.T) {
 	t.Parallel()
 	ready(t, "docker")
@@ -266,8 +268,8 @@ func TestShimImage(t *testing.T) {
 		t.Errorf("docker run %s: exit %d: %q, want hjk-init's version", initImage, code, out)
 	}
 	files := layerFiles(t, initImage)
-	if len(files) != 1 || files[0] != "hjk-init" {
-		t.Errorf("%s holds %q, want only hjk-init", initImage, files)
+	if !slices.Equal(files, []string{"hjk-gate", "hjk-init"}) {
+		t.Errorf("%s holds %q, want hjk-gate and hjk-init only", initImage, files)
 	}
 
 	tag := fmt.Sprintf("images-test/custom:%d", os.Getpid())
