@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -87,28 +88,35 @@ func TestCredentialNotLeaked(t *testing.T) {
 		if got["token-sha256"] != sha(token) {
 			t.Error("with --credentials inject the agent did not get the stored token")
 		}
-		// The session's exec is on the host's process list; a loaded
-		// machine may show the list before it is (a few looks).
-		var ps []byte
-		for i := 0; i < 20; i++ {
-			var err error
-			if ps, err = exec.Command("ps", "-eo", "args").Output(); err != nil {
+		inj := h.ps()["inj"]
+		if inj.Credentials != instance.CredentialsInject {
+			t.Errorf("hjk ps: credentials %q, want inject", inj.Credentials)
+		}
+		// The session's exec on the host's process list (only its own
+		// lines: other tests run engines' commands meanwhile). A loaded
+		// machine may show the list before it is there: a few looks.
+		var mine []string
+		creds := func(l string) bool { return strings.Contains(l, "hjk-init --creds ") }
+		for i := 0; i < 20 && !slices.ContainsFunc(mine, creds); i++ {
+			mine = nil
+			ps, err := exec.Command("ps", "-eo", "args").Output()
+			if err != nil {
 				t.Fatal(err)
 			}
 			if bytes.Contains(ps, []byte(token)) {
 				t.Error("the credential is in the host's process list")
 			}
-			if bytes.Contains(ps, []byte("hjk-init --creds ")) {
-				break
+			for _, l := range strings.Split(string(ps), "\n") {
+				if strings.Contains(l, " exec ") && strings.Contains(l, inj.Name) {
+					mine = append(mine, l)
+				}
 			}
-			time.Sleep(250 * time.Millisecond)
+			if !slices.ContainsFunc(mine, creds) {
+				time.Sleep(250 * time.Millisecond)
+			}
 		}
-		if !bytes.Contains(ps, []byte("hjk-init --creds ")) || bytes.Contains(ps, []byte("-e CLAUDE_CODE_OAUTH_TOKEN")) {
-			t.Errorf("the session is not `%s exec ... hjk-init --creds ID`, or has the token's variable in -e", h.engine)
-		}
-		inj := h.ps()["inj"]
-		if inj.Credentials != instance.CredentialsInject {
-			t.Errorf("hjk ps: credentials %q, want inject", inj.Credentials)
+		if !slices.ContainsFunc(mine, creds) || slices.ContainsFunc(mine, func(l string) bool { return strings.Contains(l, "-e CLAUDE_CODE_OAUTH_TOKEN") }) {
+			t.Errorf("the session is not `%s exec ... hjk-init --creds ID`, or has the token's variable in -e: %q", h.engine, mine)
 		}
 		inspect, _ := exec.Command(h.engine, "inspect", inj.Name).Output()
 		if len(inspect) < 100 || bytes.Contains(inspect, []byte(token)) {
