@@ -447,17 +447,7 @@ func (m *Manager) kubeRecreate(ctx context.Context, in Instance, image string, r
 	if _, err := m.kubeUp(ctx, k, &in, repo, st); err != nil {
 		return Instance{}, err
 	}
-	list, err := m.catalog().Load()
-	if err != nil {
-		return Instance{}, err
-	}
-	if i := find(list, in.GitDir, in.Branch); i >= 0 {
-		list[i] = in
-	} else {
-		list = append(list, in)
-	}
-	in.State = "running"
-	return in, m.catalog().Save(list)
+	return m.recordRunning(in)
 }
 
 // kubeList fills the states of the catalog's instances on Kubernetes: one

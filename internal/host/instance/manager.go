@@ -883,17 +883,7 @@ func (m *Manager) Recreate(ctx context.Context, in Instance, image string, repo 
 	if err := m.createContainer(ctx, rt, &in, im, repo); err != nil {
 		return Instance{}, err
 	}
-	list, err := m.catalog().Load()
-	if err != nil {
-		return Instance{}, err
-	}
-	if i := find(list, in.GitDir, in.Branch); i >= 0 {
-		list[i] = in
-	} else {
-		list = append(list, in)
-	}
-	in.State = "running"
-	return in, m.catalog().Save(list)
+	return m.recordRunning(in)
 }
 
 // Exec returns the spec of a process in the instance, started through
@@ -931,4 +921,20 @@ func sortList(list []Instance) {
 		}
 		return strings.Compare(a.Branch, b.Branch)
 	})
+}
+
+// recordRunning puts a recreated instance into the catalog (replacing its
+// entry, or adding one) and returns it as running.
+func (m *Manager) recordRunning(in Instance) (Instance, error) {
+	list, err := m.catalog().Load()
+	if err != nil {
+		return Instance{}, err
+	}
+	if i := find(list, in.GitDir, in.Branch); i >= 0 {
+		list[i] = in
+	} else {
+		list = append(list, in)
+	}
+	in.State = "running"
+	return in, m.catalog().Save(list)
 }
