@@ -3,6 +3,8 @@ package wire
 import (
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -210,7 +212,7 @@ func FuzzDecodePrepare(f *testing.F) {
 		p, err := DecodePrepare(in)
 		if err != nil {
 			for _, l := range p.Logins {
-				if len(l.Secret) >= 8 && strings.Contains(err.Error(), l.Secret) {
+				if quotesSecret(err, l) {
 					t.Fatal("error quotes a secret")
 				}
 			}
@@ -231,17 +233,45 @@ func FuzzDecodePrepare(f *testing.F) {
 	})
 }
 
+// quotesSecret says whether err shows l's secret. An error may name the
+// login's item, agent and kind, so a secret that is a piece of one of those
+// (the fuzzer finds "oauth-cr") is not a leak; nor is one shorter than 8
+// bytes, which any message may hold by chance.
+func quotesSecret(err error, l Login) bool {
+	if len(l.Secret) < 8 || !strings.Contains(err.Error(), l.Secret) {
+		return false
+	}
+	for _, named := range []string{l.Item, l.Agent, string(l.Kind)} {
+		if strings.Contains(named, l.Secret) || strings.Contains(strconv.Quote(named), l.Secret) {
+			return false
+		}
+	}
+	return true
+}
+
+func TestQuotesSecret(t *testing.T) {
+	l := Login{Item: "gemini-oauth-creds", Agent: "gemini", Kind: "subscription", Secret: "oauth-creds"}
+	if quotesSecret(fmt.Errorf("item %q is wrong", l.Item), l) {
+		t.Error("a secret that is a piece of the item name counted as a leak")
+	}
+	l.Secret = "s3cr3t-value"
+	if !quotesSecret(fmt.Errorf("%s: bad secret %s", l.Item, l.Secret), l) {
+		t.Error("an error holding the secret was not caught")
+	}
+}
+
 func FuzzDecodeLogins(f *testing.F) {
 	b, _ := json.Marshal(validPrepare().Logins)
 	f.Add(b)
 	f.Add([]byte(`[{"item":"gemini-oauth-creds","agent":"gemini","kind":"subscription","secret":"{\"oauth_creds\":{\"refresh_token\":\"r\"}}","token_url":"http://x"}]`))
+	f.Add([]byte(`[{"item":"gemini-oauth-creds","agent":"codex","kind":"subscription","secret":"oauth-creds"}]`))
 	f.Fuzz(func(t *testing.T, in []byte) {
 		ls, err := DecodeLogins(in)
 		if err != nil {
 			return
 		}
 		for _, l := range ls {
-			if err := l.Validate(); err != nil && len(l.Secret) >= 8 && strings.Contains(err.Error(), l.Secret) {
+			if err := l.Validate(); err != nil && quotesSecret(err, l) {
 				t.Fatal("error quotes a secret")
 			}
 		}
