@@ -4,9 +4,20 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X github.com/hjk-dev/hjk/internal/version.Version=$(VERSION)
 PREFIX  ?= /usr/local
 
-.PHONY: all build embed hjk hjk-init images test-images test bench install clean quickstart release release-check goreleaser
+.PHONY: all generate build embed hjk hjk-init images test-images test bench install clean quickstart release release-check goreleaser
 
 all: build
+
+# Every file made from the agents' rows and the commands' help: both
+# sides' tables of agents and the READMEs' tables (internal/gen), the docs
+# and the agent image's list of CLIs (hjk __docs). Tests fail when one is
+# stale.
+generate:
+	$(GO) run ./internal/gen
+	rm -rf docs/cli docs/man
+	$(GO) run ./cmd/hjk __docs docs/cli
+	$(GO) run ./cmd/hjk __docs --man docs/man
+	$(GO) run ./cmd/hjk __docs --agents images/agents/agents.txt
 
 # The static linux binaries (no cgo) hjk carries inside itself, for both
 # architectures: built into bin/linux-<arch>/ (the shim image's build

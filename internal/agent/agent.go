@@ -13,28 +13,27 @@
 // paths of its login's account, tokens and expiry, whether it rotates, its
 // refresh client, its gate routes and placeholders) is its row, an Agent in
 // a file of its own with its payload's validation; behaviour lives in one
-// host file and one guest file. The files a new agent touches:
+// host file and one guest file. A new agent touches four files:
 //
 //	internal/agent/<name>.go              new: the row (and ParseX of its payload)
 //	internal/agent/agent.go               one entry in All
-//	internal/host/capture/<name>.go       new: taking its login on the host
-//	internal/host/capture/capture.go      one entry in captures
-//	internal/guest/creds/<name>.go        new: its files in the container, export
-//	internal/guest/creds/creds.go         one entry in guests
+//	internal/host/capture/<name>.go       new: taking its login on the host (<name>Capture)
+//	internal/guest/creds/<name>.go        new: its files in the container, export,
+//	                                      and its variables' docs (<name>Guest)
 //
-// and the tables of agents in README.md, images/README.md and
-// internal/guest/shim/README.md (a test holds the last to creds.Files),
-// and the generated files: the docs (docs/cli,
+// then `make generate` (go run ./internal/gen, then hjk __docs) writes the
+// rest from them: both sides' tables of agents (capture's captures and
+// creds' guests, agents_gen.go), the tables of agents in README.md,
+// images/README.md and internal/guest/shim/README.md, the docs (docs/cli,
 // docs/man) and images/agents/agents.txt, the list of CLIs that the agent
-// image's Dockerfile, .ci/install and scripts/test-images read (`go run
-// ./cmd/hjk __docs --agents images/agents/agents.txt`). Tests hold the
-// tables to All (capture's TestEveryAgentCaptured, creds'
-// TestEveryAgentWritten), every row to being filled in (TestRowsComplete)
-// and the generated files to the rows (cli's TestDocsCurrent,
-// TestAgentListCurrent). Nothing else lists the agents: the gate's keeper,
-// hjk's refresh, runner, doctor and gateconf read the row, hjk-init's
-// Files and IsLogin the guests' files. Two special cases of one agent
-// remain outside its files: gate/wire refuses claude's claudeAiOauth
+// image's Dockerfile, .ci/install and scripts/test-images read. Tests hold
+// the generated files to the rows (internal/gen's TestTablesCurrent and
+// TestReadmesCurrent, cli's TestDocsCurrent, TestAgentListCurrent), every
+// row to being filled in (TestRowsComplete), and the READMEs to the code
+// (internal/guest/shim's TestReadme*). Nothing else lists the agents: the
+// gate's keeper, hjk's refresh, runner, doctor and gateconf read the row,
+// hjk-init's Files and IsLogin the guests' files. Two special cases of one
+// agent remain outside its files: gate/wire refuses claude's claudeAiOauth
 // login, gateconf builds codex's placeholder auth.json.
 package agent
 

@@ -14,7 +14,22 @@ const (
 	claudeCredentials = ".credentials.json"
 )
 
-var claudeFiles = []file{{name: claudeConfig}, {name: claudeCredentials, login: true, agentOnly: true}}
+// claudeGuest is claude's entry in guests (agents_gen.go).
+func claudeGuest() guest {
+	return guest{
+		write:  (*planner).claude,
+		export: exportClaude,
+		files: []file{
+			{name: claudeConfig, holds: "onboarding done, the work folder trusted, an API key approved (by its last 20 characters)"},
+			{name: claudeCredentials, login: true, agentOnly: true},
+		},
+		vars: []Variable{
+			{Name: agent.Claude.SubscriptionVar, ReadBy: "run, doctor", Meaning: "claude's setup-token (`sk-ant-oat01-...`): `.claude.json` is written for it (claude reads the token itself)"},
+			{Name: agent.Claude.APIKeyVar, ReadBy: "run, doctor", Meaning: "claude's API key: approved in `.claude.json` (claude reads the key itself)"},
+			{Name: agent.ClaudeConfigDirVar, ReadBy: "run, doctor", Meaning: "claude's folder instead of the home"},
+		},
+	}
+}
 
 // claude merges what lets claude start straight at its prompt into
 // .claude.json. Claude reads the token or key from its environment itself.

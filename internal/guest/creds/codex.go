@@ -18,7 +18,22 @@ const (
 	codexConfigF = "config.toml"
 )
 
-var codexFiles = []file{{name: codexAuth, login: true}, {name: codexConfigF}}
+// codexGuest is codex's entry in guests (agents_gen.go).
+func codexGuest() guest {
+	return guest{
+		write:  (*planner).codex,
+		export: exportCodex,
+		files: []file{
+			{name: codexAuth, login: true, holds: "the payload as it came, unless the file holds a login for the same account that codex refreshed later (its refresh tokens are single-use)"},
+			{name: codexConfigF, holds: "`cli_auth_credentials_store = \"file\"`, the work folder trusted"},
+		},
+		vars: []Variable{
+			{Name: agent.Codex.SubscriptionVar, ReadBy: "run, doctor", Meaning: "codex's login: the whole of `auth.json`, then scrubbed"},
+			{Name: agent.Codex.APIKeyVar, ReadBy: "run, doctor", Meaning: "codex's API key: written as the API-key form of `auth.json`"},
+			{Name: agent.Codex.Home.Var, ReadBy: "run, export, doctor", Meaning: "codex's folder instead of `~/.codex`"},
+		},
+	}
+}
 
 // codex writes auth.json, and makes config.toml keep the login in that file
 // (any other store may move it into a keyring and delete it) and trust the

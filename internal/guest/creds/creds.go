@@ -302,6 +302,9 @@ type guest struct {
 	// files are the files of the agent's folder that hjk-init knows, in
 	// the order the docs list them (Files, IsLogin).
 	files []file
+	// vars are the agent's variables hjk-init reads, for its README
+	// (Variables): a test holds them to the code's lookups.
+	vars []Variable
 }
 
 // file is one file in an agent's folder, by name.
@@ -313,17 +316,8 @@ type file struct {
 	// agentOnly says only the agent writes it, never hjk-init (it is not
 	// in Files), but hjk-init still minds it, as a login.
 	agentOnly bool
-}
-
-// guests is the container's table of agents: one entry per agent of
-// agent.All() (a test holds it to that). It is a function, not a
-// variable, because the writers it names reach IsLogin, which reads it.
-func guests() map[string]guest {
-	return map[string]guest{
-		agent.Claude.Name: {write: (*planner).claude, export: exportClaude, files: claudeFiles},
-		agent.Gemini.Name: {write: (*planner).gemini, validate: (*planner).validateGemini, export: exportGemini, files: geminiFiles},
-		agent.Codex.Name:  {write: (*planner).codex, export: exportCodex, files: codexFiles},
-	}
+	// holds says what hjk-init writes into it, for its README (Files).
+	holds string
 }
 
 // mergeJSON plans a merge of edits into the JSON file at path.

@@ -46,10 +46,11 @@ func IsLogin(name string) bool {
 
 // File is one file Apply may write: the agent it is for, its folder (as
 // the agent finds it: a variable, else a folder of the home), its name,
-// and whether it holds the login itself.
+// whether it holds the login itself, and what Apply writes into it.
 type File struct {
 	Agent, Folder, Name string
 	Login               bool
+	Holds               string
 }
 
 // Files lists every file Apply may write, in the order the package doc
@@ -61,11 +62,32 @@ func Files() []File {
 	for _, a := range agent.All() {
 		for _, f := range gs[a.Name].files {
 			if !f.agentOnly {
-				fs = append(fs, File{a.Name, folderWords(a), f.name, f.login})
+				fs = append(fs, File{a.Name, folderWords(a), f.name, f.login, f.holds})
 			}
 		}
 	}
 	return fs
+}
+
+// Variable is one of an agent's variables hjk-init reads: its name, the
+// subcommands that read it and what it means, as hjk-init's README lists
+// them.
+type Variable struct {
+	Agent, Name, ReadBy, Meaning string
+}
+
+// Variables lists every agent's variables hjk-init reads, by agent as
+// agent.All() orders them, then as each guest lists them.
+func Variables() []Variable {
+	var vs []Variable
+	gs := guests()
+	for _, a := range agent.All() {
+		for _, v := range gs[a.Name].vars {
+			v.Agent = a.Name
+			vs = append(vs, v)
+		}
+	}
+	return vs
 }
 
 // folderWords is a's folder as the docs name it: "$VAR/sub (else ~/dir)".

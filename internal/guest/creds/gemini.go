@@ -20,7 +20,29 @@ const (
 	geminiTrust    = "trustedFolders.json"
 )
 
-var geminiFiles = []file{{name: geminiCreds, login: true}, {name: geminiAccounts, login: true}, {name: geminiSettings}, {name: geminiTrust}}
+// geminiGuest is gemini's entry in guests (agents_gen.go).
+func geminiGuest() guest {
+	return guest{
+		write:    (*planner).gemini,
+		validate: (*planner).validateGemini,
+		export:   exportGemini,
+		files: []file{
+			{name: geminiCreds, login: true, holds: "the payload's `oauth_creds`"},
+			{name: geminiAccounts, login: true, holds: "the payload's `google_accounts`"},
+			{name: geminiSettings, holds: "`security.auth.selectedType`: `oauth-personal` for a login, `gemini-api-key` for a key"},
+			{name: geminiTrust, holds: "the work folder trusted (or in the file `$" + agent.GeminiTrustedFoldersVar + "` names)"},
+		},
+		vars: []Variable{
+			{Name: agent.Gemini.SubscriptionVar, ReadBy: "run, doctor", Meaning: "gemini's login: `{\"oauth_creds\": {...}, \"google_accounts\": {...}}` from `~/.gemini/`, written to its files, then scrubbed"},
+			{Name: agent.Gemini.APIKeyVar, ReadBy: "run, doctor", Meaning: "gemini's API key: `settings.json` selects it (gemini reads the key itself)"},
+			{Name: agent.Gemini.GateLogin.PlaceholderVar, ReadBy: "run", Meaning: "with `" + agent.GeminiGCAVar + "=true` and neither gemini variable above, the credential gate's form of a Google login: `settings.json` selects `oauth-personal`, which interactive gemini needs (gemini reads the token itself)"},
+			{Name: agent.GeminiGCAVar, ReadBy: "run", Meaning: "`true`: `" + agent.Gemini.GateLogin.PlaceholderVar + "` is a Google login"},
+			{Name: agent.Gemini.Home.Var, ReadBy: "run, export, doctor", Meaning: "the folder holding gemini's `.gemini` instead of the home"},
+			{Name: agent.GeminiTrustedFoldersVar, ReadBy: "run", Meaning: "gemini's folder trust file instead of `.gemini/trustedFolders.json`"},
+			{Name: agent.GeminiKeychainVar, ReadBy: "run", Meaning: "when `true`, a warning: gemini would move `oauth_creds.json` into a keychain and delete it"},
+		},
+	}
+}
 
 // gemini writes the OAuth files from GEMINI_OAUTH_CREDS and merges the
 // matching auth type and the folder trust into gemini's settings. Gemini

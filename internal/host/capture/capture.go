@@ -28,15 +28,6 @@ type Capture struct {
 	TakesArgs bool
 }
 
-// captures is the host's table of agents: one entry per agent of
-// agent.All(), its behaviour in a file of its own (claude.go, gemini.go,
-// codex.go).
-var captures = map[string]Capture{
-	agent.Claude.Name: {Login: claude, TakesArgs: true},
-	agent.Gemini.Name: {Login: gemini},
-	agent.Codex.Name:  {Login: codex, TakesArgs: true},
-}
-
 // For returns agent a's capture.
 func For(a agent.Agent) (Capture, bool) {
 	c, ok := captures[a.Name]

@@ -8,6 +8,9 @@ import (
 	"github.com/hjk-dev/hjk/internal/agent"
 )
 
+// claudeCapture is claude's entry in captures (agents_gen.go).
+var claudeCapture = Capture{Login: claude, TakesArgs: true}
+
 // claude runs `claude setup-token` (the arguments after -- go to it) and
 // takes the token it prints.
 func claude(e Env) (string, error) {

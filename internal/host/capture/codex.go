@@ -11,6 +11,9 @@ import (
 	"github.com/hjk-dev/hjk/internal/agent"
 )
 
+// codexCapture is codex's entry in captures (agents_gen.go).
+var codexCapture = Capture{Login: codex, TakesArgs: true}
+
 // codex runs `codex login` (the arguments after -- go to it, e.g.
 // --device-auth) and reads the auth.json it leaves. A codex that keeps
 // its login in a keyring is refused before the login, not after.

@@ -11,6 +11,9 @@ import (
 	"github.com/hjk-dev/hjk/internal/agent"
 )
 
+// geminiCapture is gemini's entry in captures (agents_gen.go).
+var geminiCapture = Capture{Login: gemini}
+
 // gemini's login is taken from the files gemini left after the user logged
 // in with it: hjk runs no login of its.
 func gemini(e Env) (string, error) { return Gemini(e.Getenv) }
