@@ -383,9 +383,12 @@ func (s *server) attach(c *client, hello []byte) bool {
 	now := time.Now().UTC()
 	s.st.Attached = &now
 	s.saveLocked()
-	rows, cols := s.size.rows, s.size.cols // resize writes it under mu
 	s.mu.Unlock()
-	if len(hello) == 4 && u16(hello) > 0 && u16(hello[2:]) > 0 {
+	// A client that tells no size keeps the size the terminal has when
+	// resize runs, not the one it had here: another client's resize may
+	// come between.
+	var rows, cols uint16
+	if len(hello) == 4 {
 		rows, cols = u16(hello), u16(hello[2:])
 	}
 	s.resize(rows, cols, true)
@@ -395,13 +398,16 @@ func (s *server) attach(c *client, hello []byte) bool {
 // resize sets the PTY's size; the kernel signals WINCH to the agent when it
 // changed. With redraw and no change, it is changed and changed back, so
 // the agent redraws its screen all the same. The last client to attach or
-// resize decides the size.
+// resize decides the size; a redraw with no size (0) keeps the current one.
 func (s *server) resize(rows, cols uint16, redraw bool) {
-	if rows == 0 || cols == 0 {
-		return
-	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if rows == 0 || cols == 0 {
+		if !redraw {
+			return
+		}
+		rows, cols = s.size.rows, s.size.cols
+	}
 	if redraw && s.size.rows == rows && s.size.cols == cols && rows > 1 {
 		setSize(s.master, rows-1, cols)
 	}

@@ -72,7 +72,7 @@ func TestServerInProcess(t *testing.T) {
 					t.Fatalf("connection closed; output %q", p.out.String())
 				}
 			case <-deadline:
-				t.Fatalf("never got %q", s)
+				t.Fatalf("never got %q; output %q", s, p.out.String())
 			}
 		}
 	}
