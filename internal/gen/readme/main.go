@@ -33,8 +33,8 @@ func readmes(root string) ([]genfile.File, error) {
 		blocks map[string]string
 	}{
 		{"README.md", map[string]string{"agents": agentsTable(all), "hjk-init-files": initFilesTable(all)}},
-		{"images/README.md", map[string]string{"variables": variablesTable(false)}},
-		{"internal/guest/shim/README.md", map[string]string{"variables": variablesTable(true), "files": filesTable()}},
+		{"images/README.md", map[string]string{"variables": variablesTable(false), "hjk-init-files": initFilesTable(all)}},
+		{"internal/guest/shim/README.md", map[string]string{"variables": variablesTable(true), "files": filesTable(), "export": exportTable()}},
 	}
 	var out []genfile.File
 	for _, d := range docs {
@@ -108,6 +108,20 @@ func filesTable() string {
 			login = "yes"
 		}
 		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", f.Agent, code(f.Folder), code(f.Name), login, f.Holds)
+	}
+	return b.String()
+}
+
+// exportTable: what export prints for each agent, and from where.
+func exportTable() string {
+	var b strings.Builder
+	b.WriteString("| agent | prints | from |\n|---|---|---|\n")
+	for _, e := range creds.Exports() {
+		prints := "nothing"
+		if e.Prints != "" {
+			prints = code(e.Prints)
+		}
+		fmt.Fprintf(&b, "| %s | %s | %s |\n", e.Agent, prints, e.From)
 	}
 	return b.String()
 }

@@ -17,8 +17,10 @@ const (
 // claudeGuest is claude's entry in guests (agents_gen.go).
 func claudeGuest() guest {
 	return guest{
-		write:  (*planner).claude,
-		export: exportClaude,
+		write:      (*planner).claude,
+		export:     exportClaude,
+		noExport:   true,
+		exportFrom: "the setup-token hjk hands over never rotates and is never written; a normal login's `~/.claude/.credentials.json` has no transport variable",
 		files: []file{
 			{name: claudeConfig, holds: "onboarding done, the work folder trusted, an API key approved (by its last 20 characters)"},
 			{name: claudeCredentials, login: true, agentOnly: true},

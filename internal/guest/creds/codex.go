@@ -21,8 +21,9 @@ const (
 // codexGuest is codex's entry in guests (agents_gen.go).
 func codexGuest() guest {
 	return guest{
-		write:  (*planner).codex,
-		export: exportCodex,
+		write:      (*planner).codex,
+		export:     exportCodex,
+		exportFrom: "`auth.json` in its folder; the API-key form is not exported",
 		files: []file{
 			{name: codexAuth, login: true, holds: "the payload as it came, unless the file holds a login for the same account that codex refreshed later (its refresh tokens are single-use)"},
 			{name: codexConfigF, holds: "`cli_auth_credentials_store = \"file\"`, the work folder trusted"},

@@ -305,6 +305,10 @@ type guest struct {
 	// vars are the agent's variables hjk-init reads, for its README
 	// (Variables): a test holds them to the code's lookups.
 	vars []Variable
+	// exportFrom says where export finds the login, or, with noExport,
+	// why it gives none back, for hjk-init's README (Exports).
+	exportFrom string
+	noExport   bool
 }
 
 // file is one file in an agent's folder, by name.

@@ -90,6 +90,28 @@ func Variables() []Variable {
 	return vs
 }
 
+// ExportDoc is what `hjk-init export AGENT` gives back for an agent: the
+// variable whose format it prints ("": none) and where it reads it from
+// (or why there is none).
+type ExportDoc struct {
+	Agent, Prints, From string
+}
+
+// Exports lists every agent's ExportDoc, as agent.All() orders them.
+func Exports() []ExportDoc {
+	var es []ExportDoc
+	gs := guests()
+	for _, a := range agent.All() {
+		g := gs[a.Name]
+		e := ExportDoc{Agent: a.Name, Prints: a.SubscriptionVar, From: g.exportFrom}
+		if g.noExport {
+			e.Prints = ""
+		}
+		es = append(es, e)
+	}
+	return es
+}
+
 // folderWords is a's folder as the docs name it: "$VAR/sub (else ~/dir)".
 func folderWords(a agent.Agent) string {
 	return "$" + filepath.Join(a.Home.Var, a.Home.Sub) + " (else " + filepath.Join("~", a.Home.Dir) + ")"

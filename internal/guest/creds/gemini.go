@@ -23,9 +23,10 @@ const (
 // geminiGuest is gemini's entry in guests (agents_gen.go).
 func geminiGuest() guest {
 	return guest{
-		write:    (*planner).gemini,
-		validate: (*planner).validateGemini,
-		export:   exportGemini,
+		write:      (*planner).gemini,
+		validate:   (*planner).validateGemini,
+		export:     exportGemini,
+		exportFrom: "`{\"oauth_creds\": ..., \"google_accounts\": ...}` from `.gemini/oauth_creds.json` and `google_accounts.json` (optional)",
 		files: []file{
 			{name: geminiCreds, login: true, holds: "the payload's `oauth_creds`"},
 			{name: geminiAccounts, login: true, holds: "the payload's `google_accounts`"},

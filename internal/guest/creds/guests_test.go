@@ -1,6 +1,7 @@
 package creds
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
@@ -57,5 +58,31 @@ func TestFileNames(t *testing.T) {
 	}
 	if IsLogin("notes.txt") {
 		t.Error("IsLogin of a name no guest lists is true")
+	}
+}
+
+// TestVariablesDocumented holds each guest's variable docs to its row:
+// its two variables and its folder's are documented, and the scrubbed
+// ones (hjk-init's README says "then scrubbed") are the row's Scrub.
+func TestVariablesDocumented(t *testing.T) {
+	docs := map[string]Variable{}
+	for _, v := range Variables() {
+		if _, dup := docs[v.Name]; dup {
+			t.Errorf("%s is documented twice", v.Name)
+		}
+		docs[v.Name] = v
+	}
+	for _, a := range agent.All() {
+		for _, name := range []string{a.SubscriptionVar, a.APIKeyVar, a.Home.Var} {
+			if v, ok := docs[name]; !ok || v.Agent != a.Name || v.ReadBy == "" || v.Meaning == "" {
+				t.Errorf("%s: %s is not documented as its variable: %+v", a.Name, name, v)
+			}
+		}
+	}
+	for _, v := range Variables() {
+		a, _ := agent.Lookup(v.Agent)
+		if scrubbed := strings.Contains(v.Meaning, "then scrubbed"); scrubbed != slices.Contains(a.Scrub, v.Name) {
+			t.Errorf("%s: the docs say scrubbed %v, the row's Scrub %v", v.Name, scrubbed, a.Scrub)
+		}
 	}
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/creack/pty"
 	"github.com/spf13/pflag"
 
+	"github.com/hjk-dev/hjk/internal/agent"
 	"github.com/hjk-dev/hjk/internal/host/config"
 	"github.com/hjk-dev/hjk/internal/host/instance"
 	"github.com/hjk-dev/hjk/internal/host/runtime"
@@ -64,17 +65,17 @@ func TestComplete(t *testing.T) {
 		{[]string{"-v", "doc"}, []string{"doctor"}},
 		{[]string{"completion", ""}, []string{"bash", "fish", "powershell", "zsh"}},
 		{[]string{"completion", "bash", ""}, nil},
-		{[]string{"auth", "c"}, []string{"claude", "codex"}},
-		{[]string{"auth", "rm", "g"}, []string{"gemini"}},
+		{[]string{"auth", "c"}, sorted(agentNames("c"))},
+		{[]string{"auth", "rm", "g"}, sorted(agentNames("g"))},
 		{[]string{"auth", "rm", "gemini", ""}, nil},
 		{[]string{"auth", "status", "--j"}, []string{"--json"}},
 		{[]string{"auth", "codex", "--a"}, []string{"--account", "--api-key"}},
 		{[]string{"run", "b", "--runtime", "p"}, []string{"podman"}},
-		{[]string{"run", "b", "--agent", ""}, []string{"claude", "codex", "gemini", "shell"}},
+		{[]string{"run", "b", "--agent", ""}, sorted(append(agentNames(""), "shell"))},
 		// --agent=s: the value after "="; the scripts keep "--agent=" in
 		// front (bash's readline, fish's and zsh's prefix).
 		{[]string{"run", "b", "--agent=s"}, []string{"shell"}},
-		{[]string{"run", "b", "--agent=co"}, []string{"codex"}},
+		{[]string{"run", "b", "--agent=co"}, sorted(agentNames("co"))},
 		{[]string{"run", "b", "--runtime="}, []string{"container", "docker", "podman"}},
 		{[]string{"doctor", "--runtime", "d"}, []string{"docker"}},
 		// A flag's value is not taken for the branch.
@@ -520,3 +521,17 @@ func (s *shellSession) close() {
 	<-s.done
 	s.cmd.Process = nil
 }
+
+// agentNames are the names of the agents that start with prefix, in
+// agent.All()'s order.
+func agentNames(prefix string) []string {
+	var names []string
+	for _, a := range agent.All() {
+		if strings.HasPrefix(a.Name, prefix) {
+			names = append(names, a.Name)
+		}
+	}
+	return names
+}
+
+func sorted(s []string) []string { return slices.Sorted(slices.Values(s)) }

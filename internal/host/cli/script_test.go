@@ -92,6 +92,9 @@ func scriptSetup(env *testscript.Env) error {
 		// A name no other script or package uses, for things shared beyond
 		// $WORK: keyring accounts, containers.
 		"UNIQUE": fmt.Sprintf("t%d%d", os.Getpid(), time.Now().UnixNano()%1e6),
+		// The agents as errors list them ("claude, gemini, codex"):
+		// scripts match ${AGENTS@R}, so a new agent changes no script.
+		"AGENTS": strings.Join(agentNames(""), ", "),
 	}
 	for _, v := range passEnv {
 		if val, ok := os.LookupEnv(v); ok {
