@@ -127,43 +127,68 @@ func (r *Runner) session(ctx context.Context, in instance.Instance, spec runtime
 		}
 		spec = withHandover(spec, id)
 	}
-	if fresh || ensure == nil {
+	if ensure == nil {
 		spec.Stderr = r.IO.Stderr
 		return exitStatus(rt.Exec(ctx, spec))
 	}
-	hold := newHoldWriter(r.IO.Stderr, holdFor)
-	spec.Stderr = hold
-	// Output on stdout means the session runs: show its errors at once,
-	// in order with it. (With a terminal both go to stdout.)
-	out := &releaser{w: r.IO.Stdout, hold: hold}
-	spec.Stdout = out
-	err = rt.Exec(ctx, spec)
-	if err == nil {
-		hold.release()
-		return nil
+	// A refusal right after ensure started the container happens too: a
+	// loaded podman refused an exec with "container state improper" just
+	// after its start returned. So a refused session is ensured again, up
+	// to maxEnsures times in all.
+	ensured := 0
+	if fresh {
+		ensured = 1
 	}
-	// Only the engine's own refusal is retried, never a session that
-	// failed with such words on its stderr: the session would run twice.
-	holding := hold.settle()
-	if !holding || out.wrote.Load() || !runtime.Refused(rt.Name(), err, hold.head()) {
-		hold.release()
-		return exitStatus(err)
-	}
-	in2, act, eerr := ensure()
-	if eerr != nil {
-		// The engine cannot tell either (not answering, say): its own
-		// error says what to start, better than the exec's complaint.
+	for {
+		hold := newHoldWriter(r.IO.Stderr, holdFor)
+		spec.Stderr = hold
+		// Output on stdout means the session runs: show its errors at
+		// once, in order with it. (With a terminal both go to stdout.)
+		out := &releaser{w: r.IO.Stdout, hold: hold}
+		spec.Stdout = out
+		err = rt.Exec(ctx, spec)
+		if err == nil {
+			hold.release()
+			return nil
+		}
+		// Only the engine's own refusal is retried, never a session that
+		// failed with such words on its stderr: the session would run twice.
+		holding := hold.settle()
+		if ensured >= maxEnsures || !holding || out.wrote.Load() || !runtime.Refused(rt.Name(), err, hold.head()) {
+			hold.release()
+			return exitStatus(err)
+		}
+		if ensured > 0 {
+			// Give the engine a moment to settle the start it reported.
+			select {
+			case <-ctx.Done():
+				hold.release()
+				return exitStatus(err)
+			case <-time.After(settleWait):
+			}
+		}
+		in2, act, eerr := ensure()
+		ensured++
+		if eerr != nil {
+			// The engine cannot tell either (not answering, say): its own
+			// error says what to start, better than the exec's complaint.
+			hold.drop()
+			return eerr
+		}
 		hold.drop()
-		return eerr
+		r.emit(Acted{Instance: in2, Action: act})
+		if in2.Runtime != runtime.Kubernetes {
+			spec.Container = in2.Name
+		}
 	}
-	hold.drop()
-	r.emit(Acted{Instance: in2, Action: act})
-	if in2.Runtime != runtime.Kubernetes {
-		spec.Container = in2.Name
-	}
-	spec.Stdout, spec.Stderr = r.IO.Stdout, r.IO.Stderr
-	return exitStatus(rt.Exec(ctx, spec))
 }
+
+// maxEnsures is how many times a session the engine refuses brings its
+// container back before the refusal is the answer.
+const maxEnsures = 2
+
+// settleWait is the pause before ensuring a container a second time.
+const settleWait = 500 * time.Millisecond
 
 // withHandover makes the session's hjk-init take the handed-over
 // credentials: `hjk-init --creds ID -- ...` in place of `hjk-init -- ...`,

@@ -158,6 +158,8 @@ func (e *sessionEngine) Exec(_ context.Context, spec runtime.ExecSpec) error {
 	return nil
 }
 
+var podmanImproper = sessionRun{stderr: "Error: can only create exec sessions on running containers: container state improper\n", code: 255}
+
 // Only the engine's own refusal makes hjk start the container and run the
 // session again; a session that fails saying "is not running" runs once.
 func TestSessionRetriesOnlyRefusals(t *testing.T) {
@@ -179,6 +181,10 @@ func TestSessionRetriesOnlyRefusals(t *testing.T) {
 		{"docker refuses", "docker", []sessionRun{{stderr: "Error response from daemon: Container 0123 is not running\n", code: 1}, ok}, 2, 0, ""},
 		{"podman refuses a stopped container", "podman", []sessionRun{{stderr: "Error: can only create exec sessions on running containers: container state improper\n", code: 255}, ok}, 2, 0, ""},
 		{"podman refuses", "podman", []sessionRun{{stderr: `Error: no container with name or ID "c" found: no such container` + "\n", code: 125}, ok}, 2, 0, ""},
+		// Refused again just after ensure started it (a loaded podman):
+		// ensured once more; a third refusal is the answer.
+		{"podman refuses after the start", "podman", []sessionRun{podmanImproper, podmanImproper, ok}, 3, 0, ""},
+		{"podman keeps refusing", "podman", []sessionRun{podmanImproper, podmanImproper, podmanImproper, ok}, 3, 255, "container state improper"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
