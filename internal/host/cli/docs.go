@@ -86,7 +86,8 @@ func docsRun(opts *DocsOptions) error {
 }
 
 // agentList is images/agents/agents.txt: a line per agent of
-// agent.All(), its name, command, npm package and pinned version,
+// agent.All(), its name, command, npm package, pinned version and the
+// oldest node major it runs on (0: none),
 // separated by a space, for the agent image's Dockerfile, .ci/install and
 // scripts/test-images to read with sh and awk (agent's TestRowsComplete
 // keeps the words free of spaces and quotes).
@@ -96,9 +97,9 @@ func agentList() []byte {
 		"# rows (internal/agent): edit those, not this. The agent image installs these\n" +
 		"# CLIs (its ARG AGENT_VERSIONS overrides a version, see images/README.md).\n" +
 		"#\n" +
-		"# name command package version\n")
+		"# name command package version node\n")
 	for _, a := range agent.All() {
-		fmt.Fprintf(&b, "%s %s %s %s\n", a.Name, a.Command, a.Package, a.Version)
+		fmt.Fprintf(&b, "%s %s %s %s %d\n", a.Name, a.Command, a.Package, a.Version, a.MinNode)
 	}
 	return b.Bytes()
 }
