@@ -93,7 +93,8 @@ type ensureFunc func() (instance.Instance, instance.Action, error)
 // much as a fifth of the session's start. When the container was in fact
 // stopped or removed, the engine refuses at once: its complaint is held
 // back, ensure brings the container back, and the session starts again.
-// fresh says ensure has just run, so a failure is the session's own.
+// fresh says ensure has just run: a refusal then is retried only for a
+// session without handed-over credentials.
 func (r *Runner) session(ctx context.Context, in instance.Instance, spec runtime.ExecSpec, handed []string, fresh bool, ensure ensureFunc) error {
 	rt, err := r.Mgr.Execer(in)
 	if err != nil {
@@ -134,8 +135,13 @@ func (r *Runner) session(ctx context.Context, in instance.Instance, spec runtime
 	// A refusal right after ensure started the container happens too: a
 	// loaded podman refused an exec with "container state improper" just
 	// after its start returned. So a refused session is ensured again, up
-	// to maxEnsures times in all.
-	ensured := 0
+	// to maxEnsures times in all; a session with handed-over credentials
+	// only once, as before: a restart would lose the hand-over (it is on
+	// the container's tmpfs).
+	limit, ensured := maxEnsures, 0
+	if len(handed) > 0 {
+		limit = 1
+	}
 	if fresh {
 		ensured = 1
 	}
@@ -154,7 +160,7 @@ func (r *Runner) session(ctx context.Context, in instance.Instance, spec runtime
 		// Only the engine's own refusal is retried, never a session that
 		// failed with such words on its stderr: the session would run twice.
 		holding := hold.settle()
-		if ensured >= maxEnsures || !holding || out.wrote.Load() || !runtime.Refused(rt.Name(), err, hold.head()) {
+		if ensured >= limit || !holding || out.wrote.Load() || !runtime.Refused(rt.Name(), err, hold.head()) {
 			hold.release()
 			return exitStatus(err)
 		}
@@ -163,7 +169,7 @@ func (r *Runner) session(ctx context.Context, in instance.Instance, spec runtime
 			select {
 			case <-ctx.Done():
 				hold.release()
-				return exitStatus(err)
+				return ctx.Err()
 			case <-time.After(settleWait):
 			}
 		}
