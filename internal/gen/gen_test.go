@@ -40,6 +40,9 @@ func TestTablesNameEachAgent(t *testing.T) {
 	if _, err := tables([]agent.Agent{{Name: "Bad Name"}}); err == nil {
 		t.Error("a name that makes no Go name was taken")
 	}
+	if _, err := tables([]agent.Agent{{Name: "a-b"}, {Name: "aB"}}); err == nil {
+		t.Error("two agents with one Go name were taken")
+	}
 }
 
 func TestIdent(t *testing.T) {

@@ -65,6 +65,25 @@ func Fill(doc []byte, blocks map[string]string) ([]byte, error) {
 	return []byte(s), nil
 }
 
+// ToRoot makes the repository's root (the folder of go.mod) the current
+// folder, so a generator runs the same from anywhere in it.
+func ToRoot() error {
+	dir, err := os.Getwd()
+	if err != nil {
+		return err
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return os.Chdir(dir)
+		}
+		up := filepath.Dir(dir)
+		if up == dir {
+			return errors.New("not in the repository: no go.mod above the current folder")
+		}
+		dir = up
+	}
+}
+
 // Main runs a generator's files through Update, for a command with a
 // -check flag: it says what was stale and what to run, and returns the
 // exit code.

@@ -21,6 +21,10 @@ import (
 func main() {
 	check := flag.Bool("check", false, "write nothing; fail when a README is stale")
 	flag.Parse()
+	if err := genfile.ToRoot(); err != nil {
+		fmt.Fprintln(os.Stderr, "gen/readme:", err)
+		os.Exit(1)
+	}
 	files, err := readmes(".")
 	os.Exit(genfile.Main(".", files, err, *check, "gen/readme"))
 }

@@ -44,8 +44,22 @@ func TestReadmesList(t *testing.T) {
 			t.Errorf("variables table lacks %s", v.Name)
 		}
 	}
+	// A cell holding '|' would end it early.
+	for _, v := range creds.Variables() {
+		if strings.Contains(v.Meaning+v.ReadBy, "|") {
+			t.Errorf("%s's docs hold a '|'", v.Name)
+		}
+	}
+	for _, e := range creds.Exports() {
+		if strings.Contains(e.From, "|") {
+			t.Errorf("%s's export docs hold a '|'", e.Agent)
+		}
+	}
 	ft, it := filesTable(), initFilesTable(all)
 	for _, f := range creds.Files() {
+		if strings.Contains(f.Holds, "|") {
+			t.Errorf("%s's docs hold a '|'", f.Name)
+		}
 		if !strings.Contains(ft, "| `"+f.Name+"` |") || !strings.Contains(it, "`"+f.Name+"`") {
 			t.Errorf("files tables lack %s", f.Name)
 		}

@@ -25,12 +25,12 @@ func codexGuest() guest {
 		export:     exportCodex,
 		exportFrom: "`auth.json` in its folder; the API-key form is not exported",
 		files: []file{
-			{name: codexAuth, login: true, holds: "the payload as it came, unless the file holds a login for the same account that codex refreshed later (its refresh tokens are single-use)"},
+			{name: codexAuth, login: true, holds: "the login as it came, unless the file holds a login for the same account that codex refreshed later (its refresh tokens are single-use); for an API key alone, its API-key form"},
 			{name: codexConfigF, holds: "`cli_auth_credentials_store = \"file\"`, the work folder trusted"},
 		},
 		vars: []Variable{
 			{Name: agent.Codex.SubscriptionVar, ReadBy: "run, doctor", Meaning: "codex's login: the whole of `auth.json`, then scrubbed"},
-			{Name: agent.Codex.APIKeyVar, ReadBy: "run, doctor", Meaning: "codex's API key: written as the API-key form of `auth.json`"},
+			{Name: agent.Codex.APIKeyVar, ReadBy: "run, doctor", Meaning: "codex's API key: written as the API-key form of `auth.json` when `CODEX_AUTH_JSON` is unset"},
 			{Name: agent.Codex.Home.Var, ReadBy: "run, export, doctor", Meaning: "codex's folder instead of `~/.codex`"},
 		},
 	}

@@ -29,7 +29,7 @@ func geminiGuest() guest {
 		exportFrom: "`{\"oauth_creds\": ..., \"google_accounts\": ...}` from `.gemini/oauth_creds.json` and `google_accounts.json` (optional)",
 		files: []file{
 			{name: geminiCreds, login: true, holds: "the payload's `oauth_creds`"},
-			{name: geminiAccounts, login: true, holds: "the payload's `google_accounts`"},
+			{name: geminiAccounts, login: true, holds: "the payload's `google_accounts`, when it has them"},
 			{name: geminiSettings, holds: "`security.auth.selectedType`: `oauth-personal` for a login, `gemini-api-key` for a key"},
 			{name: geminiTrust, holds: "the work folder trusted (or in the file `$" + agent.GeminiTrustedFoldersVar + "` names)"},
 		},
@@ -40,7 +40,7 @@ func geminiGuest() guest {
 			{Name: agent.GeminiGCAVar, ReadBy: "run", Meaning: "`true`: `" + agent.Gemini.GateLogin.PlaceholderVar + "` is a Google login"},
 			{Name: agent.Gemini.Home.Var, ReadBy: "run, export, doctor", Meaning: "the folder holding gemini's `.gemini` instead of the home"},
 			{Name: agent.GeminiTrustedFoldersVar, ReadBy: "run", Meaning: "gemini's folder trust file instead of `.gemini/trustedFolders.json`"},
-			{Name: agent.GeminiKeychainVar, ReadBy: "run", Meaning: "when `true`, a warning: gemini would move `oauth_creds.json` into a keychain and delete it"},
+			{Name: agent.GeminiKeychainVar, ReadBy: "run", Meaning: "when `true` and a login is written, a warning: gemini would move `oauth_creds.json` into a keychain and delete it"},
 		},
 	}
 }
