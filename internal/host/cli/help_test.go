@@ -9,6 +9,7 @@ import (
 	"reflect"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -106,7 +107,7 @@ func TestAgentListCurrent(t *testing.T) {
 }
 
 // TestAgentList reads the list the way the scripts do: a line per agent
-// of agent.All(), in order, with its four words.
+// of agent.All(), in order, with its five words.
 func TestAgentList(t *testing.T) {
 	t.Parallel()
 	var rows [][]string
@@ -120,7 +121,7 @@ func TestAgentList(t *testing.T) {
 		t.Fatalf("%d lines for %d agents:\n%s", len(rows), len(all), agentList())
 	}
 	for i, a := range all {
-		if want := []string{a.Name, a.Command, a.Package, a.Version}; !slices.Equal(rows[i], want) {
+		if want := []string{a.Name, a.Command, a.Package, a.Version, strconv.Itoa(a.MinNode)}; !slices.Equal(rows[i], want) {
 			t.Errorf("line %d is %q, want %q", i+1, rows[i], want)
 		}
 	}

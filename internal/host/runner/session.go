@@ -149,9 +149,18 @@ func (r *Runner) session(ctx context.Context, in instance.Instance, spec runtime
 		hold := newHoldWriter(r.IO.Stderr, holdFor)
 		spec.Stderr = hold
 		// Output on stdout means the session runs: show its errors at
-		// once, in order with it. (With a terminal both go to stdout.)
-		out := &releaser{w: r.IO.Stdout, hold: hold}
-		spec.Stdout = out
+		// once, in order with it. A terminal is handed to the engine's
+		// CLI as it is: it reads the terminal's size from its stdout (a
+		// pipe there leaves the agent a terminal of no size). With a
+		// terminal the session's own errors go to stdout too, so only the
+		// engine's words are held.
+		var out *releaser
+		if r.IO.TTY {
+			spec.Stdout = r.IO.Stdout
+		} else {
+			out = &releaser{w: r.IO.Stdout, hold: hold}
+			spec.Stdout = out
+		}
 		err = rt.Exec(ctx, spec)
 		if err == nil {
 			hold.release()
@@ -160,7 +169,7 @@ func (r *Runner) session(ctx context.Context, in instance.Instance, spec runtime
 		// Only the engine's own refusal is retried, never a session that
 		// failed with such words on its stderr: the session would run twice.
 		holding := hold.settle()
-		if ensured >= limit || !holding || out.wrote.Load() || !runtime.Refused(rt.Name(), err, hold.head()) {
+		if ensured >= limit || !holding || out != nil && out.wrote.Load() || !runtime.Refused(rt.Name(), err, hold.head()) {
 			hold.release()
 			return exitStatus(err)
 		}

@@ -131,9 +131,10 @@ func TestWithHandover(t *testing.T) {
 // and stdout and the exit status; it counts the execs.
 type sessionEngine struct {
 	runtime.Runtime
-	name  string
-	runs  []sessionRun
-	execs int
+	name    string
+	runs    []sessionRun
+	execs   int
+	stdouts []io.Writer // what each exec was given as its stdout
 }
 
 type sessionRun struct {
@@ -150,6 +151,7 @@ func (e *sessionEngine) Endpoint() runtime.Endpoint {
 func (e *sessionEngine) Exec(_ context.Context, spec runtime.ExecSpec) error {
 	r := e.runs[min(e.execs, len(e.runs)-1)]
 	e.execs++
+	e.stdouts = append(e.stdouts, spec.Stdout)
 	io.WriteString(spec.Stdout, r.stdout)
 	io.WriteString(spec.Stderr, r.stderr)
 	if r.code != 0 {
@@ -212,5 +214,32 @@ func TestSessionRetriesOnlyRefusals(t *testing.T) {
 				t.Errorf("stderr %q, want %q", stderr.String(), tt.wantErr)
 			}
 		})
+	}
+}
+
+// A terminal reaches the engine's CLI as it is, on every try: the CLI
+// reads the terminal's size from its stdout, and the agent gets a
+// terminal of no size through a pipe (gemini then draws no prompt).
+func TestSessionKeepsTheTerminal(t *testing.T) {
+	t.Parallel()
+	var term, stderr bytes.Buffer
+	eng := &sessionEngine{name: "podman", runs: []sessionRun{podmanImproper, {stdout: "done\n"}}}
+	r := &Runner{Mgr: &instance.Manager{Runtime: func(string, runtime.Endpoint) (runtime.Runtime, error) { return eng, nil }},
+		IO: IO{Stdout: &term, Stderr: &stderr, TTY: true}}
+	in := instance.Instance{Name: "hjk-r-b", Branch: "b", Runtime: "podman"}
+	ensure := func() (instance.Instance, instance.Action, error) { return in, instance.Started, nil }
+	for _, fresh := range []bool{false, true} {
+		eng.execs, eng.stdouts = 0, nil
+		if err := r.session(context.Background(), in, runtime.ExecSpec{Cmd: []string{"sh"}}, nil, fresh, ensure); err != nil {
+			t.Fatalf("fresh %v: %v", fresh, err)
+		}
+		if len(eng.stdouts) != 2 {
+			t.Fatalf("fresh %v: %d execs, want 2", fresh, len(eng.stdouts))
+		}
+		for i, w := range eng.stdouts {
+			if w != io.Writer(&term) {
+				t.Errorf("fresh %v, exec %d: stdout is %T, not the terminal", fresh, i+1, w)
+			}
+		}
 	}
 }
