@@ -658,12 +658,14 @@ func (m *Manager) kubeEnsureKeeper(ctx context.Context, k Kubectl, in Instance, 
 func (m *Manager) kubeWait(ctx context.Context, k Kubectl, in Instance) error {
 	ctx, cancel := context.WithTimeout(ctx, m.readyTimeout())
 	defer cancel()
+	var why string // the last thing the scheduler said it waits for
 	err := k.Watch(ctx, "pod", in.Name, func(b []byte) (bool, error) {
 		var o kubeObject
 		if err := json.Unmarshal(b, &o); err != nil {
 			return false, err
 		}
 		st := kubeStatus{pod: &o}
+		why = st.pendingWhy()
 		if err := st.podErr(); err != nil {
 			var pe *PodError
 			if errors.As(err, &pe) {
@@ -679,6 +681,9 @@ func (m *Manager) kubeWait(ctx context.Context, k Kubectl, in Instance) error {
 		return st.state() == "running", nil
 	})
 	if errors.Is(err, context.DeadlineExceeded) {
+		if why != "" {
+			return fmt.Errorf("pod %s was not ready within %s: %s", in.Name, m.readyTimeout(), why)
+		}
 		return fmt.Errorf("pod %s was not ready within %s", in.Name, m.readyTimeout())
 	}
 	return err
@@ -761,11 +766,31 @@ func (s kubeStatus) podErr() error {
 		}
 	}
 	for _, c := range p.Status.Conditions {
-		if c.Type == "PodScheduled" && c.Status == "False" && c.Reason == "Unschedulable" {
+		if c.Type == "PodScheduled" && c.Status == "False" && c.Reason == "Unschedulable" && !waitsForClaim(c.Message) {
 			return &PodError{Pod: p.Metadata.Name, Reason: "unschedulable", Message: lastLine(c.Message)}
 		}
 	}
 	return nil
+}
+
+// waitsForClaim says the scheduler waits for the pod's claim to be bound:
+// it says so while a provisioner makes the volume, which passes by itself
+// (else the wait's timeout says it did not).
+func waitsForClaim(msg string) bool {
+	return strings.Contains(msg, "unbound immediate PersistentVolumeClaims")
+}
+
+// pendingWhy is what keeps a pod from being scheduled, "" when nothing.
+func (s kubeStatus) pendingWhy() string {
+	if s.pod == nil {
+		return ""
+	}
+	for _, c := range s.pod.Status.Conditions {
+		if c.Type == "PodScheduled" && c.Status == "False" {
+			return lastLine(c.Message)
+		}
+	}
+	return ""
 }
 
 // fatalWaits are the reasons a container waits that will not pass by

@@ -8,6 +8,7 @@ import (
 	"os"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -120,6 +121,30 @@ func TestKubeStatus(t *testing.T) {
 	k.watch[0] = mustJSON(t, p)
 	if err := m.kubeWait(context.Background(), k, Instance{Name: p.Metadata.Name}); err != nil || k.seen != 2 {
 		t.Errorf("kubeWait through starting to ready: %v after %d states", err, k.seen)
+	}
+}
+
+// A pod waiting for its claim to be bound is still starting; one the
+// scheduler cannot place for another reason has failed.
+func TestKubeUnschedulable(t *testing.T) {
+	pod := func(msg string) kubeStatus {
+		var o kubeObject
+		b := `{"kind":"Pod","metadata":{"name":"p"},"status":{"phase":"Pending","conditions":[{"type":"PodScheduled","status":"False","reason":"Unschedulable","message":` + strconv.Quote(msg) + `}]}}`
+		if err := json.Unmarshal([]byte(b), &o); err != nil {
+			t.Fatal(err)
+		}
+		return kubeStatus{pod: &o}
+	}
+	claim := "0/1 nodes are available: pod has unbound immediate PersistentVolumeClaims. not found"
+	if err := pod(claim).podErr(); err != nil {
+		t.Errorf("a pod waiting for its claim: %v", err)
+	}
+	if got := pod(claim).pendingWhy(); got != claim {
+		t.Errorf("pendingWhy = %q", got)
+	}
+	var pe *PodError
+	if err := pod("0/1 nodes are available: 1 Insufficient memory.").podErr(); !errors.As(err, &pe) || pe.Reason != "unschedulable" {
+		t.Errorf("a pod no node can take: %v", err)
 	}
 }
 
