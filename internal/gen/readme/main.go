@@ -57,15 +57,26 @@ func readmes(root string) ([]genfile.File, error) {
 
 func code(s string) string { return "`" + s + "`" }
 
-// agentsTable: each agent's CLI, its variables and its store items.
-func agentsTable(all []agent.Agent) string {
+// table is a markdown table of head and rows, one line each.
+func table(head []string, rows [][]string) string {
 	var b strings.Builder
-	b.WriteString("| agent | CLI (npm, the version hjk's image pins) | login: variable, store item | API key: variable, store item |\n|---|---|---|---|\n")
-	for _, a := range all {
-		fmt.Fprintf(&b, "| %s | %s %s | %s, %s | %s, %s |\n", a.Name, code(a.Package), a.Version,
-			code(a.SubscriptionVar), code(a.SubscriptionItem), code(a.APIKeyVar), code(a.APIKeyItem))
+	line := func(cells []string) { b.WriteString("| " + strings.Join(cells, " | ") + " |\n") }
+	line(head)
+	b.WriteString(strings.Repeat("|---", len(head)) + "|\n")
+	for _, r := range rows {
+		line(r)
 	}
 	return b.String()
+}
+
+// agentsTable: each agent's CLI, its variables and its store items.
+func agentsTable(all []agent.Agent) string {
+	var rows [][]string
+	for _, a := range all {
+		rows = append(rows, []string{a.Name, code(a.Package) + " " + a.Version,
+			code(a.SubscriptionVar) + ", " + code(a.SubscriptionItem), code(a.APIKeyVar) + ", " + code(a.APIKeyItem)})
+	}
+	return table([]string{"agent", "CLI (npm, the version hjk's image pins)", "login: variable, store item", "API key: variable, store item"}, rows)
 }
 
 // initFilesTable: the files hjk-init writes for each agent's variables.
@@ -75,57 +86,53 @@ func initFilesTable(all []agent.Agent) string {
 		names[f.Agent] = append(names[f.Agent], code(f.Name))
 		folder[f.Agent] = f.Folder
 	}
-	var b strings.Builder
-	b.WriteString("| variable | folder | files written |\n|---|---|---|\n")
+	var rows [][]string
 	for _, a := range all {
-		fmt.Fprintf(&b, "| %s or %s | %s | %s |\n", code(a.SubscriptionVar), code(a.APIKeyVar), code(folder[a.Name]), strings.Join(names[a.Name], ", "))
+		rows = append(rows, []string{code(a.SubscriptionVar) + " or " + code(a.APIKeyVar), code(folder[a.Name]), strings.Join(names[a.Name], ", ")})
 	}
-	return b.String()
+	return table([]string{"variable", "folder", "files written"}, rows)
 }
 
 // variablesTable: every agent's variable hjk-init reads, with the
 // subcommands that read it (readBy) or the agent it is for.
 func variablesTable(readBy bool) string {
-	var b strings.Builder
+	head := []string{"variable", "for", "meaning"}
 	if readBy {
-		b.WriteString("| variable | read by | meaning |\n|---|---|---|\n")
-	} else {
-		b.WriteString("| variable | for | meaning |\n|---|---|---|\n")
+		head[1] = "read by"
 	}
+	var rows [][]string
 	for _, v := range creds.Variables() {
 		mid := v.Agent
 		if readBy {
 			mid = v.ReadBy
 		}
-		fmt.Fprintf(&b, "| %s | %s | %s |\n", code(v.Name), mid, v.Meaning)
+		rows = append(rows, []string{code(v.Name), mid, v.Meaning})
 	}
-	return b.String()
+	return table(head, rows)
 }
 
 // filesTable: every file hjk-init writes, its folder and what it holds.
 func filesTable() string {
-	var b strings.Builder
-	b.WriteString("| agent | folder | file | holds a login | what hjk-init writes into it |\n|---|---|---|---|---|\n")
+	var rows [][]string
 	for _, f := range creds.Files() {
 		login := "no"
 		if f.Login {
 			login = "yes"
 		}
-		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", f.Agent, code(f.Folder), code(f.Name), login, f.Holds)
+		rows = append(rows, []string{f.Agent, code(f.Folder), code(f.Name), login, f.Holds})
 	}
-	return b.String()
+	return table([]string{"agent", "folder", "file", "holds a login", "what hjk-init writes into it"}, rows)
 }
 
 // exportTable: what export prints for each agent, and from where.
 func exportTable() string {
-	var b strings.Builder
-	b.WriteString("| agent | prints | from |\n|---|---|---|\n")
+	var rows [][]string
 	for _, e := range creds.Exports() {
 		prints := "nothing"
 		if e.Prints != "" {
 			prints = code(e.Prints)
 		}
-		fmt.Fprintf(&b, "| %s | %s | %s |\n", e.Agent, prints, e.From)
+		rows = append(rows, []string{e.Agent, prints, e.From})
 	}
-	return b.String()
+	return table([]string{"agent", "prints", "from"}, rows)
 }
